@@ -1,0 +1,50 @@
+//! # slo-core
+//!
+//! Multi-window, multi-burn-rate SLO alerting (Google SRE Workbook, ch. 5),
+//! as a pure library: no I/O, no async.
+//!
+//! - [`load`] reads a YAML spec into a checked [`spec::Spec`], reporting every
+//!   problem with its line and column ([`diagnostic`]).
+//! - [`duration`] is the Prometheus duration grammar (`5m`, `1h30m`, `4w`).
+//! - [`budget`] turns objectives into error budgets and error ratios into burn
+//!   rates; [`policy`] holds the window pairs and their factors; [`alert`]
+//!   decides which pairs and tiers fire from what each window measured.
+//!
+//! ```
+//! use slo_core::{alert, load};
+//!
+//! let spec = load::load_str(r#"
+//! version: slo/v1
+//! service: checkout
+//! slos:
+//!   - name: availability
+//!     objective: 99.9
+//!     sli:
+//!       ratio:
+//!         errors: http_requests_total{code=~"5.."}
+//!         total: http_requests_total
+//! "#).map_err(|d| d[0].to_string())?;
+//! let slo = &spec.slos[0];
+//!
+//! // 2% errors in every window: 20x the budget, enough for both pages.
+//! let decision = alert::decide(&slo.policy, &slo.budget(), slo.alerting.min_events, |_| {
+//!     Some(alert::Measurement { error_ratio: 0.02, events: Some(5_000.0) })
+//! });
+//! assert!(decision.firing(slo_core::policy::Severity::Page));
+//! # Ok::<(), String>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod alert;
+pub mod budget;
+pub mod diagnostic;
+pub mod duration;
+pub mod errors;
+pub mod load;
+pub mod names;
+pub mod num;
+pub mod policy;
+pub mod spec;
+pub mod yaml;

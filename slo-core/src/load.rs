@@ -1,0 +1,1183 @@
+//! Reading specs: YAML text to a checked [`Spec`], or every problem in it.
+//!
+//! ```
+//! use slo_core::load;
+//!
+//! let (spec, diagnostics) = load::check("version: slo/v1\nservice: api\nslos:\n  - name: x\n    objective: 101\n");
+//! assert!(spec.is_none());
+//! let objective = diagnostics.iter().find(|d| d.field == "slos[0].objective");
+//! assert_eq!(objective.map(|d| (d.location.line, d.location.column)), Some((5, 16)));
+//! assert!(objective.is_some_and(|d| d.message.contains("between 0 and 100")));
+//! // The missing SLI is reported too, not only the first problem.
+//! assert!(diagnostics.iter().any(|d| d.message.contains("missing field `sli`")));
+//! ```
+
+use std::collections::BTreeMap;
+
+use crate::budget::{ErrorBudget, Objective};
+use crate::diagnostic::{Diagnostic, Location};
+use crate::duration::Duration;
+use crate::names;
+use crate::policy::{Policy, Preset, Severity, Threshold, WindowSpec};
+use crate::spec::{
+    Alerting, Counted, EventsSli, Labels, LatencySli, RatioSli, RawSli, Sli, Slo, Spec, Tier,
+    VERSION, WINDOW_PLACEHOLDER,
+};
+use crate::yaml::{self, Kind, Node};
+
+/// The default rolling period.
+pub const DEFAULT_PERIOD: Duration = Duration::from_days(30);
+
+/// Reads a spec, returning it only when it has no errors. Warnings are
+/// dropped; use [`check`] to see them.
+pub fn load_str(src: &str) -> Result<Spec, Vec<Diagnostic>> {
+    match check(src) {
+        (Some(spec), _) => Ok(spec),
+        (None, diagnostics) => Err(diagnostics),
+    }
+}
+
+/// Reads a spec and returns every problem found, sorted by place. The spec
+/// is `Some` exactly when no diagnostic is an error.
+pub fn check(src: &str) -> (Option<Spec>, Vec<Diagnostic>) {
+    let mut cx = Cx::default();
+    let spec = match yaml::parse(src) {
+        Err(d) => {
+            cx.diags.push(d);
+            None
+        }
+        Ok(docs) => match docs.as_slice() {
+            [] => {
+                cx.error(
+                    Location::default_at_start(),
+                    "",
+                    "the file is empty: expected a spec with `version: slo/v1`",
+                );
+                None
+            }
+            [doc] => cx.spec(doc),
+            [_, second, ..] => {
+                cx.error(
+                    second.location,
+                    "",
+                    "more than one YAML document: a slo/v1 spec file holds one (split them into files)",
+                );
+                None
+            }
+        },
+    };
+    let mut diags = cx.diags;
+    diags.sort_by_key(|d| (d.location.line, d.location.column));
+    let ok = !diags.iter().any(Diagnostic::is_error);
+    (spec.filter(|_| ok), diags)
+}
+
+impl Location {
+    fn default_at_start() -> Self {
+        Location {
+            line: 1,
+            column: 1,
+            offset: 0,
+            len: 1,
+        }
+    }
+}
+
+/// The walk's state: problems found so far.
+#[derive(Default)]
+struct Cx {
+    diags: Vec<Diagnostic>,
+}
+
+/// A mapping whose keys have been checked against the fields a place allows.
+struct Fields<'a> {
+    node: &'a Node,
+    path: String,
+    pairs: Vec<(&'a str, &'a Node, &'a Node)>,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, name: &str) -> Option<&'a Node> {
+        self.pairs
+            .iter()
+            .find(|(k, _, _)| *k == name)
+            .map(|(_, _, v)| *v)
+    }
+
+    /// The location of a field's key, for errors about the field as a whole.
+    fn key_location(&self, name: &str) -> Location {
+        self.pairs
+            .iter()
+            .find(|(k, _, _)| *k == name)
+            .map_or(self.node.location, |(_, k, _)| k.location)
+    }
+
+    fn path(&self, name: &str) -> String {
+        join(&self.path, name)
+    }
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+impl Cx {
+    fn error(&mut self, location: Location, field: &str, message: impl Into<String>) {
+        self.diags.push(Diagnostic::error(location, field, message));
+    }
+
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// Checks that `node` is a mapping whose keys are among `allowed`, each
+    /// once. Unknown and duplicate keys are reported and skipped.
+    fn fields<'a>(&mut self, node: &'a Node, path: &str, allowed: &[&str]) -> Option<Fields<'a>> {
+        let Kind::Map(pairs) = &node.kind else {
+            self.error(
+                node.location,
+                path,
+                format!("expected a mapping, found {}", node.describe()),
+            );
+            return None;
+        };
+        let mut fields = Fields {
+            node,
+            path: path.to_owned(),
+            pairs: Vec::with_capacity(pairs.len()),
+        };
+        for (key, value) in pairs {
+            let Some(name) = key.as_scalar() else {
+                self.error(
+                    key.location,
+                    path,
+                    format!("expected a field name, found {}", key.describe()),
+                );
+                continue;
+            };
+            if let Some((_, first, _)) = fields.pairs.iter().find(|(k, _, _)| *k == name) {
+                let line = first.location.line;
+                self.error(
+                    key.location,
+                    &join(path, name),
+                    format!("duplicate field `{name}` (first set on line {line})"),
+                );
+                continue;
+            }
+            if !allowed.contains(&name) {
+                let mut d = Diagnostic::error(
+                    key.location,
+                    join(path, name),
+                    format!("unknown field `{name}`"),
+                );
+                d = d.with_help(match names::closest(name, allowed) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!("expected one of: {}", allowed.join(", ")),
+                });
+                self.push(d);
+                continue;
+            }
+            fields.pairs.push((name, key, value));
+        }
+        Some(fields)
+    }
+
+    fn missing(&mut self, f: &Fields<'_>, name: &str, what: &str) {
+        let location = f.node.location;
+        self.error(
+            location,
+            &f.path(name),
+            format!("missing field `{name}`: expected {what}"),
+        );
+    }
+
+    /// A required or optional string field (any non-null scalar).
+    fn string(&mut self, f: &Fields<'_>, name: &str, required: Option<&str>) -> Option<String> {
+        let Some(node) = f.get(name) else {
+            if let Some(what) = required {
+                self.missing(f, name, what);
+            }
+            return None;
+        };
+        match node.as_scalar() {
+            Some(s) => Some(s.to_owned()),
+            None => {
+                self.error(
+                    node.location,
+                    &f.path(name),
+                    format!("expected a string, found {}", node.describe()),
+                );
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, f: &Fields<'_>, name: &str, what: &str) -> Option<(f64, Location)> {
+        let node = f.get(name)?;
+        match node.as_f64() {
+            Some(x) => Some((x, node.location)),
+            None => {
+                self.error(
+                    node.location,
+                    &f.path(name),
+                    format!("expected {what}, found {}", describe_value(node)),
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, f: &Fields<'_>, name: &str) -> Option<bool> {
+        let node = f.get(name)?;
+        let b = node.as_bool();
+        if b.is_none() {
+            self.error(
+                node.location,
+                &f.path(name),
+                format!("expected true or false, found {}", describe_value(node)),
+            );
+        }
+        b
+    }
+
+    fn duration(&mut self, f: &Fields<'_>, name: &str) -> Option<(Duration, Location)> {
+        let node = f.get(name)?;
+        let path = f.path(name);
+        let Some(text) = node
+            .as_scalar()
+            .filter(|_| !matches!(node.kind, Kind::Seq(_)))
+        else {
+            self.error(
+                node.location,
+                &path,
+                format!(
+                    "expected a duration such as 5m or 30d, found {}",
+                    node.describe()
+                ),
+            );
+            return None;
+        };
+        match text.parse::<Duration>() {
+            Ok(d) => Some((d, node.location)),
+            Err(e) => {
+                self.error(node.location, &path, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// A positive duration (windows and periods cannot be `0s`).
+    fn positive_duration(&mut self, f: &Fields<'_>, name: &str) -> Option<(Duration, Location)> {
+        let (d, loc) = self.duration(f, name)?;
+        if d.is_zero() {
+            self.error(
+                loc,
+                &f.path(name),
+                format!("`{name}` must be longer than 0s"),
+            );
+            return None;
+        }
+        Some((d, loc))
+    }
+
+    /// A map of label (or annotation) names to string values.
+    fn labels(&mut self, f: &Fields<'_>, name: &str, kind: &str) -> Labels {
+        let mut labels = Labels::new();
+        let Some(node) = f.get(name) else {
+            return labels;
+        };
+        if node.is_null() {
+            return labels;
+        }
+        let path = f.path(name);
+        let Kind::Map(pairs) = &node.kind else {
+            self.error(
+                node.location,
+                &path,
+                format!(
+                    "expected a mapping of {kind} names to values, found {}",
+                    node.describe()
+                ),
+            );
+            return labels;
+        };
+        for (key, value) in pairs {
+            let Some(k) = key.as_scalar() else {
+                self.error(
+                    key.location,
+                    &path,
+                    format!("expected a {kind} name, found {}", key.describe()),
+                );
+                continue;
+            };
+            let field = join(&path, k);
+            if let Err(why) = names::check_label_name(k) {
+                self.error(
+                    key.location,
+                    &field,
+                    format!("invalid {kind} name `{k}`: {why}"),
+                );
+                continue;
+            }
+            if labels.contains_key(k) {
+                self.error(key.location, &field, format!("duplicate {kind} `{k}`"));
+                continue;
+            }
+            let Some(v) = value
+                .as_scalar()
+                .filter(|_| matches!(value.kind, Kind::Scalar { .. }))
+            else {
+                self.error(
+                    value.location,
+                    &field,
+                    format!(
+                        "expected a string value for {kind} `{k}`, found {}",
+                        value.describe()
+                    ),
+                );
+                continue;
+            };
+            labels.insert(k.to_owned(), v.to_owned());
+        }
+        labels
+    }
+
+    /// Labels that may not collide with the ones this tool generates.
+    fn user_labels(&mut self, f: &Fields<'_>, name: &str) -> Labels {
+        let labels = self.labels(f, name, "label");
+        for key in labels.keys() {
+            if names::RESERVED_LABELS.contains(&key.as_str()) {
+                let loc = f
+                    .get(name)
+                    .map_or(f.node.location, |n| key_location(n, key));
+                self.push(
+                    Diagnostic::error(
+                        loc,
+                        join(&f.path(name), key),
+                        format!(
+                            "label `{key}` is reserved: the generated series and alerts set it"
+                        ),
+                    )
+                    .with_help(format!(
+                        "reserved labels: {}",
+                        names::RESERVED_LABELS.join(", ")
+                    )),
+                );
+            }
+        }
+        labels
+    }
+
+    fn spec(&mut self, doc: &Node) -> Option<Spec> {
+        let f = self.fields(doc, "", &["version", "service", "labels", "slos"])?;
+        match f.get("version") {
+            None => self.missing(&f, "version", "`version: slo/v1`"),
+            Some(v) => match v.as_scalar() {
+                Some(VERSION) => {}
+                Some(other) => {
+                    let mut d = Diagnostic::error(
+                        v.location,
+                        "version",
+                        format!("unsupported version `{other}`: expected `{VERSION}`"),
+                    );
+                    if other == "prometheus/v1" {
+                        d = d.with_help(
+                            "this looks like a Sloth spec; write it as slo/v1 (see the README)",
+                        );
+                    }
+                    self.push(d);
+                }
+                None => self.error(
+                    v.location,
+                    "version",
+                    format!("expected `{VERSION}`, found {}", v.describe()),
+                ),
+            },
+        }
+        let service = self.string(&f, "service", Some("the service's name"));
+        if let (Some(s), Some(node)) = (&service, f.get("service")) {
+            if let Err(why) = names::check_name(s) {
+                self.error(
+                    node.location,
+                    "service",
+                    format!("invalid service name `{s}`: {why}"),
+                );
+            }
+        }
+        let labels = self.user_labels(&f, "labels");
+        let mut slos = Vec::new();
+        match f.get("slos") {
+            None => self.missing(&f, "slos", "a list of SLOs"),
+            Some(node) => match &node.kind {
+                Kind::Seq(items) if !items.is_empty() => {
+                    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+                    for (i, item) in items.iter().enumerate() {
+                        let path = format!("slos[{i}]");
+                        if let Some(slo) =
+                            self.slo(item, &path, service.as_deref().unwrap_or(""), &labels)
+                        {
+                            if let Some(line) = seen.get(&slo.name) {
+                                let loc = self
+                                    .fields_quiet(item)
+                                    .map_or(item.location, |n| n.location);
+                                self.error(
+                                    loc,
+                                    &format!("{path}.name"),
+                                    format!(
+                                        "duplicate SLO name `{}` (first on line {line})",
+                                        slo.name
+                                    ),
+                                );
+                                continue;
+                            }
+                            seen.insert(slo.name.clone(), item.location.line);
+                            slos.push(slo);
+                        }
+                    }
+                }
+                Kind::Seq(_) => self.error(
+                    node.location,
+                    "slos",
+                    "expected at least one SLO, found an empty list",
+                ),
+                _ => self.error(
+                    node.location,
+                    "slos",
+                    format!("expected a list of SLOs, found {}", node.describe()),
+                ),
+            },
+        }
+        Some(Spec {
+            service: service?,
+            labels,
+            slos,
+        })
+    }
+
+    /// The `name` node of an SLO item, for pointing at duplicates.
+    fn fields_quiet<'a>(&self, item: &'a Node) -> Option<&'a Node> {
+        let Kind::Map(pairs) = &item.kind else {
+            return None;
+        };
+        pairs
+            .iter()
+            .find(|(k, _)| k.as_scalar() == Some("name"))
+            .map(|(_, v)| v)
+    }
+
+    fn slo(&mut self, node: &Node, path: &str, service: &str, file_labels: &Labels) -> Option<Slo> {
+        let f = self.fields(
+            node,
+            path,
+            &[
+                "name",
+                "description",
+                "objective",
+                "period",
+                "labels",
+                "sli",
+                "alerting",
+            ],
+        )?;
+        let name = self.string(&f, "name", Some("the SLO's name"));
+        if let (Some(n), Some(node)) = (&name, f.get("name")) {
+            if let Err(why) = names::check_name(n) {
+                self.error(
+                    node.location,
+                    &f.path("name"),
+                    format!("invalid SLO name `{n}`: {why}"),
+                );
+            }
+        }
+        let description = self.string(&f, "description", None);
+        let objective = match self.number(&f, "objective", "a percentage such as 99.9") {
+            None => {
+                if f.get("objective").is_none() {
+                    self.missing(&f, "objective", "a percentage such as 99.9");
+                }
+                None
+            }
+            Some((percent, loc)) => match Objective::from_percent(percent) {
+                Ok(o) => {
+                    if percent < 1.0 {
+                        self.push(
+                            Diagnostic::warning(
+                                loc,
+                                f.path("objective"),
+                                format!(
+                                    "objective {percent} is read as {percent}%, not {}%",
+                                    percent * 100.0
+                                ),
+                            )
+                            .with_help("objectives are percentages: write 99.9 for 99.9%"),
+                        );
+                    }
+                    Some(o)
+                }
+                Err(e) => {
+                    self.error(loc, &f.path("objective"), e.to_string());
+                    None
+                }
+            },
+        };
+        let period = match self.positive_duration(&f, "period") {
+            Some(p) => Some(p),
+            None if f.get("period").is_none() => Some((DEFAULT_PERIOD, f.node.location)),
+            None => None,
+        };
+        let mut labels = file_labels.clone();
+        labels.extend(self.user_labels(&f, "labels"));
+        let sli = match f.get("sli") {
+            None => {
+                self.missing(&f, "sli", "one of ratio, latency, events or raw");
+                None
+            }
+            Some(n) => self.sli(n, &f.path("sli")),
+        };
+        let alerting_path = f.path("alerting");
+        let alerting = match f.get("alerting") {
+            Some(n) if !n.is_null() => {
+                self.alerting(n, &alerting_path, period, objective, sli.as_ref())
+            }
+            _ => self.alerting(
+                &empty_map(f.node.location),
+                &alerting_path,
+                period,
+                objective,
+                sli.as_ref(),
+            ),
+        };
+        let (alerting, policy) = alerting?;
+        Some(Slo {
+            service: service.to_owned(),
+            name: name?,
+            description,
+            objective: objective?,
+            period: period?.0,
+            labels,
+            sli: sli?,
+            alerting,
+            policy,
+        })
+    }
+
+    fn sli(&mut self, node: &Node, path: &str) -> Option<Sli> {
+        const KINDS: [&str; 4] = ["ratio", "latency", "events", "raw"];
+        let f = self.fields(node, path, &KINDS)?;
+        let mut chosen = None;
+        for (name, key, value) in &f.pairs {
+            if let Some(first) = chosen {
+                self.error(
+                    key.location,
+                    &f.path(name),
+                    format!("an SLI has exactly one kind: found both `{first}` and `{name}`"),
+                );
+                continue;
+            }
+            chosen = Some(*name);
+            let _ = value;
+        }
+        let Some(kind) = chosen else {
+            self.error(
+                node.location,
+                path,
+                "expected exactly one SLI kind: ratio, latency, events or raw",
+            );
+            return None;
+        };
+        let value = f.get(kind)?;
+        let path = f.path(kind);
+        match kind {
+            "ratio" => self.ratio(value, &path).map(Sli::Ratio),
+            "latency" => self.latency(value, &path).map(Sli::Latency),
+            "events" => {
+                let g = self.fields(value, &path, &["error_query", "total_query"])?;
+                let error_query = self.query(&g, "error_query");
+                let total_query = self.query(&g, "total_query");
+                Some(Sli::Events(EventsSli {
+                    error_query: error_query?,
+                    total_query: total_query?,
+                }))
+            }
+            _ => {
+                let g = self.fields(value, &path, &["error_ratio_query"])?;
+                let q = self.query(&g, "error_ratio_query");
+                Some(Sli::Raw(RawSli {
+                    error_ratio_query: q?,
+                }))
+            }
+        }
+    }
+
+    /// A hand-written PromQL query with the window placeholder.
+    fn query(&mut self, f: &Fields<'_>, name: &str) -> Option<String> {
+        let q = self.string(f, name, Some("a PromQL query with {{.window}}"))?;
+        let loc = f.get(name).map_or(f.node.location, |n| n.location);
+        let mut ok = true;
+        if !q.contains(WINDOW_PLACEHOLDER) {
+            self.push(
+                Diagnostic::error(loc, f.path(name), format!("the query has no `{WINDOW_PLACEHOLDER}` placeholder"))
+                    .with_help("write the range as [{{.window}}], e.g. sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))"),
+            );
+            ok = false;
+        }
+        if let Err(why) = names::check_balanced(&q) {
+            self.error(loc, &f.path(name), format!("broken query: {why}"));
+            ok = false;
+        }
+        ok.then_some(q)
+    }
+
+    /// A series selector (`metric{matchers}`).
+    fn selector(&mut self, f: &Fields<'_>, name: &str, required: bool) -> Option<String> {
+        let s = self.string(
+            f,
+            name,
+            required.then_some("a series selector such as http_requests_total{job=\"api\"}"),
+        )?;
+        let loc = f.get(name).map_or(f.node.location, |n| n.location);
+        match names::check_selector(&s) {
+            Ok(()) => Some(s.trim().to_owned()),
+            Err(why) => {
+                self.push(
+                    Diagnostic::error(
+                        loc,
+                        f.path(name),
+                        format!("broken series selector `{s}`: {why}"),
+                    )
+                    .with_help("for arbitrary PromQL use the `events` or `raw` SLI"),
+                );
+                None
+            }
+        }
+    }
+
+    fn group_by(&mut self, f: &Fields<'_>) -> Vec<String> {
+        let Some(node) = f.get("group_by") else {
+            return Vec::new();
+        };
+        let path = f.path("group_by");
+        let Kind::Seq(items) = &node.kind else {
+            self.error(
+                node.location,
+                &path,
+                format!("expected a list of label names, found {}", node.describe()),
+            );
+            return Vec::new();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let p = format!("{path}[{i}]");
+            let Some(name) = item
+                .as_scalar()
+                .filter(|_| matches!(item.kind, Kind::Scalar { .. }))
+            else {
+                self.error(
+                    item.location,
+                    &p,
+                    format!("expected a label name, found {}", item.describe()),
+                );
+                continue;
+            };
+            if let Err(why) = names::check_label_name(name) {
+                self.error(
+                    item.location,
+                    &p,
+                    format!("invalid label name `{name}`: {why}"),
+                );
+            } else if out.iter().any(|n| n == name) {
+                self.error(item.location, &p, format!("`{name}` is listed twice"));
+            } else if names::RESERVED_LABELS.contains(&name) {
+                self.error(
+                    item.location,
+                    &p,
+                    format!("label `{name}` is reserved: the generated series set it"),
+                );
+            } else {
+                out.push(name.to_owned());
+            }
+        }
+        out
+    }
+
+    fn ratio(&mut self, node: &Node, path: &str) -> Option<RatioSli> {
+        let f = self.fields(node, path, &["errors", "good", "total", "group_by"])?;
+        let counted = match (f.get("errors"), f.get("good")) {
+            (Some(_), Some(good)) => {
+                self.error(
+                    f.key_location("good"),
+                    &f.path("good"),
+                    "set exactly one of `errors` and `good`, not both",
+                );
+                let _ = good;
+                None
+            }
+            (None, None) => {
+                self.error(
+                    node.location,
+                    path,
+                    "missing field `errors` or `good`: expected a counter of bad or of good events",
+                );
+                None
+            }
+            (Some(_), None) => self.selector(&f, "errors", true).map(Counted::Errors),
+            (None, Some(_)) => self.selector(&f, "good", true).map(Counted::Good),
+        };
+        let total = self.selector(&f, "total", true);
+        let group_by = self.group_by(&f);
+        Some(RatioSli {
+            counted: counted?,
+            total: total?,
+            group_by,
+        })
+    }
+
+    fn latency(&mut self, node: &Node, path: &str) -> Option<LatencySli> {
+        let f = self.fields(
+            node,
+            path,
+            &["histogram", "selector", "threshold", "group_by"],
+        )?;
+        let histogram = self.string(
+            &f,
+            "histogram",
+            Some("the histogram's name, without _bucket"),
+        );
+        let histogram = histogram.and_then(|h| {
+            let h = h.strip_suffix("_bucket").unwrap_or(&h).to_owned();
+            match names::check_metric_name(&h) {
+                Ok(()) => Some(h),
+                Err(why) => {
+                    let loc = f.get("histogram").map_or(node.location, |n| n.location);
+                    self.error(
+                        loc,
+                        &f.path("histogram"),
+                        format!("invalid metric name `{h}`: {why}"),
+                    );
+                    None
+                }
+            }
+        });
+        let selector = match f.get("selector") {
+            None => Some(String::new()),
+            Some(n) => {
+                let s = self.string(&f, "selector", None);
+                s.and_then(|s| {
+                    let s = s.trim().to_owned();
+                    match names::check_matchers(&s) {
+                        Ok(()) => Some(s),
+                        Err(why) => {
+                            self.error(
+                                n.location,
+                                &f.path("selector"),
+                                format!("broken selector `{s}`: {why}"),
+                            );
+                            None
+                        }
+                    }
+                })
+            }
+        };
+        let threshold = match self.number(&f, "threshold", "a bucket bound such as 0.3") {
+            None => {
+                if f.get("threshold").is_none() {
+                    self.missing(
+                        &f,
+                        "threshold",
+                        "the bucket bound (le) under which requests are good",
+                    );
+                }
+                None
+            }
+            Some((t, loc)) if !(t.is_finite() && t > 0.0) => {
+                self.error(
+                    loc,
+                    &f.path("threshold"),
+                    format!("threshold {t} must be a positive number"),
+                );
+                None
+            }
+            Some((t, _)) => Some(t),
+        };
+        let group_by = self.group_by(&f);
+        Some(LatencySli {
+            histogram: histogram?,
+            selector: selector?,
+            threshold: threshold?,
+            group_by,
+        })
+    }
+
+    fn alerting(
+        &mut self,
+        node: &Node,
+        path: &str,
+        period: Option<(Duration, Location)>,
+        objective: Option<Objective>,
+        sli: Option<&Sli>,
+    ) -> Option<(Alerting, Policy)> {
+        let f = self.fields(
+            node,
+            path,
+            &[
+                "name",
+                "labels",
+                "annotations",
+                "page",
+                "ticket",
+                "windows",
+                "min_events",
+                "absent_for",
+            ],
+        )?;
+        let name = self
+            .string(&f, "name", None)
+            .unwrap_or_else(|| DEFAULT_ALERT_NAME.to_owned());
+        if let Err(why) = names::check_label_name(&name) {
+            let loc = f.get("name").map_or(node.location, |n| n.location);
+            self.error(
+                loc,
+                &f.path("name"),
+                format!("invalid alert name `{name}`: {why}"),
+            );
+        }
+        let labels = self.user_labels(&f, "labels");
+        let annotations = self.labels(&f, "annotations", "annotation");
+        let page = self.tier(&f, "page");
+        let ticket = self.tier(&f, "ticket");
+        let min_events = match self.number(&f, "min_events", "a number of events") {
+            Some((n, loc)) if !(n.is_finite() && n >= 0.0) => {
+                self.error(
+                    loc,
+                    &f.path("min_events"),
+                    format!("min_events must be zero or more, found {n}"),
+                );
+                0.0
+            }
+            Some((n, loc)) => {
+                if n > 0.0 && sli.is_some_and(|s| !s.counts_events()) {
+                    self.error(
+                        loc,
+                        &f.path("min_events"),
+                        "min_events needs an SLI that counts events: a `raw` error ratio cannot",
+                    );
+                }
+                n
+            }
+            None => 0.0,
+        };
+        let absent_for = self.positive_duration(&f, "absent_for").map(|(d, _)| d);
+        let windows = self.windows(&f, period);
+        let (Some(page), Some(ticket)) = (page, ticket) else {
+            return None;
+        };
+        let alerting = Alerting {
+            name,
+            labels,
+            annotations,
+            page,
+            ticket,
+            min_events,
+            absent_for,
+        };
+        let (specs, windows_loc) = windows?;
+        let (period, _) = period?;
+        if let Some(objective) = objective {
+            let budget = ErrorBudget::new(objective, period);
+            for (i, (spec, loc)) in specs.iter().zip(windows_loc).enumerate() {
+                if !alerting.tier(spec.severity).disabled {
+                    self.check_pair(spec, &budget, loc, &format!("{}[{i}]", f.path("windows")));
+                }
+            }
+        }
+        let mut policy = Policy::new(&specs, period);
+        policy.retain(|p| !alerting.tier(p.severity).disabled);
+        if alerting.page.disabled && alerting.ticket.disabled {
+            self.push(Diagnostic::warning(
+                node.location,
+                path,
+                "both tiers are disabled: this SLO never alerts",
+            ));
+        }
+        Some((alerting, policy))
+    }
+
+    fn tier(&mut self, f: &Fields<'_>, name: &str) -> Option<Tier> {
+        let severity = Severity::parse(name).unwrap_or(Severity::Page);
+        let mut tier = Tier::default();
+        let Some(node) = f.get(name).filter(|n| !n.is_null()) else {
+            tier.labels
+                .insert("severity".to_owned(), severity.to_string());
+            return Some(tier);
+        };
+        let g = self.fields(
+            node,
+            &f.path(name),
+            &["disable", "labels", "annotations", "for"],
+        )?;
+        tier.disabled = self.boolean(&g, "disable").unwrap_or(false);
+        tier.labels = self.user_labels(&g, "labels");
+        tier.labels
+            .entry("severity".to_owned())
+            .or_insert_with(|| severity.to_string());
+        tier.annotations = self.labels(&g, "annotations", "annotation");
+        tier.for_ = self
+            .duration(&g, "for")
+            .map(|(d, _)| d)
+            .filter(|d| !d.is_zero());
+        Some(tier)
+    }
+
+    /// The window pairs: a preset name or a list. Returns them with the
+    /// location to blame for policy-wide problems.
+    fn windows(
+        &mut self,
+        f: &Fields<'_>,
+        period: Option<(Duration, Location)>,
+    ) -> Option<(Vec<WindowSpec>, Vec<Location>)> {
+        let Some(node) = f.get("windows") else {
+            return Some((Preset::Workbook.windows(), vec![f.node.location; 4]));
+        };
+        let path = f.path("windows");
+        match &node.kind {
+            Kind::Scalar { text, .. } => {
+                let Some((preset, meant_for)) = Preset::by_name(text) else {
+                    let names: Vec<&str> = Preset::NAMES.iter().map(|(n, _, _)| *n).collect();
+                    self.push(
+                        Diagnostic::error(
+                            node.location,
+                            path,
+                            format!("unknown window preset `{text}`"),
+                        )
+                        .with_help(format!(
+                            "expected one of {} or a list of window pairs",
+                            names.join(", ")
+                        )),
+                    );
+                    return None;
+                };
+                if let (Some(want), Some((period, _))) = (meant_for, period) {
+                    if want != period {
+                        self.push(
+                            Diagnostic::error(
+                                node.location,
+                                path,
+                                format!("window preset `{text}` is for a {want} period, but this SLO's period is {period}"),
+                            )
+                            .with_help("use `windows: workbook` to apply the Workbook's budget shares to any period"),
+                        );
+                        return None;
+                    }
+                }
+                let specs = preset.windows();
+                let locs = vec![node.location; specs.len()];
+                Some((specs, locs))
+            }
+            Kind::Seq(items) if !items.is_empty() => {
+                let mut specs = Vec::new();
+                let mut locs = Vec::new();
+                let mut ok = true;
+                for (i, item) in items.iter().enumerate() {
+                    match self.window(item, &format!("{path}[{i}]")) {
+                        Some(s) => {
+                            specs.push(s);
+                            locs.push(item.location);
+                        }
+                        None => ok = false,
+                    }
+                }
+                ok.then_some((specs, locs))
+            }
+            _ => {
+                self.error(
+                    node.location,
+                    &path,
+                    format!(
+                        "expected a preset name or a list of window pairs, found {}",
+                        node.describe()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn window(&mut self, node: &Node, path: &str) -> Option<WindowSpec> {
+        let f = self.fields(
+            node,
+            path,
+            &["severity", "long", "short", "budget_percent", "factor"],
+        )?;
+        let severity = match self.string(&f, "severity", Some("page or ticket")) {
+            Some(s) => match Severity::parse(&s) {
+                Some(sev) => Some(sev),
+                None => {
+                    let loc = f.get("severity").map_or(node.location, |n| n.location);
+                    self.error(
+                        loc,
+                        &f.path("severity"),
+                        format!("unknown severity `{s}`: expected page or ticket"),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let long = self.positive_duration(&f, "long");
+        if f.get("long").is_none() {
+            self.missing(&f, "long", "the long window, e.g. 1h");
+        }
+        let short = self.positive_duration(&f, "short");
+        if f.get("short").is_none() {
+            self.missing(
+                &f,
+                "short",
+                "the short window, e.g. 5m (a twelfth of the long one)",
+            );
+        }
+        if let (Some((l, _)), Some((s, sloc))) = (long, short) {
+            if s >= l {
+                self.error(
+                    sloc,
+                    &f.path("short"),
+                    format!("the short window ({s}) must be shorter than the long window ({l})"),
+                );
+                return None;
+            }
+        }
+        let threshold = match (f.get("budget_percent"), f.get("factor")) {
+            (Some(_), Some(_)) => {
+                self.error(
+                    f.key_location("factor"),
+                    &f.path("factor"),
+                    "set exactly one of `budget_percent` and `factor`, not both",
+                );
+                None
+            }
+            (None, None) => {
+                self.missing(
+                    &f,
+                    "budget_percent",
+                    "the share of the budget (percent) spent before alerting, or a `factor`",
+                );
+                None
+            }
+            (Some(_), None) => match self.number(&f, "budget_percent", "a percentage such as 2") {
+                Some((p, _)) if p > 0.0 && p <= 100.0 => Some(Threshold::BudgetShare(p / 100.0)),
+                Some((p, loc)) => {
+                    self.error(
+                        loc,
+                        &f.path("budget_percent"),
+                        format!("budget_percent {p} must be above 0 and at most 100"),
+                    );
+                    None
+                }
+                None => None,
+            },
+            (None, Some(_)) => match self.number(&f, "factor", "a burn-rate factor such as 14.4") {
+                Some((x, _)) if x.is_finite() && x > 0.0 => Some(Threshold::Factor(x)),
+                Some((x, loc)) => {
+                    self.error(
+                        loc,
+                        &f.path("factor"),
+                        format!("factor {x} must be a positive number"),
+                    );
+                    None
+                }
+                None => None,
+            },
+        };
+        Some(WindowSpec {
+            severity: severity?,
+            long: long?.0,
+            short: short?.0,
+            threshold: threshold?,
+        })
+    }
+
+    fn check_pair(&mut self, spec: &WindowSpec, budget: &ErrorBudget, loc: Location, field: &str) {
+        let pair = spec.resolve(budget.period);
+        let (long, short) = (pair.long, pair.short);
+        if long > budget.period {
+            self.error(
+                loc,
+                field,
+                format!(
+                    "the {long} window is longer than the SLO's period ({})",
+                    budget.period
+                ),
+            );
+            return;
+        }
+        let factor = crate::num::format(pair.factor);
+        if !pair.can_fire(budget) {
+            let max = crate::num::format(budget.max_burn_rate());
+            let needed = crate::num::format(pair.error_ratio_threshold(budget));
+            self.push(
+                Diagnostic::error(
+                    loc,
+                    field,
+                    format!(
+                        "the {long}/{short} pair can never fire: factor {factor} needs an error ratio above {needed}, but a total outage only burns at {max}x (1 / budget)"
+                    ),
+                )
+                .with_help(format!("use a factor below {max}: lower the factor or budget share, or lengthen the long window")),
+            );
+        } else if pair.factor < 1.0 {
+            self.push(
+                Diagnostic::warning(
+                    loc,
+                    field,
+                    format!(
+                        "the {long}/{short} pair has factor {factor} < 1: it fires while the budget is spent slower than it accrues"
+                    ),
+                )
+                .with_help("short periods need larger budget shares"),
+            );
+        }
+    }
+}
+
+/// The alert name when a spec gives none.
+pub const DEFAULT_ALERT_NAME: &str = "SLOErrorBudgetBurn";
+
+fn empty_map(location: Location) -> Node {
+    Node {
+        kind: Kind::Map(Vec::new()),
+        location,
+    }
+}
+
+fn key_location(map: &Node, key: &str) -> Location {
+    match &map.kind {
+        Kind::Map(pairs) => pairs
+            .iter()
+            .find(|(k, _)| k.as_scalar() == Some(key))
+            .map_or(map.location, |(k, _)| k.location),
+        _ => map.location,
+    }
+}
+
+/// "a string (`99.9%`)" for messages about a wrongly typed value.
+fn describe_value(node: &Node) -> String {
+    match node.as_scalar() {
+        Some(s) if matches!(node.kind, Kind::Scalar { .. }) => {
+            format!("{} (`{}`)", node.describe(), truncate(s, 40))
+        }
+        _ => node.describe().to_owned(),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    }
+}

@@ -1,0 +1,80 @@
+//! Stable float formatting, shared by every output (JSON, tables, PromQL).
+//!
+//! Budget math in binary floating point leaves noise in the last digits
+//! (`0.02 * 720 = 14.399999999999999`). Outputs round to 12 significant
+//! digits, far below any meaningful precision of an SLO, so generated files are
+//! deterministic and read as people wrote them.
+
+/// Rounds `x` to `digits` significant decimal digits. NaN and infinities pass
+/// through unchanged.
+pub fn round_sig(x: f64, digits: i32) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let scale = digits - 1 - magnitude;
+    // Scale by a power of ten held exactly (positive exponents) to avoid
+    // adding error while rounding.
+    if scale >= 0 {
+        let p = 10f64.powi(scale.min(300));
+        let r = (x * p).round() / p;
+        if r.is_finite() { r } else { x }
+    } else {
+        let p = 10f64.powi((-scale).min(300));
+        (x / p).round() * p
+    }
+}
+
+/// Rounds to 12 significant digits: the precision of every number this crate
+/// prints.
+pub fn canonical(x: f64) -> f64 {
+    round_sig(x, 12)
+}
+
+/// Formats a number the way PromQL and YAML read it back: shortest
+/// round-tripping form of [`canonical`], `NaN`, `+Inf` and `-Inf` for the
+/// special values.
+pub fn format(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".to_owned()
+    } else if x == f64::INFINITY {
+        "+Inf".to_owned()
+    } else if x == f64::NEG_INFINITY {
+        "-Inf".to_owned()
+    } else {
+        let c = canonical(x);
+        // Rust's Display is the shortest round-trip form, never exponent
+        // notation; keep very small or large numbers compact.
+        if c != 0.0 && (c.abs() < 1e-6 || c.abs() >= 1e15) {
+            format!("{c:e}")
+        } else {
+            format!("{c}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_binary_noise() {
+        assert_eq!(format(0.02 * 720.0), "14.4");
+        assert_eq!(format(1.0 - 0.999), "0.001");
+        assert_eq!(format(14.4 * 0.001), "0.0144");
+        assert_eq!(format(300.0 * (1.0 - 0.0144)), "295.68");
+        assert_eq!(format(3.0), "3");
+        assert_eq!(format(1e-7), "1e-7");
+        assert_eq!(format(f64::NAN), "NaN");
+        assert_eq!(format(f64::INFINITY), "+Inf");
+        assert_eq!(format(-0.5), "-0.5");
+    }
+
+    #[test]
+    fn formatted_numbers_parse_back() {
+        for x in [0.1, 1.0 / 3.0, 123456.789, 1e-9, 2.5e20, -7.25] {
+            let back: f64 = format(x).parse().unwrap_or(f64::NAN);
+            assert!((back - x).abs() <= x.abs() * 1e-11, "{x} -> {}", format(x));
+        }
+    }
+}

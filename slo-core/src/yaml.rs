@@ -1,0 +1,317 @@
+//! A YAML tree that remembers where every node came from.
+//!
+//! Serde stops at the first error; a spec must report every problem with its
+//! line and column. So specs are read in two steps: this module parses YAML
+//! (with the event parser that `serde-saphyr` is built on) into a tree of
+//! located nodes, then [`load`](crate::load) walks the tree, collecting
+//! diagnostics as it goes.
+//!
+//! Aliases are expanded with a budget, and nesting is bounded, so no input
+//! can exhaust memory or the stack.
+
+use std::collections::HashMap;
+
+use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span};
+
+use crate::diagnostic::{Diagnostic, Location};
+
+/// Deepest nesting accepted; specs need fewer than ten levels.
+const MAX_DEPTH: usize = 128;
+/// Most nodes a file may expand to through aliases (a "billion laughs" guard).
+const MAX_NODES: usize = 1_000_000;
+
+/// A located YAML node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// What the node holds.
+    pub kind: Kind,
+    /// Where it starts.
+    pub location: Location,
+}
+
+/// The three kinds of YAML node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kind {
+    /// A scalar's text, and whether it was written plain (unquoted): only
+    /// plain scalars can be null, booleans or numbers.
+    Scalar {
+        /// The text after YAML escapes.
+        text: String,
+        /// True for unquoted, non-block scalars.
+        plain: bool,
+    },
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, as key/value pairs in file order (duplicates kept, so the
+    /// loader can report them).
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// True for `~`, `null` or an empty plain scalar.
+    pub fn is_null(&self) -> bool {
+        matches!(&self.kind, Kind::Scalar { text, plain: true }
+            if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// The scalar's text, for any non-null scalar.
+    pub fn as_scalar(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar { text, .. } if !self.is_null() => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The node as a number, for plain scalars that read as one.
+    pub fn as_f64(&self) -> Option<f64> {
+        match &self.kind {
+            Kind::Scalar { text, plain: true } => parse_yaml_float(text),
+            _ => None,
+        }
+    }
+
+    /// The node as a boolean, for plain `true`/`false`.
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.kind {
+            Kind::Scalar { text, plain: true } => match text.as_str() {
+                "true" | "True" | "TRUE" => Some(true),
+                "false" | "False" | "FALSE" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A word for the node's type, for "expected X, found Y" messages.
+    pub fn describe(&self) -> &'static str {
+        match &self.kind {
+            Kind::Seq(_) => "a list",
+            Kind::Map(_) => "a mapping",
+            Kind::Scalar { .. } if self.is_null() => "nothing (null)",
+            Kind::Scalar { .. } if self.as_bool().is_some() => "a boolean",
+            Kind::Scalar { .. } if self.as_f64().is_some() => "a number",
+            Kind::Scalar { .. } => "a string",
+        }
+    }
+}
+
+/// YAML 1.2 core-schema floats, plus the `.inf`/`.nan` spellings.
+fn parse_yaml_float(text: &str) -> Option<f64> {
+    match text {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
+        _ => {}
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    // Rust also parses "inf", "NaN" and "infinity": YAML does not.
+    let first = digits.chars().next()?;
+    if !(first.is_ascii_digit() || first == '.') {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn location(start: &Marker, end: &Marker) -> Location {
+    let offset = start.byte_offset().unwrap_or(0);
+    let end_offset = end.byte_offset().unwrap_or(offset);
+    Location {
+        line: start.line().max(1),
+        column: start.col() + 1,
+        offset,
+        len: end_offset.saturating_sub(offset).max(1),
+    }
+}
+
+fn span_location(span: &Span) -> Location {
+    location(&span.start, &span.end)
+}
+
+/// A collection being built.
+enum Open {
+    Seq(Location, usize, Vec<Node>),
+    Map(Location, usize, Vec<(Node, Node)>, Option<Node>),
+}
+
+/// Parses every document of `src`. A syntax error is one diagnostic at the
+/// place the parser stopped; there is no sensible tree to go on with.
+pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
+    let mut documents = Vec::new();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut budget = MAX_NODES;
+
+    for event in Parser::new_from_str(src) {
+        let (event, span) = event.map_err(|e| {
+            let m = e.marker();
+            Diagnostic::error(location(m, m), "", format!("invalid YAML: {}", e.info()))
+        })?;
+        let node = match event {
+            Event::Scalar(text, style, anchor, _tag) => {
+                let node = Node {
+                    kind: Kind::Scalar {
+                        text: text.into_owned(),
+                        plain: style == ScalarStyle::Plain,
+                    },
+                    location: span_location(&span),
+                };
+                if anchor != 0 {
+                    anchors.insert(anchor, node.clone());
+                }
+                node
+            }
+            Event::Alias(id) => {
+                let Some(target) = anchors.get(&id) else {
+                    return Err(Diagnostic::error(
+                        span_location(&span),
+                        "",
+                        "invalid YAML: alias to an unknown anchor",
+                    ));
+                };
+                let size = count(target);
+                budget = budget.checked_sub(size).ok_or_else(|| {
+                    Diagnostic::error(
+                        span_location(&span),
+                        "",
+                        format!("aliases expand this file beyond {MAX_NODES} nodes"),
+                    )
+                })?;
+                let mut node = target.clone();
+                node.location = span_location(&span);
+                node
+            }
+            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(Diagnostic::error(
+                        span_location(&span),
+                        "",
+                        format!("YAML nested deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                let loc = span_location(&span);
+                stack.push(if matches!(event, Event::SequenceStart(..)) {
+                    Open::Seq(loc, anchor, Vec::new())
+                } else {
+                    Open::Map(loc, anchor, Vec::new(), None)
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match stack.pop() {
+                    Some(Open::Seq(location, anchor, items)) => (
+                        Node {
+                            kind: Kind::Seq(items),
+                            location,
+                        },
+                        anchor,
+                    ),
+                    Some(Open::Map(location, anchor, pairs, _)) => (
+                        Node {
+                            kind: Kind::Map(pairs),
+                            location,
+                        },
+                        anchor,
+                    ),
+                    None => continue,
+                };
+                if anchor != 0 {
+                    anchors.insert(anchor, node.clone());
+                }
+                node
+            }
+            Event::DocumentEnd => {
+                anchors.clear();
+                continue;
+            }
+            _ => continue,
+        };
+        budget = budget.checked_sub(1).ok_or_else(|| {
+            Diagnostic::error(
+                node.location,
+                "",
+                format!("this file has more than {MAX_NODES} nodes"),
+            )
+        })?;
+        match stack.last_mut() {
+            None => documents.push(node),
+            Some(Open::Seq(_, _, items)) => items.push(node),
+            Some(Open::Map(_, _, pairs, key)) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => pairs.push((k, node)),
+            },
+        }
+    }
+    Ok(documents)
+}
+
+fn count(node: &Node) -> usize {
+    match &node.kind {
+        Kind::Scalar { .. } => 1,
+        Kind::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
+        Kind::Map(pairs) => {
+            1 + pairs
+                .iter()
+                .map(|(k, v)| count(k) + count(v))
+                .sum::<usize>()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_nodes() {
+        let docs = parse("a: 1\nb:\n  - x\n  - 'y'\n").unwrap_or_default();
+        let Some(Node {
+            kind: Kind::Map(pairs),
+            ..
+        }) = docs.first()
+        else {
+            panic!("expected a map: {docs:?}");
+        };
+        assert_eq!(pairs[1].0.location.line, 2);
+        let Kind::Seq(items) = &pairs[1].1.kind else {
+            panic!("expected a list");
+        };
+        assert_eq!((items[1].location.line, items[1].location.column), (4, 5));
+        assert_eq!(items[1].as_scalar(), Some("y"));
+        assert_eq!(items[1].as_f64(), None);
+        assert_eq!(pairs[0].1.as_f64(), Some(1.0));
+    }
+
+    #[test]
+    fn syntax_errors_have_a_place() {
+        let err = parse("a: [1, 2\nb: 3\n").err();
+        assert!(err.is_some_and(|d| d.location.line >= 1 && d.message.contains("invalid YAML")));
+    }
+
+    #[test]
+    fn billion_laughs_is_bounded() {
+        let mut src = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = i - 1;
+            src.push_str(&format!(
+                "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
+            ));
+        }
+        let err = parse(&src).err();
+        assert!(err.is_some_and(|d| d.message.contains("nodes")));
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded() {
+        let src = "[".repeat(10_000);
+        assert!(parse(&src).is_err());
+    }
+
+    #[test]
+    fn yaml_numbers_not_rust_numbers() {
+        assert_eq!(parse_yaml_float("inf"), None);
+        assert_eq!(parse_yaml_float("NaN"), None);
+        assert_eq!(parse_yaml_float("1e3"), Some(1000.0));
+        assert_eq!(parse_yaml_float("-0.5"), Some(-0.5));
+        assert!(parse_yaml_float(".nan").is_some_and(f64::is_nan));
+    }
+}
