@@ -937,7 +937,7 @@ impl Cx {
         &mut self,
         f: &Fields<'_>,
         period: Option<(Duration, Location)>,
-    ) -> Option<(Vec<WindowSpec>, Vec<(String, Location)>)> {
+    ) -> Option<(Vec<WindowSpec>, Vec<Blame>)> {
         let path = f.path("windows");
         let Some(node) = f.get("windows") else {
             let specs = Preset::Workbook.windows();
@@ -1148,6 +1148,9 @@ impl Cx {
         }
     }
 }
+
+/// A field path and its location, for problems found after reading.
+type Blame = (String, Location);
 
 /// The alert name when a spec gives none.
 pub const DEFAULT_ALERT_NAME: &str = "SLOErrorBudgetBurn";
