@@ -48,3 +48,8 @@ pub mod num;
 pub mod policy;
 pub mod spec;
 pub mod yaml;
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,5 +1,16 @@
 //! `slo-eval explain`: each SLO's policy as a table or JSON, with what every
 //! window pair does under a constant error ratio.
+//!
+//! ```
+//! let spec = slo_core::load::load_str(
+//!     "version: slo/v1\nservice: api\nslos:\n  - name: up\n    objective: 99.9\n    sli:\n      ratio: {errors: e_total, total: t_total}\n",
+//! ).map_err(|d| d[0].to_string())?;
+//! let e = slo_eval::explain::explain(&spec.slos[0], 1.0);
+//! // A total outage trips the 1h/5m page after 51.84 s.
+//! assert_eq!(e.alerts[0].detection_seconds, Some(51.84));
+//! assert!(slo_eval::explain::table(&e).contains("51.8s"));
+//! # Ok::<(), String>(())
+//! ```
 
 use std::fmt::Write as _;
 
