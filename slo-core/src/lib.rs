@@ -56,3 +56,8 @@ pub mod series;
 pub mod spec;
 pub mod time;
 pub mod yaml;
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

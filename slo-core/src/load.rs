@@ -169,16 +169,14 @@ impl Cx {
                 continue;
             }
             if !allowed.contains(&name) {
-                let mut d = Diagnostic::error(
-                    key.location,
-                    join(path, name),
-                    format!("unknown field `{name}`"),
+                let message = match names::closest(name, allowed) {
+                    Some(near) => format!("unknown field `{name}`: did you mean `{near}`?"),
+                    None => format!("unknown field `{name}`"),
+                };
+                self.push(
+                    Diagnostic::error(key.location, join(path, name), message)
+                        .with_help(format!("expected one of: {}", allowed.join(", "))),
                 );
-                d = d.with_help(match names::closest(name, allowed) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => format!("expected one of: {}", allowed.join(", ")),
-                });
-                self.push(d);
                 continue;
             }
             fields.pairs.push((name, key, value));
@@ -187,7 +185,7 @@ impl Cx {
     }
 
     fn missing(&mut self, f: &Fields<'_>, name: &str, what: &str) {
-        let location = f.node.location;
+        let location = f.node.key.unwrap_or(f.node.location);
         self.error(
             location,
             &f.path(name),
@@ -399,14 +397,14 @@ impl Cx {
             },
         }
         let service = self.string(&f, "service", Some("the service's name"));
-        if let (Some(s), Some(node)) = (&service, f.get("service")) {
-            if let Err(why) = names::check_name(s) {
-                self.error(
-                    node.location,
-                    "service",
-                    format!("invalid service name `{s}`: {why}"),
-                );
-            }
+        if let (Some(s), Some(node)) = (&service, f.get("service"))
+            && let Err(why) = names::check_name(s)
+        {
+            self.error(
+                node.location,
+                "service",
+                format!("invalid service name `{s}`: {why}"),
+            );
         }
         let labels = self.user_labels(&f, "labels");
         let mut slos = Vec::new();
@@ -484,14 +482,14 @@ impl Cx {
             ],
         )?;
         let name = self.string(&f, "name", Some("the SLO's name"));
-        if let (Some(n), Some(node)) = (&name, f.get("name")) {
-            if let Err(why) = names::check_name(n) {
-                self.error(
-                    node.location,
-                    &f.path("name"),
-                    format!("invalid SLO name `{n}`: {why}"),
-                );
-            }
+        if let (Some(n), Some(node)) = (&name, f.get("name"))
+            && let Err(why) = names::check_name(n)
+        {
+            self.error(
+                node.location,
+                &f.path("name"),
+                format!("invalid SLO name `{n}`: {why}"),
+            );
         }
         let description = self.string(&f, "description", None);
         let objective = match self.number(&f, "objective", "a percentage such as 99.9") {
@@ -718,7 +716,7 @@ impl Cx {
             }
             (None, None) => {
                 self.error(
-                    node.location,
+                    node.key.unwrap_or(node.location),
                     path,
                     "missing field `errors` or `good`: expected a counter of bad or of good events",
                 );
@@ -888,9 +886,9 @@ impl Cx {
         let (period, _) = period?;
         if let Some(objective) = objective {
             let budget = ErrorBudget::new(objective, period);
-            for (i, (spec, loc)) in specs.iter().zip(windows_loc).enumerate() {
+            for (spec, (field, loc)) in specs.iter().zip(windows_loc) {
                 if !alerting.tier(spec.severity).disabled {
-                    self.check_pair(spec, &budget, loc, &format!("{}[{i}]", f.path("windows")));
+                    self.check_pair(spec, &budget, loc, &field);
                 }
             }
         }
@@ -932,17 +930,27 @@ impl Cx {
         Some(tier)
     }
 
-    /// The window pairs: a preset name or a list. Returns them with the
-    /// location to blame for policy-wide problems.
+    /// The window pairs: a preset name or a list, each with the field and
+    /// location to blame for its problems. Entries that fail to read are
+    /// reported and left out, so the others are still checked.
     fn windows(
         &mut self,
         f: &Fields<'_>,
         period: Option<(Duration, Location)>,
-    ) -> Option<(Vec<WindowSpec>, Vec<Location>)> {
-        let Some(node) = f.get("windows") else {
-            return Some((Preset::Workbook.windows(), vec![f.node.location; 4]));
-        };
+    ) -> Option<(Vec<WindowSpec>, Vec<Blame>)> {
         let path = f.path("windows");
+        let Some(node) = f.get("windows") else {
+            let specs = Preset::Workbook.windows();
+            let blame = (0..specs.len())
+                .map(|i| {
+                    (
+                        format!("{path}[{i}]"),
+                        f.node.key.unwrap_or(f.node.location),
+                    )
+                })
+                .collect();
+            return Some((specs, blame));
+        };
         match &node.kind {
             Kind::Scalar { text, .. } => {
                 let Some((preset, meant_for)) = Preset::by_name(text) else {
@@ -960,9 +968,10 @@ impl Cx {
                     );
                     return None;
                 };
-                if let (Some(want), Some((period, _))) = (meant_for, period) {
-                    if want != period {
-                        self.push(
+                if let (Some(want), Some((period, _))) = (meant_for, period)
+                    && want != period
+                {
+                    self.push(
                             Diagnostic::error(
                                 node.location,
                                 path,
@@ -970,27 +979,25 @@ impl Cx {
                             )
                             .with_help("use `windows: workbook` to apply the Workbook's budget shares to any period"),
                         );
-                        return None;
-                    }
+                    return None;
                 }
                 let specs = preset.windows();
-                let locs = vec![node.location; specs.len()];
-                Some((specs, locs))
+                let blame = (0..specs.len())
+                    .map(|i| (format!("{path}[{i}]"), node.location))
+                    .collect();
+                Some((specs, blame))
             }
             Kind::Seq(items) if !items.is_empty() => {
                 let mut specs = Vec::new();
-                let mut locs = Vec::new();
-                let mut ok = true;
+                let mut blame = Vec::new();
                 for (i, item) in items.iter().enumerate() {
-                    match self.window(item, &format!("{path}[{i}]")) {
-                        Some(s) => {
-                            specs.push(s);
-                            locs.push(item.location);
-                        }
-                        None => ok = false,
+                    let field = format!("{path}[{i}]");
+                    if let Some(s) = self.window(item, &field) {
+                        specs.push(s);
+                        blame.push((field, item.location));
                     }
                 }
-                ok.then_some((specs, locs))
+                Some((specs, blame))
             }
             _ => {
                 self.error(
@@ -1039,15 +1046,15 @@ impl Cx {
                 "the short window, e.g. 5m (a twelfth of the long one)",
             );
         }
-        if let (Some((l, _)), Some((s, sloc))) = (long, short) {
-            if s >= l {
-                self.error(
-                    sloc,
-                    &f.path("short"),
-                    format!("the short window ({s}) must be shorter than the long window ({l})"),
-                );
-                return None;
-            }
+        if let (Some((l, _)), Some((s, sloc))) = (long, short)
+            && s >= l
+        {
+            self.error(
+                sloc,
+                &f.path("short"),
+                format!("the short window ({s}) must be shorter than the long window ({l})"),
+            );
+            return None;
         }
         let threshold = match (f.get("budget_percent"), f.get("factor")) {
             (Some(_), Some(_)) => {
@@ -1142,6 +1149,9 @@ impl Cx {
     }
 }
 
+/// A field path and its location, for problems found after reading.
+type Blame = (String, Location);
+
 /// The alert name when a spec gives none.
 pub const DEFAULT_ALERT_NAME: &str = "SLOErrorBudgetBurn";
 
@@ -1149,6 +1159,7 @@ fn empty_map(location: Location) -> Node {
     Node {
         kind: Kind::Map(Vec::new()),
         location,
+        key: None,
     }
 }
 

@@ -183,7 +183,9 @@ impl WindowSpec {
             severity: self.severity,
             long: self.long,
             short: self.short,
-            factor,
+            // Rounded so that the evaluator compares against exactly the
+            // number the generated rules print.
+            factor: crate::num::canonical(factor),
         }
     }
 }
@@ -191,7 +193,7 @@ impl WindowSpec {
 impl WindowPair {
     /// The error ratio both windows must exceed: `f * b`.
     pub fn error_ratio_threshold(&self, budget: &ErrorBudget) -> f64 {
-        budget.error_ratio_at(self.factor)
+        crate::num::canonical(budget.error_ratio_at(self.factor))
     }
 
     /// The share of the period's budget spent when the pair fires:
@@ -223,6 +225,48 @@ impl WindowPair {
         let threshold = self.error_ratio_threshold(budget);
         (error_ratio > threshold && error_ratio <= 1.0)
             .then(|| self.short.as_secs_f64() * (1.0 - threshold / error_ratio))
+    }
+}
+
+/// What a pair does under a constant error ratio: the numbers `explain`
+/// prints. Every number is rounded with [`num::canonical`](crate::num::canonical).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct PairExplanation {
+    /// The tier.
+    pub severity: Severity,
+    /// The long window.
+    pub long: Duration,
+    /// The short window.
+    pub short: Duration,
+    /// The burn-rate factor.
+    pub factor: f64,
+    /// The error ratio both windows must exceed.
+    pub error_ratio_threshold: f64,
+    /// The share of the period's budget spent when the pair fires.
+    pub budget_consumed: f64,
+    /// Seconds until the pair fires at the given error ratio (`None`: never).
+    pub detection_seconds: Option<f64>,
+    /// Seconds until the pair clears after the errors stop (`None`: never fired).
+    pub reset_seconds: Option<f64>,
+    /// False when even a total outage cannot fire the pair.
+    pub can_fire: bool,
+}
+
+impl WindowPair {
+    /// The pair's numbers under a constant `error_ratio`.
+    pub fn explain(&self, budget: &ErrorBudget, error_ratio: f64) -> PairExplanation {
+        use crate::num::canonical;
+        PairExplanation {
+            severity: self.severity,
+            long: self.long,
+            short: self.short,
+            factor: canonical(self.factor),
+            error_ratio_threshold: canonical(self.error_ratio_threshold(budget)),
+            budget_consumed: canonical(self.budget_consumed(budget)),
+            detection_seconds: self.detection_time(budget, error_ratio).map(canonical),
+            reset_seconds: self.reset_time(budget, error_ratio).map(canonical),
+            can_fire: self.can_fire(budget),
+        }
     }
 }
 

@@ -27,6 +27,9 @@ pub struct Node {
     pub kind: Kind,
     /// Where it starts.
     pub location: Location,
+    /// For a mapping's value, where its key is: the place to blame for
+    /// what the value lacks ("missing field" errors).
+    pub key: Option<Location>,
 }
 
 /// The three kinds of YAML node.
@@ -154,6 +157,7 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
                         plain: style == ScalarStyle::Plain,
                     },
                     location: span_location(&span),
+                    key: None,
                 };
                 if anchor != 0 {
                     anchors.insert(anchor, node.clone());
@@ -178,6 +182,7 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
                 })?;
                 let mut node = target.clone();
                 node.location = span_location(&span);
+                node.key = None;
                 node
             }
             Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
@@ -202,6 +207,7 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
                         Node {
                             kind: Kind::Seq(items),
                             location,
+                            key: None,
                         },
                         anchor,
                     ),
@@ -209,6 +215,7 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
                         Node {
                             kind: Kind::Map(pairs),
                             location,
+                            key: None,
                         },
                         anchor,
                     ),
@@ -237,7 +244,11 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
             Some(Open::Seq(_, _, items)) => items.push(node),
             Some(Open::Map(_, _, pairs, key)) => match key.take() {
                 None => *key = Some(node),
-                Some(k) => pairs.push((k, node)),
+                Some(k) => {
+                    let mut value = node;
+                    value.key = Some(k.location);
+                    pairs.push((k, value));
+                }
             },
         }
     }

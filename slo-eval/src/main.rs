@@ -1,1 +1,5 @@
-fn main() {}
+//! The `slo-eval` command line: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    slo_eval::main()
+}

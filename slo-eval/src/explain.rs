@@ -1,0 +1,175 @@
+//! `slo-eval explain`: each SLO's policy as a table or JSON, with what every
+//! window pair does under a constant error ratio.
+//!
+//! ```
+//! let spec = slo_core::load::load_str(
+//!     "version: slo/v1\nservice: api\nslos:\n  - name: up\n    objective: 99.9\n    sli:\n      ratio: {errors: e_total, total: t_total}\n",
+//! ).map_err(|d| d[0].to_string())?;
+//! let e = slo_eval::explain::explain(&spec.slos[0], 1.0);
+//! // A total outage trips the 1h/5m page after 51.84 s.
+//! assert_eq!(e.alerts[0].detection_seconds, Some(51.84));
+//! assert!(slo_eval::explain::table(&e).contains("51.8s"));
+//! # Ok::<(), String>(())
+//! ```
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use slo_core::duration::Duration;
+use slo_core::num;
+use slo_core::policy::PairExplanation;
+use slo_core::spec::Slo;
+
+/// One SLO's explanation: the `--json` shape.
+#[derive(Debug, Serialize)]
+pub struct SloExplanation {
+    /// The service.
+    pub service: String,
+    /// The SLO's name.
+    pub slo: String,
+    /// The objective as a ratio (0.999).
+    pub objective: f64,
+    /// The rolling period.
+    pub period: Duration,
+    /// The budget fraction (0.001).
+    pub budget_fraction: f64,
+    /// The SLI kind (ratio, latency, events, raw).
+    pub sli: &'static str,
+    /// The constant error ratio the times are computed for.
+    pub error_ratio: f64,
+    /// Seconds until the whole budget is gone at that error ratio.
+    pub time_to_exhaustion_seconds: Option<f64>,
+    /// Minimum events in a long window before a pair may fire.
+    pub min_events: f64,
+    /// One row per window pair, pages first.
+    pub alerts: Vec<PairExplanation>,
+}
+
+/// The `--json` document.
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    /// Every SLO of every file, in order.
+    pub slos: Vec<SloExplanation>,
+}
+
+/// Explains `slo` under a constant `error_ratio`.
+pub fn explain(slo: &Slo, error_ratio: f64) -> SloExplanation {
+    let budget = slo.budget();
+    SloExplanation {
+        service: slo.service.clone(),
+        slo: slo.name.clone(),
+        objective: slo.objective.ratio(),
+        period: slo.period,
+        budget_fraction: budget.fraction(),
+        sli: slo.sli.kind(),
+        error_ratio,
+        time_to_exhaustion_seconds: budget
+            .time_to_exhaustion(budget.burn_rate(error_ratio))
+            .map(num::canonical),
+        min_events: slo.alerting.min_events,
+        alerts: slo
+            .policy
+            .pairs()
+            .iter()
+            .map(|p| p.explain(&budget, error_ratio))
+            .collect(),
+    }
+}
+
+/// Seconds as a Prometheus-style duration, to the second (`51.84` -> `52s`).
+fn human(seconds: Option<f64>) -> String {
+    match seconds {
+        Some(s) if s.is_finite() && s >= 0.0 => {
+            if s < 60.0 {
+                format!("{}s", num::format(num::round_sig(s, 3)))
+            } else {
+                Duration::from_secs(s.round() as u64).to_string()
+            }
+        }
+        _ => "never".to_owned(),
+    }
+}
+
+fn percent(ratio: f64) -> String {
+    format!("{}%", num::format(ratio * 100.0))
+}
+
+/// The human-readable table for one SLO.
+pub fn table(e: &SloExplanation) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} / {}: {} over {} ({} sli, budget {})",
+        e.service,
+        e.slo,
+        percent(e.objective),
+        e.period,
+        e.sli,
+        percent(e.budget_fraction),
+    );
+    let _ = writeln!(
+        out,
+        "  at {} errors the whole budget lasts {}{}",
+        percent(e.error_ratio),
+        human(e.time_to_exhaustion_seconds),
+        if e.min_events > 0.0 {
+            format!(
+                "; pairs need {} events in their long window",
+                num::format(e.min_events)
+            )
+        } else {
+            String::new()
+        }
+    );
+    let header = [
+        "tier",
+        "long",
+        "short",
+        "factor",
+        "threshold",
+        "budget",
+        "detect",
+        "reset",
+    ];
+    let rows: Vec<[String; 8]> = e
+        .alerts
+        .iter()
+        .map(|a| {
+            [
+                a.severity.to_string(),
+                a.long.to_string(),
+                a.short.to_string(),
+                num::format(a.factor),
+                percent(a.error_ratio_threshold),
+                percent(a.budget_consumed),
+                if a.can_fire {
+                    human(a.detection_seconds)
+                } else {
+                    "can never fire".to_owned()
+                },
+                human(a.reset_seconds),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: &[String]| {
+        let mut l = String::from("  ");
+        for (cell, w) in cells.iter().zip(widths) {
+            let _ = write!(l, "{cell:<w$}  ");
+        }
+        let _ = writeln!(out, "{}", l.trim_end());
+    };
+    line(&header.map(str::to_owned));
+    for row in &rows {
+        line(row);
+    }
+    if rows.is_empty() {
+        let _ = writeln!(out, "  (every tier is disabled: this SLO never alerts)");
+    }
+    out
+}

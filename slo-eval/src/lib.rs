@@ -1,0 +1,32 @@
+//! # slo-eval
+//!
+//! The command line over [`slo_core`]: validate SLO specs, explain their alert
+//! policies, generate Prometheus rules, evaluate and backtest.
+//!
+//! `main.rs` only calls [`main`]; every command is a function here so that
+//! tests and other tools can drive it without a process.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod errors;
+pub mod explain;
+pub mod report;
+pub mod specs;
+
+use std::process::ExitCode;
+
+/// Parses the process arguments, runs the command and maps errors to exit
+/// codes (see [`errors`]).
+pub fn main() -> ExitCode {
+    let args = <cli::Cli as clap::Parser>::parse();
+    match cli::run(args) {
+        Ok(()) => ExitCode::from(errors::EXIT_OK),
+        Err(e) => {
+            // Spec problems were printed as they were found; say the total.
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

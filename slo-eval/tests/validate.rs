@@ -1,0 +1,160 @@
+//! `slo-eval validate` on specs with known mistakes.
+//!
+//! Each fixture under `tests/fixtures/invalid/` marks the problems it must
+//! produce with trailing comments, `#~ error: TEXT` or `#~ warning: TEXT`, on
+//! the line the problem must be reported at. The test runs the real binary
+//! and checks both ways: every mark is reported on its line, and every
+//! reported error is marked (no noise, nothing missed).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn fixtures(kind: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(kind);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no fixtures in {}", dir.display());
+    files
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Reported {
+    line: usize,
+    column: usize,
+    level: String,
+    message: String,
+}
+
+/// Parses `FILE:LINE:COL: LEVEL: MESSAGE` lines for `file` out of stderr.
+fn reported(stderr: &str, file: &Path) -> Vec<Reported> {
+    let prefix = format!("{}:", file.display());
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|rest| {
+            let mut parts = rest.splitn(4, ':');
+            let line = parts.next()?.parse().ok()?;
+            let column = parts.next()?.parse().ok()?;
+            let level = parts.next()?.trim().to_owned();
+            let message = parts.next()?.trim().to_owned();
+            Some(Reported {
+                line,
+                column,
+                level,
+                message,
+            })
+        })
+        .collect()
+}
+
+/// The `#~ LEVEL: TEXT` marks of a fixture, by line.
+fn marks(source: &str) -> Vec<(usize, String, String)> {
+    let mut out = Vec::new();
+    for (i, line) in source.lines().enumerate() {
+        for mark in line.split("#~ ").skip(1) {
+            let (level, text) = mark
+                .split_once(": ")
+                .unwrap_or_else(|| panic!("bad mark on line {}: {mark}", i + 1));
+            out.push((i + 1, level.to_owned(), text.trim().to_owned()));
+        }
+    }
+    out
+}
+
+fn validate(files: &[PathBuf]) -> (i32, String, String) {
+    let out = Command::cargo_bin("slo-eval")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .arg("validate")
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_marked_problem_is_reported_at_its_line_and_nothing_else() {
+    for file in fixtures("invalid") {
+        let source = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+        let (code, _, stderr) = validate(std::slice::from_ref(&file));
+        assert_eq!(code, 1, "{}: expected exit 1\n{stderr}", file.display());
+        let got = reported(&stderr, &file);
+        let want = marks(&source);
+        assert!(!want.is_empty(), "{} has no marks", file.display());
+        for (line, level, text) in &want {
+            assert!(
+                got.iter()
+                    .any(|r| r.line == *line && &r.level == level && r.message.contains(text)),
+                "{}:{line}: expected {level} containing {text:?}; reported:\n{stderr}",
+                file.display()
+            );
+        }
+        for r in &got {
+            assert!(
+                want.iter().any(|(line, level, text)| r.line == *line
+                    && *level == r.level
+                    && r.message.contains(text)),
+                "{}: unexpected {r:?}\n{stderr}",
+                file.display()
+            );
+            assert!(r.column >= 1);
+        }
+    }
+}
+
+#[test]
+fn columns_point_at_the_value() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid/values.yaml");
+    let (_, _, stderr) = validate(std::slice::from_ref(&file));
+    let got = reported(&stderr, &file);
+    let objective = got
+        .iter()
+        .find(|r| r.line == 8)
+        .unwrap_or_else(|| panic!("nothing on line 8:\n{stderr}"));
+    assert_eq!(
+        objective.column, 16,
+        "`objective: 100` value starts at column 16"
+    );
+    assert!(objective.message.starts_with("slos[0].objective: "));
+}
+
+#[test]
+fn valid_specs_pass_with_a_summary() {
+    let mut files = fixtures("valid");
+    files.extend(fixtures("../../../examples/specs"));
+    let (code, stdout, stderr) = validate(&files);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("ok: "), "{stdout}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn a_folder_is_searched_for_specs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid");
+    let (code, _, stderr) = validate(&[dir]);
+    assert_eq!(code, 1);
+    for file in fixtures("invalid") {
+        assert!(
+            stderr.contains(&format!("{}:", file.display())),
+            "{} not reported",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn missing_file_is_an_operational_error() {
+    let (code, _, stderr) = validate(&[PathBuf::from("does/not/exist.yaml")]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("does/not/exist.yaml"), "{stderr}");
+}
