@@ -22,10 +22,12 @@
 //!
 //! # Scoring
 //!
-//! An alert of a tier *catches* an incident when it fires at some point
-//! between the incident's start and its end plus the tier's longest short
-//! window (a pair can only start firing while its short window still sees
-//! the errors, so later alerts are about something else).
+//! An alert *catches* an incident when it starts firing between the
+//! incident's start (less one step, for incident times read off a clock)
+//! and its end plus its tier's longest short window: a pair can only
+//! start firing while its short window still sees the errors, so a later
+//! alert is about something else, and an alert already firing when the
+//! incident began was about something earlier.
 //!
 //! - **Recall** of a tier: the share of the incidents it is expected to
 //!   catch (those of its severity or of none) that it caught.
@@ -34,7 +36,7 @@
 //!   during an outage that paged is not noise), for pages, only incidents
 //!   that deserve a page.
 //! - **Detection time**: from the incident's start to the first alert that
-//!   caught it (zero if one was already firing). **Reset time**: from the
+//!   caught it (zero if it started up to a step early). **Reset time**: from the
 //!   incident's end to the end of the last alert that caught it (zero if it
 //!   ended before). **Budget before firing**: the bad events between the
 //!   incident's start and the first alert, as a share of the period's budget
@@ -654,13 +656,11 @@ impl Scorer<'_, '_, '_> {
 
     /// How long after an incident's end an alert of the tier may still be
     /// about it: the tier's longest short window.
-    fn grace(&self, severity: Option<Severity>) -> i64 {
+    fn grace(&self, severity: Severity) -> i64 {
         self.replayer
             .slo
             .policy
-            .pairs()
-            .iter()
-            .filter(|p| severity.is_none_or(|s| s == p.severity))
+            .tier(severity)
             .map(|p| millis(p.short))
             .max()
             .unwrap_or(0)
@@ -672,9 +672,11 @@ impl Scorer<'_, '_, '_> {
             .filter(move |a| severity.is_none_or(|s| s == a.severity))
     }
 
-    fn catches(&self, alert: &AlertInterval, incident: &Incident, grace: i64) -> bool {
-        alert.start <= incident.end.saturating_add(grace)
-            && alert.end.is_none_or(|e| e > incident.start)
+    fn catches(&self, alert: &AlertInterval, incident: &Incident) -> bool {
+        let grace = self.grace(alert.severity);
+        let early = millis(self.replayer.options.step);
+        alert.start >= incident.start.saturating_sub(early)
+            && alert.start <= incident.end.saturating_add(grace)
     }
 
     fn outcome(&self, incident: &Incident) -> IncidentOutcome {
@@ -682,10 +684,9 @@ impl Scorer<'_, '_, '_> {
             .tiers()
             .into_iter()
             .map(|severity| {
-                let grace = self.grace(severity);
                 let caught: Vec<&AlertInterval> = self
                     .alerts_of(severity)
-                    .filter(|a| self.catches(a, incident, grace))
+                    .filter(|a| self.catches(a, incident))
                     .collect();
                 let fired_at = caught.iter().map(|a| a.start).min();
                 let last_end = caught.iter().max_by_key(|a| a.start).map(|a| a.end);
@@ -715,7 +716,6 @@ impl Scorer<'_, '_, '_> {
         self.tiers()
             .into_iter()
             .map(|severity| {
-                let grace = self.grace(severity);
                 let alerts: Vec<&AlertInterval> = self.alerts_of(severity).collect();
                 let true_alerts = alerts
                     .iter()
@@ -723,7 +723,7 @@ impl Scorer<'_, '_, '_> {
                         outcomes.iter().any(|o| {
                             let relevant =
                                 severity != Some(Severity::Page) || o.incident.expects(severity);
-                            relevant && self.catches(a, &o.incident, grace)
+                            relevant && self.catches(a, &o.incident)
                         })
                     })
                     .count();
