@@ -50,10 +50,18 @@
 //! Without an incidents file, incidents are the significant budget burns
 //! found in the data ([`Significance`]): maximal periods where the burn rate
 //! over a short window (5m) exceeded 1 (the budget burning faster than it
-//! accrues), merged when less than 30m apart, kept when they spent at least
+//! accrues), merged when less than 10m apart, kept when they spent at least
 //! 2% of the period's budget (the smallest share the Workbook's policy pages
 //! on). One that burned at 6x or more on average (the Workbook's slowest
 //! page: a budget gone in 5 days) should page; any other should ticket.
+//!
+//! The merge gap trades two errors: longer gaps chain the random error
+//! bursts of a low-traffic service (each keeps a 5m window burning for 5
+//! minutes) into a real incident, moving its start earlier; shorter gaps
+//! split a slow burn whose short windows dip below 1x into pieces too small
+//! to count. An incident starts at the first step whose window burned and
+//! ends a window before the last one (a window keeps burning for up to its
+//! length after the errors stop).
 
 use crate::alert::{AlertState, Decider, Measurement};
 use crate::budget::ErrorBudget;
@@ -132,7 +140,7 @@ impl Default for Significance {
         Self {
             window: Duration::from_mins(5),
             min_burn_rate: 1.0,
-            merge_gap: Duration::from_mins(30),
+            merge_gap: Duration::from_mins(10),
             min_budget_share: 0.02,
             page_burn_rate: 6.0,
         }
