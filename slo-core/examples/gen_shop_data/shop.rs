@@ -144,7 +144,7 @@ impl Counter {
 
 /// Generates the shop's history.
 pub(crate) fn generate() -> Shop {
-    let mut rng = Rng(0x5eed_0f_5109_2026);
+    let mut rng = Rng(0x005e_ed0f_5109_2026);
     let times: Vec<i64> = (START..=END).step_by(SCRAPE as usize).collect();
 
     let mut frontend_ok = Counter::new(r#"job="frontend",code="200""#, 1_204_311.0);
