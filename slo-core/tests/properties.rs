@@ -76,12 +76,15 @@ proptest! {
         let start = 1_700_000_000_000 + from;
         let steps = Steps::new(start, start + step * (count as i64 - 1), Duration::from_millis(step as u64)).unwrap_or_else(|| panic!("steps"));
         let mut sums = WindowedSums::new(&durations, steps);
-        sums.add(&series);
+        sums.add(&series, 0);
         for (w, &window) in windows.iter().enumerate() {
             let cursor = increases(&series, durations[w], &steps);
             for (k, t) in steps.iter().enumerate() {
                 let want = increase_by_scan(&samples, t - window, t);
-                let fast = sums.get(w, k);
+                let [fast, _] = sums.get(w, k);
+                if let ([Some((low, num, den)), _], Some(x)) = (sums.bounds(w, k), want) {
+                    prop_assert!(low <= x * (1.0 + 1e-12) && x <= num / den * (1.0 + 1e-12), "bounds {} {}/{} around {}", low, num, den, x);
+                }
                 let slow = series.increase(t - window, t);
                 for got in [fast, cursor[k], slow] {
                     prop_assert_eq!(got.is_some(), want.is_some(), "window {} at {}: {:?} vs {:?}", window, t, got, want);
