@@ -650,7 +650,8 @@ impl<'a> WindowedSums<'a> {
                     raw[g] += x;
                     shortest[g] = shortest[g].min(sampled);
                     seen[g] = true;
-                    broken[g] |= !(x >= 0.0);
+                    // NaN cannot occur (finite samples), but must not pass either.
+                    broken[g] |= x.is_nan() || x < 0.0;
                 }
             }
         }
