@@ -446,29 +446,64 @@ impl<'a> Replayer<'a> {
         events::measurement(total, counted, counts)
     }
 
-    /// True when bounds on the window's sums prove its error ratio at step
-    /// `k` is at most `threshold` (or that it has no data), so that no pair
-    /// with this threshold can fire on it (see [`alert`](crate::alert): both
-    /// windows must exceed the threshold). Costs no division and no
-    /// extrapolation; false when unsure.
+    /// True when bounds on the window's sums prove its error ratio at every
+    /// step of `from..=to` is at most `threshold` (or that it has no data),
+    /// so that no pair with this threshold can fire on it there (see
+    /// [`alert`](crate::alert): both windows must exceed the threshold).
+    /// Costs no division and no extrapolation; false when unsure.
     #[inline]
-    fn surely_at_most(&self, w: usize, k: usize, threshold: f64, counts: Counts) -> bool {
-        let [total, counted] = self.sums.bounds(w, k);
-        let Some((t_low, t_num, t_den)) = total else {
+    fn surely_at_most(
+        &self,
+        w: usize,
+        from: usize,
+        to: usize,
+        threshold: f64,
+        counts: Counts,
+    ) -> bool {
+        let [total, counted] = self.sums.bounds(w, from, to);
+        let (Some(total), Some(counted)) = (total, counted) else {
             return false;
         };
         // Keep clear of ties: rounding differs from the exact path's.
         let threshold = threshold * (1.0 - 1e-9);
-        match (counts, counted) {
-            // bad <= c_num / c_den and total >= t_low.
-            (Counts::Bad, Some((_, c_num, c_den))) => c_num <= threshold * t_low * c_den,
-            (Counts::Bad, None) => true,
-            // bad = total - good <= t_num / t_den - g_low.
-            (Counts::Good, good) => {
-                let g_low = good.map_or(0.0, |(low, _, _)| low);
-                t_num <= (threshold * t_low + g_low) * t_den
+        match counts {
+            // bad <= counted's high and total >= its low.
+            Counts::Bad => {
+                counted.high_numerator <= threshold * total.low * counted.high_denominator
+            }
+            // bad = total - good <= total's high - good's low.
+            Counts::Good => {
+                total.high_numerator
+                    <= (threshold * total.low + counted.low) * total.high_denominator
             }
         }
+    }
+
+    /// The steps at which a window's error ratio may exceed `threshold`:
+    /// runs of steps (an eighth of the window long, over which its ratio
+    /// moves little) are cleared at once, the rest step by step.
+    fn may_exceed(&self, w: usize, threshold: f64, counts: Counts) -> Vec<bool> {
+        let n = self.steps.len();
+        let mut out = vec![false; n];
+        let run = self
+            .decider
+            .windows()
+            .get(w)
+            .or(self.significance.as_ref().map(|(_, s)| &s.window))
+            .map_or(1, |d| {
+                (d.as_millis() / self.options.step.as_millis().max(1) / 8).max(1) as usize
+            });
+        let mut from = 0;
+        while from < n {
+            let to = (from + run - 1).min(n - 1);
+            if !self.surely_at_most(w, from, to, threshold, counts) {
+                for (k, slot) in out.iter_mut().enumerate().take(to + 1).skip(from) {
+                    *slot = !self.surely_at_most(w, k, k, threshold, counts);
+                }
+            }
+            from = to + 1;
+        }
+        out
     }
 
     fn run_alerts(&mut self, counts: Counts) -> Vec<AlertInterval> {
@@ -495,17 +530,36 @@ impl<'a> Replayer<'a> {
         let mut peak = vec![f64::NEG_INFINITY; tiers.len()];
         let mut measured = std::mem::take(&mut self.measured);
         let mut slice: Vec<Option<Measurement>> = vec![None; measured.len()];
-        for k in 0..self.steps.len() {
+        // Steps at which each pair might fire: its long window is not surely
+        // at or below its threshold. In a quiet history almost no step
+        // survives this.
+        let n = self.steps.len();
+        let candidates: Vec<Vec<bool>> = pairs
+            .iter()
+            .map(|&(_, long, _, threshold)| self.may_exceed(long, threshold, counts))
+            .collect();
+        let any: Vec<bool> = (0..n).map(|k| candidates.iter().any(|c| c[k])).collect();
+        let mut k = 0;
+        while k < n {
+            // Nothing can fire and nothing is pending or firing: the state
+            // machine would stay put (inactive or resolved) until the next
+            // candidate step.
+            if !any[k]
+                && states
+                    .iter()
+                    .all(|s| matches!(s, AlertState::Inactive | AlertState::Resolved { .. }))
+            {
+                match any[k..].iter().position(|&a| a) {
+                    Some(skip) => k += skip,
+                    None => break,
+                }
+            }
             let now = self.steps.at(k);
             measured.fill(None);
             firing.fill(false);
             peak.fill(f64::NEG_INFINITY);
             for (i, &(tier, long, short, threshold)) in pairs.iter().enumerate() {
-                // Most steps of most pairs end here, at the cost of a few
-                // subtractions.
-                if self.surely_at_most(long, k, threshold, counts)
-                    || self.surely_at_most(short, k, threshold, counts)
-                {
+                if !candidates[i][k] || self.surely_at_most(short, k, k, threshold, counts) {
                     continue;
                 }
                 for w in [long, short] {
@@ -555,6 +609,7 @@ impl<'a> Replayer<'a> {
                 }
                 states[t] = next;
             }
+            k += 1;
         }
         self.measured = measured;
         for slot in open.iter_mut() {
@@ -635,8 +690,9 @@ impl<'a> Replayer<'a> {
         let gap = millis(sig.merge_gap);
         // Burning runs as (first step burning, last step burning).
         let mut runs: Vec<(Timestamp, Timestamp)> = Vec::new();
+        let maybe = self.may_exceed(w, threshold, counts);
         for k in 0..self.steps.len() {
-            let burning = !self.surely_at_most(w, k, threshold, counts)
+            let burning = maybe[k]
                 && self
                     .measure(w, k, counts)
                     .is_some_and(|m| m.error_ratio > threshold);

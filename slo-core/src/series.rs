@@ -47,7 +47,7 @@ use crate::duration::Duration;
 use crate::time::Timestamp;
 
 /// The samples of one counter, in strictly increasing time order.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Series {
     times: Vec<Timestamp>,
     values: Vec<f64>,
@@ -59,6 +59,15 @@ pub struct Series {
     /// `lost` as of sample `i`, so a series that never reset has
     /// `counts == values` exactly (and increases bit for bit Prometheus's).
     lost: f64,
+    /// False once a value was negative: then `counts` may decrease, and
+    /// bounds that rely on it never do are not given.
+    monotone: bool,
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Self::with_capacity(0)
+    }
 }
 
 /// Why [`Series::push`] dropped a sample.
@@ -86,6 +95,7 @@ impl Series {
             values: Vec::with_capacity(n),
             counts: Vec::with_capacity(n),
             lost: 0.0,
+            monotone: true,
         }
     }
 
@@ -119,6 +129,7 @@ impl Series {
                 self.lost += last_v;
             }
         }
+        self.monotone &= v >= 0.0;
         self.times.push(t);
         self.values.push(v);
         self.counts.push(v + self.lost);
@@ -163,6 +174,7 @@ impl Series {
             values: self.values.clone(),
             counts: self.counts.clone(),
             lost: self.lost,
+            monotone: self.monotone,
         }
     }
 
@@ -328,16 +340,38 @@ impl IncreaseCursor<'_> {
         self.last_end = end;
         let start = end.saturating_sub(self.window);
         let times = &self.series.times;
-        while self.first < times.len() && times[self.first] < start {
-            self.first += 1;
-        }
-        self.after = self.after.max(self.first);
-        while self.after < times.len() && times[self.after] <= end {
-            self.after += 1;
-        }
+        self.first = skip_while(times, self.first, |t| t < start);
+        self.after = skip_while(times, self.after.max(self.first), |t| t <= end);
         self.series
             .increase_between(self.first, self.after, start, end)
     }
+}
+
+/// The first index at or after `from` whose time fails `pred`, for a `pred`
+/// true on a prefix of `times`: a galloping search, `O(log distance)`, so
+/// that far jumps are cheap and near ones cheaper still.
+fn skip_while(times: &[Timestamp], from: usize, pred: impl Fn(Timestamp) -> bool) -> usize {
+    match times.get(from) {
+        Some(&t) if pred(t) => {}
+        _ => return from.min(times.len()),
+    }
+    // times[lo] passes; times[hi] fails (or hi is the end).
+    let (mut lo, mut stride) = (from, 1usize);
+    let hi = loop {
+        let probe = lo.saturating_add(stride);
+        match times.get(probe) {
+            Some(&t) if pred(t) => {
+                lo = probe;
+                stride = stride.saturating_mul(2);
+            }
+            Some(_) => break probe,
+            None => break times.len(),
+        }
+    };
+    lo + 1
+        + times
+            .get(lo + 1..hi)
+            .map_or(0, |rest| rest.partition_point(|&t| pred(t)))
 }
 
 /// Evaluation times `start, start + step, ...`, never past `end`.
@@ -537,19 +571,18 @@ impl<'a> WindowedSums<'a> {
         let n = self.steps.len;
         match &self.aligned {
             Some((_, lead)) => {
-                // One forward walk over grid times and samples.
+                // One forward walk over grid times and samples. The first
+                // sample at or after a time is the first after it, unless a
+                // sample sits exactly on it.
                 let origin = self.steps.start - (*lead as i64) * self.steps.step;
-                let (mut first, mut after) = (0usize, 0usize);
+                let mut after = 0usize;
                 for g in 0..n + lead {
                     let t = origin + (g as i64) * self.steps.step;
-                    while first < times.len() && times[first] < t {
-                        first += 1;
-                    }
-                    after = after.max(first);
                     while after < times.len() && times[after] <= t {
                         after += 1;
                     }
-                    firsts.push(first as u32);
+                    let on_time = after > 0 && times[after - 1] == t;
+                    firsts.push((after - usize::from(on_time)) as u32);
                     afters.push(after as u32);
                 }
             }
@@ -622,47 +655,100 @@ impl<'a> WindowedSums<'a> {
         out
     }
 
-    /// Bounds on [`get`](Self::get) without extrapolating (no division):
-    /// for each group, `Some((low, high_numerator, high_denominator))` with
-    /// `low <= sum <= high_numerator / high_denominator`, or `None` when the
-    /// group has no value or a series ran backwards (negative values).
+    /// Bounds on [`get`](Self::get) for window `w` that hold at every step
+    /// of `from..=to`, found without extrapolating (no division): for each
+    /// group, [`SumBounds`], or `None` when unsure (a series that has data
+    /// at some of those steps but not all, or whose values went negative).
     ///
     /// Extrapolation scales a series' raw increase by a factor between 1
-    /// and `window / sampled` (it never reaches past the range), so the
-    /// raw increases bound the sum from below and, scaled by the window over
-    /// the shortest sampled span, from above.
-    #[inline]
-    pub fn bounds(&self, w: usize, k: usize) -> [Option<(f64, f64, f64)>; GROUPS] {
-        let mut raw = [0.0f64; GROUPS];
+    /// and `window / sampled` (it never reaches past the range), and over a
+    /// run of steps the raw increase of a counter lies between what it
+    /// counted from the run's last window start to its first window end and
+    /// from the first window start to the last end.
+    pub fn bounds(&self, w: usize, from: usize, to: usize) -> [Option<SumBounds>; GROUPS] {
+        let mut low = [0.0f64; GROUPS];
+        let mut high = [0.0f64; GROUPS];
         let mut shortest = [f64::INFINITY; GROUPS];
-        let mut seen = [false; GROUPS];
-        let mut broken = [false; GROUPS];
-        let Some(&window) = self.windows.get(w).filter(|_| k < self.steps.len) else {
+        let mut unsure = [false; GROUPS];
+        let Some(&window) = self
+            .windows
+            .get(w)
+            .filter(|_| from <= to && to < self.steps.len)
+        else {
             return [None; GROUPS];
         };
         for t in &self.tracked {
-            let (first, after) = self.range(t, w, k);
-            let Some((x, sampled)) = t.series.raw_between(first, after) else {
-                continue;
+            let (first_from, after_from) = self.range(t, w, from);
+            let (first_to, after_to) = if to == from {
+                (first_from, after_from)
+            } else {
+                self.range(t, w, to)
             };
+            let series = t.series;
+            // Two samples in range at some step of the run?
+            if after_to < first_from + 2 {
+                continue;
+            }
+            // ... and at every step, with the raw increase and sampled span
+            // at their smallest.
+            let sure = (after_from >= first_to + 2)
+                .then(|| {
+                    let min = series.raw_between(first_to, after_from)?;
+                    let (max, _) = series.raw_between(first_from, after_to)?;
+                    Some((min, max))
+                })
+                .flatten()
+                .filter(|_| series.monotone);
             for g in 0..GROUPS {
-                if t.groups & (1 << g) != 0 {
-                    raw[g] += x;
-                    shortest[g] = shortest[g].min(sampled);
-                    seen[g] = true;
-                    // NaN cannot occur (finite samples), but must not pass either.
-                    broken[g] |= x.is_nan() || x < 0.0;
+                if t.groups & (1 << g) == 0 {
+                    continue;
+                }
+                match sure {
+                    Some(((raw_min, sampled_min), raw_max)) => {
+                        low[g] += raw_min;
+                        high[g] += raw_max;
+                        shortest[g] = shortest[g].min(sampled_min);
+                    }
+                    None => unsure[g] = true,
                 }
             }
         }
         let mut out = [None; GROUPS];
         for g in 0..GROUPS {
-            if seen[g] && !broken[g] {
-                out[g] = Some((raw[g], raw[g] * window as f64, shortest[g]));
+            if unsure[g] {
+                continue;
             }
+            out[g] = Some(if shortest[g].is_finite() {
+                SumBounds {
+                    low: low[g],
+                    high_numerator: high[g] * window as f64,
+                    high_denominator: shortest[g],
+                }
+            } else {
+                // No series has data at any step: the sum is absent (its
+                // value, where one is needed, is at most 0).
+                SumBounds {
+                    low: 0.0,
+                    high_numerator: 0.0,
+                    high_denominator: 1.0,
+                }
+            });
         }
         out
     }
+}
+
+/// Bounds on a sum of increases: `low <= sum <= high_numerator /
+/// high_denominator` (kept as a fraction so that comparing costs no
+/// division). A sum with no series at all has bounds 0 and 0.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SumBounds {
+    /// At most the sum.
+    pub low: f64,
+    /// At least the sum times `high_denominator`.
+    pub high_numerator: f64,
+    /// Positive.
+    pub high_denominator: f64,
 }
 
 impl Series {
@@ -781,14 +867,19 @@ mod tests {
                         (x, y) => Some(x.unwrap_or(0.0) + y.unwrap_or(0.0)),
                     };
                     assert_eq!(sums.get(w, k), [want, y], "window {window} step {k}");
-                    let [Some((low, num, den)), _] = sums.bounds(w, k) else {
+                    let [Some(b), _] = sums.bounds(w, k, k) else {
                         panic!("no bounds at {k}");
                     };
                     let sum = want.unwrap_or(f64::NAN);
-                    assert!(
-                        low <= sum && sum <= num / den * (1.0 + 1e-12),
-                        "{low} {sum} {num}/{den}"
-                    );
+                    let high = b.high_numerator / b.high_denominator * (1.0 + 1e-12);
+                    assert!(b.low <= sum && sum <= high, "{b:?} {sum}");
+                    // Over a run of steps too.
+                    for from in k.saturating_sub(7)..=k {
+                        if let [Some(r), _] = sums.bounds(w, from, k) {
+                            let high = r.high_numerator / r.high_denominator * (1.0 + 1e-12);
+                            assert!(r.low <= sum && sum <= high, "{r:?} {sum} over {from}..={k}");
+                        }
+                    }
                 }
             }
         }
