@@ -691,8 +691,8 @@ impl<'a> Replayer<'a> {
         // Burning runs as (first step burning, last step burning).
         let mut runs: Vec<(Timestamp, Timestamp)> = Vec::new();
         let maybe = self.may_exceed(w, threshold, counts);
-        for k in 0..self.steps.len() {
-            let burning = maybe[k]
+        for (k, maybe) in maybe.into_iter().enumerate() {
+            let burning = maybe
                 && self
                     .measure(w, k, counts)
                     .is_some_and(|m| m.error_ratio > threshold);
