@@ -479,26 +479,28 @@ impl<'a> Replayer<'a> {
         }
     }
 
-    /// The steps at which a window's error ratio may exceed `threshold`:
-    /// runs of steps (an eighth of the window long, over which its ratio
-    /// moves little) are cleared at once, the rest step by step.
-    fn may_exceed(&self, w: usize, threshold: f64, counts: Counts) -> Vec<bool> {
+    /// The steps, among those of `within` (all when `None`), at which a
+    /// window's error ratio may exceed `threshold`: runs of steps (an
+    /// eighth of the window long, over which its ratio moves little) are
+    /// cleared at once, the rest step by step.
+    fn may_exceed(
+        &self,
+        w: usize,
+        threshold: f64,
+        counts: Counts,
+        within: Option<&[bool]>,
+    ) -> Vec<bool> {
         let n = self.steps.len();
         let mut out = vec![false; n];
-        let run = self
-            .decider
-            .windows()
-            .get(w)
-            .or(self.significance.as_ref().map(|(_, s)| &s.window))
-            .map_or(1, |d| {
-                (d.as_millis() / self.options.step.as_millis().max(1) / 8).max(1) as usize
-            });
+        let window = self.sums.window(w).unwrap_or(Duration::ZERO);
+        let run = (window.as_millis() / self.options.step.as_millis().max(1) / 8).max(1) as usize;
+        let wanted = |k: usize| within.is_none_or(|m| m.get(k).copied().unwrap_or(false));
         let mut from = 0;
         while from < n {
             let to = (from + run - 1).min(n - 1);
-            if !self.surely_at_most(w, from, to, threshold, counts) {
+            if (from..=to).any(wanted) && !self.surely_at_most(w, from, to, threshold, counts) {
                 for (k, slot) in out.iter_mut().enumerate().take(to + 1).skip(from) {
-                    *slot = !self.surely_at_most(w, k, k, threshold, counts);
+                    *slot = wanted(k) && !self.surely_at_most(w, k, k, threshold, counts);
                 }
             }
             from = to + 1;
@@ -536,7 +538,10 @@ impl<'a> Replayer<'a> {
         let n = self.steps.len();
         let candidates: Vec<Vec<bool>> = pairs
             .iter()
-            .map(|&(_, long, _, threshold)| self.may_exceed(long, threshold, counts))
+            .map(|&(_, long, short, threshold)| {
+                let long = self.may_exceed(long, threshold, counts, None);
+                self.may_exceed(short, threshold, counts, Some(&long))
+            })
             .collect();
         let any: Vec<bool> = (0..n).map(|k| candidates.iter().any(|c| c[k])).collect();
         let mut k = 0;
@@ -558,8 +563,8 @@ impl<'a> Replayer<'a> {
             measured.fill(None);
             firing.fill(false);
             peak.fill(f64::NEG_INFINITY);
-            for (i, &(tier, long, short, threshold)) in pairs.iter().enumerate() {
-                if !candidates[i][k] || self.surely_at_most(short, k, k, threshold, counts) {
+            for (i, &(tier, long, short, _)) in pairs.iter().enumerate() {
+                if !candidates[i][k] {
                     continue;
                 }
                 for w in [long, short] {
@@ -690,7 +695,7 @@ impl<'a> Replayer<'a> {
         let gap = millis(sig.merge_gap);
         // Burning runs as (first step burning, last step burning).
         let mut runs: Vec<(Timestamp, Timestamp)> = Vec::new();
-        let maybe = self.may_exceed(w, threshold, counts);
+        let maybe = self.may_exceed(w, threshold, counts, None);
         for (k, maybe) in maybe.into_iter().enumerate() {
             let burning = maybe
                 && self

@@ -539,6 +539,13 @@ impl<'a> WindowedSums<'a> {
         self.windows.len()
     }
 
+    /// Window number `w`.
+    pub fn window(&self, w: usize) -> Option<Duration> {
+        self.windows
+            .get(w)
+            .map(|ms| Duration::from_millis(ms.unsigned_abs()))
+    }
+
     /// Adds `series` to sum number `group` (ignored unless below
     /// [`GROUPS`]). Adding the same series (by address) to another group
     /// shares its evaluation.
