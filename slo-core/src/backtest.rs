@@ -480,27 +480,55 @@ impl<'a> Replayer<'a> {
     }
 
     /// The steps, among those of `within` (all when `None`), at which a
-    /// window's error ratio may exceed `threshold`: runs of steps (an
-    /// eighth of the window long, over which its ratio moves little) are
-    /// cleared at once, the rest step by step.
+    /// window's error ratio may exceed `threshold`.
+    ///
+    /// Runs of half a window are tried first: over such a run the bounds
+    /// are within 3x of the ratio, which clears a quiet history at once. A
+    /// run that cannot be cleared is halved down to an eighth of the window
+    /// (where bounds are within 30%), then checked step by step when
+    /// `refine`, or else kept whole (for long windows: a run that close to
+    /// the threshold is usually above it throughout, and checking each step
+    /// would only confirm it).
     fn may_exceed(
         &self,
         w: usize,
         threshold: f64,
         counts: Counts,
         within: Option<&[bool]>,
+        refine: bool,
     ) -> Vec<bool> {
         let n = self.steps.len();
         let mut out = vec![false; n];
-        let window = self.sums.window(w).unwrap_or(Duration::ZERO);
-        let run = (window.as_millis() / self.options.step.as_millis().max(1) / 8).max(1) as usize;
+        let steps_per_window = self.sums.window(w).map_or(1, |d| {
+            (d.as_millis() / self.options.step.as_millis().max(1)) as usize
+        });
+        let (top, leaf) = ((steps_per_window / 2).max(1), (steps_per_window / 8).max(1));
         let wanted = |k: usize| within.is_none_or(|m| m.get(k).copied().unwrap_or(false));
+        let mut pending = Vec::new();
         let mut from = 0;
         while from < n {
-            let to = (from + run - 1).min(n - 1);
-            if (from..=to).any(wanted) && !self.surely_at_most(w, from, to, threshold, counts) {
-                for (k, slot) in out.iter_mut().enumerate().take(to + 1).skip(from) {
-                    *slot = wanted(k) && !self.surely_at_most(w, k, k, threshold, counts);
+            // Jump to the next step wanted.
+            if let Some(m) = within {
+                match m.get(from..).and_then(|rest| rest.iter().position(|&x| x)) {
+                    Some(skip) => from += skip,
+                    None => break,
+                }
+            }
+            let to = (from + top - 1).min(n - 1);
+            pending.push((from, to));
+            while let Some((a, b)) = pending.pop() {
+                if !(a..=b).any(wanted) || self.surely_at_most(w, a, b, threshold, counts) {
+                    continue;
+                }
+                if b - a + 1 > leaf {
+                    let mid = a + (b - a) / 2;
+                    pending.push((mid + 1, b));
+                    pending.push((a, mid));
+                    continue;
+                }
+                for (k, slot) in out.iter_mut().enumerate().take(b + 1).skip(a) {
+                    *slot =
+                        wanted(k) && !(refine && self.surely_at_most(w, k, k, threshold, counts));
                 }
             }
             from = to + 1;
@@ -539,8 +567,8 @@ impl<'a> Replayer<'a> {
         let candidates: Vec<Vec<bool>> = pairs
             .iter()
             .map(|&(_, long, short, threshold)| {
-                let long = self.may_exceed(long, threshold, counts, None);
-                self.may_exceed(short, threshold, counts, Some(&long))
+                let long = self.may_exceed(long, threshold, counts, None, false);
+                self.may_exceed(short, threshold, counts, Some(&long), true)
             })
             .collect();
         let any: Vec<bool> = (0..n).map(|k| candidates.iter().any(|c| c[k])).collect();
@@ -695,7 +723,7 @@ impl<'a> Replayer<'a> {
         let gap = millis(sig.merge_gap);
         // Burning runs as (first step burning, last step burning).
         let mut runs: Vec<(Timestamp, Timestamp)> = Vec::new();
-        let maybe = self.may_exceed(w, threshold, counts, None);
+        let maybe = self.may_exceed(w, threshold, counts, None, true);
         for (k, maybe) in maybe.into_iter().enumerate() {
             let burning = maybe
                 && self

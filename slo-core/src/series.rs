@@ -576,6 +576,17 @@ impl<'a> WindowedSums<'a> {
         afters.clear();
         let times = series.times();
         let n = self.steps.len;
+        let lead = self.aligned.as_ref().map_or(0, |(_, lead)| *lead);
+        match &self.aligned {
+            Some(_) => {
+                firsts.reserve_exact(n + lead);
+                afters.reserve_exact(n + lead);
+            }
+            None => {
+                firsts.reserve_exact(n.saturating_mul(self.windows.len()));
+                afters.reserve_exact(n);
+            }
+        }
         match &self.aligned {
             Some((_, lead)) => {
                 // One forward walk over grid times and samples. The first
