@@ -571,7 +571,12 @@ impl<'a> Replayer<'a> {
                 self.may_exceed(short, threshold, counts, Some(&long), true)
             })
             .collect();
-        let any: Vec<bool> = (0..n).map(|k| candidates.iter().any(|c| c[k])).collect();
+        let mut any = vec![false; n];
+        for c in &candidates {
+            for (a, &b) in any.iter_mut().zip(c) {
+                *a |= b;
+            }
+        }
         let mut k = 0;
         while k < n {
             // Nothing can fire and nothing is pending or firing: the state
@@ -659,23 +664,38 @@ impl<'a> Replayer<'a> {
         let every = millis(self.options.budget_every);
         let (start, end) = (self.steps.start(), self.steps.end());
         let period = self.slo.period;
-        // Points come in time order: cursors, not a search per point.
-        let mut totals: Vec<IncreaseCursor<'_>> =
-            inst.total.iter().map(|s| s.cursor(period)).collect();
-        let mut counted: Vec<IncreaseCursor<'_>> =
-            inst.counted.iter().map(|s| s.cursor(period)).collect();
-        let sum = |cursors: &mut Vec<IncreaseCursor<'_>>, t: Timestamp| {
-            cursors
-                .iter_mut()
-                .filter_map(|c| c.at(t))
-                .fold(None, |acc: Option<f64>, x| Some(acc.unwrap_or(0.0) + x))
-        };
+        // Points come in time order: cursors, not a search per point; one
+        // per distinct series, with the sums it counts toward.
+        let mut cursors: Vec<(IncreaseCursor<'_>, [bool; 2])> = Vec::new();
+        for (group, list) in [&inst.total, &inst.counted].into_iter().enumerate() {
+            for s in list {
+                match cursors
+                    .iter_mut()
+                    .find(|(c, _)| std::ptr::eq(c.series(), *s))
+                {
+                    Some((_, member)) => member[group] = true,
+                    None => {
+                        let mut member = [false; 2];
+                        member[group] = true;
+                        cursors.push((s.cursor(period), member));
+                    }
+                }
+            }
+        }
         let mut points = Vec::new();
         let mut t = start;
         loop {
-            let ratio =
-                events::bad_and_total(sum(&mut totals, t), sum(&mut counted, t), inst.counts)
-                    .and_then(|(bad, total)| (total > 0.0).then(|| bad / total));
+            let mut sums: [Option<f64>; 2] = [None; 2];
+            for (cursor, member) in &mut cursors {
+                if let Some(x) = cursor.at(t) {
+                    for (sum, _) in sums.iter_mut().zip(*member).filter(|(_, m)| *m) {
+                        *sum = Some(sum.map_or(x, |s| s + x));
+                    }
+                }
+            }
+            let [total, counted] = sums;
+            let ratio = events::bad_and_total(total, counted, inst.counts)
+                .and_then(|(bad, total)| (total > 0.0).then(|| bad / total));
             points.push(BudgetPoint {
                 time: t,
                 error_ratio: ratio,

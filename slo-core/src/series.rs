@@ -330,7 +330,12 @@ pub struct IncreaseCursor<'a> {
     last_end: Timestamp,
 }
 
-impl IncreaseCursor<'_> {
+impl<'a> IncreaseCursor<'a> {
+    /// The series evaluated.
+    pub fn series(&self) -> &'a Series {
+        self.series
+    }
+
     /// `increase()` over `[end - window, end]`.
     pub fn at(&mut self, end: Timestamp) -> Option<f64> {
         if end < self.last_end {
@@ -596,6 +601,10 @@ impl<'a> WindowedSums<'a> {
                 let mut after = 0usize;
                 for g in 0..n + lead {
                     let t = origin + (g as i64) * self.steps.step;
+                    // Steps usually span a few samples: skip four at a time.
+                    while after + 4 <= times.len() && times[after + 3] <= t {
+                        after += 4;
+                    }
                     while after < times.len() && times[after] <= t {
                         after += 1;
                     }
