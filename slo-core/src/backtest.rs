@@ -71,7 +71,7 @@ use crate::errors::ReplayError;
 use crate::events::{self, Counts, EventSeries};
 use crate::incident::Incident;
 use crate::policy::Severity;
-use crate::series::{IncreaseCursor, Steps, WindowedSums};
+use crate::series::{IncreaseCursor, Steps, SumBounds, WindowedSums};
 use crate::spec::{Counted, Labels, Sli, Slo};
 use crate::time::Timestamp;
 
@@ -446,11 +446,7 @@ impl<'a> Replayer<'a> {
         events::measurement(total, counted, counts)
     }
 
-    /// True when bounds on the window's sums prove its error ratio at every
-    /// step of `from..=to` is at most `threshold` (or that it has no data),
-    /// so that no pair with this threshold can fire on it there (see
-    /// [`alert`](crate::alert): both windows must exceed the threshold).
-    /// Costs no division and no extrapolation; false when unsure.
+    /// [`clears`] over every step of `from..=to`.
     #[inline]
     fn surely_at_most(
         &self,
@@ -460,23 +456,7 @@ impl<'a> Replayer<'a> {
         threshold: f64,
         counts: Counts,
     ) -> bool {
-        let [total, counted] = self.sums.bounds(w, from, to);
-        let (Some(total), Some(counted)) = (total, counted) else {
-            return false;
-        };
-        // Keep clear of ties: rounding differs from the exact path's.
-        let threshold = threshold * (1.0 - 1e-9);
-        match counts {
-            // bad <= counted's high and total >= its low.
-            Counts::Bad => {
-                counted.high_numerator <= threshold * total.low * counted.high_denominator
-            }
-            // bad = total - good <= total's high - good's low.
-            Counts::Good => {
-                total.high_numerator
-                    <= (threshold * total.low + counted.low) * total.high_denominator
-            }
-        }
+        clears(self.sums.bounds(w, from, to), threshold, counts)
     }
 
     /// The steps, among those of `within` (all when `None`), at which a
@@ -504,6 +484,24 @@ impl<'a> Replayer<'a> {
         });
         let (top, leaf) = ((steps_per_window / 2).max(1), (steps_per_window / 8).max(1));
         let wanted = |k: usize| within.is_none_or(|m| m.get(k).copied().unwrap_or(false));
+        if top <= 4 {
+            // A window of a few steps: runs would be nearly as many as
+            // steps, so check each wanted step (all of them in one pass).
+            match within {
+                None => self.sums.each_step_bounds(w, |k, bounds| {
+                    if let Some(slot) = out.get_mut(k) {
+                        *slot = !clears(bounds, threshold, counts);
+                    }
+                }),
+                Some(m) => {
+                    for (k, slot) in out.iter_mut().enumerate() {
+                        *slot = m.get(k).copied().unwrap_or(false)
+                            && !self.surely_at_most(w, k, k, threshold, counts);
+                    }
+                }
+            }
+            return out;
+        }
         let mut pending = Vec::new();
         let mut from = 0;
         while from < n {
@@ -786,6 +784,28 @@ impl<'a> Replayer<'a> {
                 Some(incident)
             })
             .collect()
+    }
+}
+
+/// True when bounds on a window's total and counted sums prove its error
+/// ratio is at most `threshold` (or that it has no data), so that no pair
+/// with this threshold can fire on it (see [`alert`](crate::alert): both
+/// windows must exceed the threshold). No division, no extrapolation; false
+/// when unsure.
+#[inline]
+fn clears(bounds: [Option<SumBounds>; 2], threshold: f64, counts: Counts) -> bool {
+    let [Some(total), Some(counted)] = bounds else {
+        return false;
+    };
+    // Keep clear of ties: rounding differs from the exact path's.
+    let threshold = threshold * (1.0 - 1e-9);
+    match counts {
+        // bad <= counted's high and total >= its low.
+        Counts::Bad => counted.high_numerator <= threshold * total.low * counted.high_denominator,
+        // bad = total - good <= total's high - good's low.
+        Counts::Good => {
+            total.high_numerator <= (threshold * total.low + counted.low) * total.high_denominator
+        }
     }
 }
 

@@ -693,10 +693,6 @@ impl<'a> WindowedSums<'a> {
     /// counted from the run's last window start to its first window end and
     /// from the first window start to the last end.
     pub fn bounds(&self, w: usize, from: usize, to: usize) -> [Option<SumBounds>; GROUPS] {
-        let mut low = [0.0f64; GROUPS];
-        let mut high = [0.0f64; GROUPS];
-        let mut shortest = [f64::INFINITY; GROUPS];
-        let mut unsure = [false; GROUPS];
         let Some(&window) = self
             .windows
             .get(w)
@@ -704,6 +700,7 @@ impl<'a> WindowedSums<'a> {
         else {
             return [None; GROUPS];
         };
+        let mut acc = BoundsAcc::default();
         for t in &self.tracked {
             let (first_from, after_from) = self.range(t, w, from);
             let (first_to, after_to) = if to == from {
@@ -711,45 +708,119 @@ impl<'a> WindowedSums<'a> {
             } else {
                 self.range(t, w, to)
             };
-            let series = t.series;
-            // Two samples in range at some step of the run?
-            if after_to < first_from + 2 {
+            acc.add(t, (first_from, after_from), (first_to, after_to));
+        }
+        acc.finish(window)
+    }
+
+    /// [`bounds`](Self::bounds) of window `w` at each step on its own, in
+    /// step order: `f(k, bounds)`. One pass in memory order, for windows
+    /// too short for runs of steps to pay.
+    pub fn each_step_bounds(
+        &self,
+        w: usize,
+        mut f: impl FnMut(usize, [Option<SumBounds>; GROUPS]),
+    ) {
+        let Some(&window) = self.windows.get(w) else {
+            return;
+        };
+        let n = self.steps.len;
+        // Each series' pointers for this window, one per step.
+        let views: Vec<(&Tracked<'_>, &[u32], &[u32])> = self
+            .tracked
+            .iter()
+            .map(|t| {
+                let (firsts, afters) = match &self.aligned {
+                    Some((lengths, lead)) => {
+                        let from = lead - lengths.get(w).copied().unwrap_or(0);
+                        (t.firsts.get(from..from + n), t.afters.get(*lead..lead + n))
+                    }
+                    None => (t.firsts.get(w * n..(w + 1) * n), t.afters.get(..n)),
+                };
+                (t, firsts.unwrap_or(&[]), afters.unwrap_or(&[]))
+            })
+            .collect();
+        for k in 0..n {
+            let mut acc = BoundsAcc::default();
+            for (t, firsts, afters) in &views {
+                if let (Some(&first), Some(&after)) = (firsts.get(k), afters.get(k)) {
+                    let range = (first as usize, after as usize);
+                    acc.add(t, range, range);
+                }
+            }
+            f(k, acc.finish(window));
+        }
+    }
+}
+
+/// [`WindowedSums::bounds`] being summed over series.
+#[derive(Clone, Copy, Debug)]
+struct BoundsAcc {
+    low: [f64; GROUPS],
+    high: [f64; GROUPS],
+    shortest: [f64; GROUPS],
+    unsure: [bool; GROUPS],
+}
+
+impl Default for BoundsAcc {
+    fn default() -> Self {
+        Self {
+            low: [0.0; GROUPS],
+            high: [0.0; GROUPS],
+            shortest: [f64::INFINITY; GROUPS],
+            unsure: [false; GROUPS],
+        }
+    }
+}
+
+impl BoundsAcc {
+    /// Adds a series whose window holds samples `first..after` at the first
+    /// step of a run (`at_from`) and at the last (`at_to`).
+    #[inline]
+    fn add(&mut self, t: &Tracked<'_>, at_from: (usize, usize), at_to: (usize, usize)) {
+        let ((first_from, after_from), (first_to, after_to)) = (at_from, at_to);
+        let series = t.series;
+        // Two samples in range at some step of the run?
+        if after_to < first_from + 2 {
+            return;
+        }
+        // ... and at every step, with the raw increase and sampled span at
+        // their smallest.
+        let sure = (after_from >= first_to + 2)
+            .then(|| {
+                let min = series.raw_between(first_to, after_from)?;
+                let (max, _) = series.raw_between(first_from, after_to)?;
+                Some((min, max))
+            })
+            .flatten()
+            .filter(|_| series.monotone);
+        for g in 0..GROUPS {
+            if t.groups & (1 << g) == 0 {
                 continue;
             }
-            // ... and at every step, with the raw increase and sampled span
-            // at their smallest.
-            let sure = (after_from >= first_to + 2)
-                .then(|| {
-                    let min = series.raw_between(first_to, after_from)?;
-                    let (max, _) = series.raw_between(first_from, after_to)?;
-                    Some((min, max))
-                })
-                .flatten()
-                .filter(|_| series.monotone);
-            for g in 0..GROUPS {
-                if t.groups & (1 << g) == 0 {
-                    continue;
+            match sure {
+                Some(((raw_min, sampled_min), raw_max)) => {
+                    self.low[g] += raw_min;
+                    self.high[g] += raw_max;
+                    self.shortest[g] = self.shortest[g].min(sampled_min);
                 }
-                match sure {
-                    Some(((raw_min, sampled_min), raw_max)) => {
-                        low[g] += raw_min;
-                        high[g] += raw_max;
-                        shortest[g] = shortest[g].min(sampled_min);
-                    }
-                    None => unsure[g] = true,
-                }
+                None => self.unsure[g] = true,
             }
         }
+    }
+
+    #[inline]
+    fn finish(&self, window: i64) -> [Option<SumBounds>; GROUPS] {
         let mut out = [None; GROUPS];
-        for g in 0..GROUPS {
-            if unsure[g] {
+        for (g, slot) in out.iter_mut().enumerate() {
+            if self.unsure[g] {
                 continue;
             }
-            out[g] = Some(if shortest[g].is_finite() {
+            *slot = Some(if self.shortest[g].is_finite() {
                 SumBounds {
-                    low: low[g],
-                    high_numerator: high[g] * window as f64,
-                    high_denominator: shortest[g],
+                    low: self.low[g],
+                    high_numerator: self.high[g] * window as f64,
+                    high_denominator: self.shortest[g],
                 }
             } else {
                 // No series has data at any step: the sum is absent (its
