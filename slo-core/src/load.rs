@@ -12,7 +12,7 @@
 //! assert!(diagnostics.iter().any(|d| d.message.contains("missing field `sli`")));
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::budget::{ErrorBudget, Objective};
 use crate::diagnostic::{Diagnostic, Location};
@@ -49,7 +49,7 @@ pub fn check(src: &str) -> (Option<Spec>, Vec<Diagnostic>) {
         Ok(docs) => match docs.as_slice() {
             [] => {
                 cx.error(
-                    Location::default_at_start(),
+                    yaml::start_of(src),
                     "",
                     "the file is empty: expected a spec with `version: slo/v1`",
                 );
@@ -70,17 +70,6 @@ pub fn check(src: &str) -> (Option<Spec>, Vec<Diagnostic>) {
     diags.sort_by_key(|d| (d.location.line, d.location.column));
     let ok = !diags.iter().any(Diagnostic::is_error);
     (spec.filter(|_| ok), diags)
-}
-
-impl Location {
-    fn default_at_start() -> Self {
-        Location {
-            line: 1,
-            column: 1,
-            offset: 0,
-            len: 1,
-        }
-    }
 }
 
 /// The walk's state: problems found so far.
@@ -668,6 +657,8 @@ impl Cx {
             return Vec::new();
         };
         let mut out: Vec<String> = Vec::new();
+        // Names seen so far: a set, so a long list is not quadratic.
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
         for (i, item) in items.iter().enumerate() {
             let p = format!("{path}[{i}]");
             let Some(name) = item
@@ -687,7 +678,7 @@ impl Cx {
                     &p,
                     format!("invalid label name `{name}`: {why}"),
                 );
-            } else if out.iter().any(|n| n == name) {
+            } else if seen.contains(name) {
                 self.error(item.location, &p, format!("`{name}` is listed twice"));
             } else if names::RESERVED_LABELS.contains(&name) {
                 self.error(
@@ -696,6 +687,7 @@ impl Cx {
                     format!("label `{name}` is reserved: the generated series set it"),
                 );
             } else {
+                seen.insert(name);
                 out.push(name.to_owned());
             }
         }
@@ -972,13 +964,13 @@ impl Cx {
                     && want != period
                 {
                     self.push(
-                            Diagnostic::error(
-                                node.location,
-                                path,
-                                format!("window preset `{text}` is for a {want} period, but this SLO's period is {period}"),
-                            )
-                            .with_help("use `windows: workbook` to apply the Workbook's budget shares to any period"),
-                        );
+                        Diagnostic::error(
+                            node.location,
+                            path,
+                            format!("window preset `{text}` is for a {want} period, but this SLO's period is {period}"),
+                        )
+                        .with_help("use `windows: workbook` to apply the Workbook's budget shares to any period"),
+                    );
                     return None;
                 }
                 let specs = preset.windows();
@@ -1190,5 +1182,52 @@ fn truncate(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(src: &str) -> Vec<(usize, usize)> {
+        check(src)
+            .1
+            .iter()
+            .map(|d| (d.location.offset, d.location.len))
+            .collect()
+    }
+
+    #[test]
+    fn empty_file_location_is_inside_the_input() {
+        // Regression: the "file is empty" error always spanned one byte,
+        // past the end of an empty input; a node at the very end (`!`, an
+        // empty tagged value) did too.
+        assert_eq!(spans(""), [(0, 0)]);
+        assert_eq!(spans("é"), [(0, 2)]);
+        assert_eq!(spans("# nothing\n"), [(0, 1)]);
+        assert_eq!(spans("!"), [(1, 0)]);
+    }
+
+    #[test]
+    fn long_group_by_is_not_quadratic() {
+        // Regression: duplicate `group_by` labels were found by scanning the
+        // list so far, quadratic in its length (50k labels took ten seconds
+        // in a debug build); now a set.
+        let labels: Vec<String> = (0..50_000).map(|i| format!("l{i}")).collect();
+        let src = format!(
+            "version: slo/v1\nservice: x\nslos:\n- name: a\n  objective: 99.9\n  sli:\n    ratio:\n      errors: x\n      total: y\n      group_by: [{}, l7, slo]\n",
+            labels.join(", ")
+        );
+        // Timing belongs in benches; here the behaviour on a long list.
+        let (spec, diags) = check(&src);
+        assert!(spec.is_none());
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "`l7` is listed twice",
+                "label `slo` is reserved: the generated series set it"
+            ]
+        );
     }
 }
