@@ -584,7 +584,7 @@ pub fn tier_alert(slo: &Slo, severity: Severity) -> Option<AlertingRule> {
         })
         .collect::<Vec<_>>()
         .join("\nor\n");
-    let mut labels = series_labels(slo);
+    let mut labels = literal_labels(series_labels(slo));
     labels.extend(alert_labels(slo, severity));
     labels.insert(TIER_LABEL.to_owned(), severity.to_string());
     let mut annotations = default_annotations(slo, severity, &pairs);
@@ -599,7 +599,18 @@ pub fn tier_alert(slo: &Slo, severity: Severity) -> Option<AlertingRule> {
     })
 }
 
-/// `alerting.labels` then the tier's own (which hold `severity`).
+/// Prometheus expands alert labels as Go templates, but the spec's labels
+/// are data, also recorded verbatim on series: write any `{{` so the
+/// template prints it literally and the alert's label equals the series'.
+fn literal_labels(labels: Labels) -> Labels {
+    labels
+        .into_iter()
+        .map(|(k, v)| (k, v.replace("{{", "{{ \"{{\" }}")))
+        .collect()
+}
+
+/// `alerting.labels` then the tier's own (which hold `severity`): alert
+/// labels passed through as written, templates included.
 fn alert_labels(slo: &Slo, severity: Severity) -> Labels {
     let mut labels = slo.alerting.labels.clone();
     labels.extend(slo.alerting.tier(severity).labels.clone());
@@ -678,7 +689,7 @@ pub fn absent_alert(slo: &Slo) -> Option<AlertingRule> {
             recorded(&error_ratio_metric(shortest), slo)
         }
     };
-    let mut labels = series_labels(slo);
+    let mut labels = literal_labels(series_labels(slo));
     labels.extend(alert_labels(slo, Severity::Ticket));
     let mut annotations = Labels::new();
     annotations.insert(
