@@ -571,7 +571,13 @@ impl Cx {
     /// A label set on every series or alert of the SLO cannot also be a
     /// `group_by` label: every group would get the same value, and their
     /// series (or alerts) would collide.
-    fn check_group_labels(&mut self, f: &Fields<'_>, sli: &Sli, labels: &Labels, alerting: &Alerting) {
+    fn check_group_labels(
+        &mut self,
+        f: &Fields<'_>,
+        sli: &Sli,
+        labels: &Labels,
+        alerting: &Alerting,
+    ) {
         let group_by: &[String] = match sli {
             Sli::Ratio(r) => &r.group_by,
             Sli::Latency(l) => &l.group_by,

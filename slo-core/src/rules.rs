@@ -321,12 +321,13 @@ pub fn recorded_windows(slo: &Slo) -> Vec<Duration> {
 }
 
 /// Labels on every series of the SLO: the spec's labels (minus any that
-/// `group_by` owns) and the identity labels.
+/// `group_by` owns, and empty ones, which Prometheus treats as absent) and
+/// the identity labels.
 pub fn series_labels(slo: &Slo) -> Labels {
     let mut labels: Labels = slo
         .labels
         .iter()
-        .filter(|(k, _)| !slo.group_by().contains(k))
+        .filter(|(k, v)| !v.is_empty() && !slo.group_by().contains(k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     labels.insert(SERVICE_LABEL.to_owned(), slo.service.clone());
@@ -360,10 +361,11 @@ pub fn window_expr(slo: &Slo, window: Duration) -> String {
     }
 }
 
-/// The expression for the number of events in `window`, from the recorded
-/// steps: their average times the number of steps in the window, which
-/// stays right when a step is missing or evaluated more often than it tiles
-/// (as `promtool test rules` does). `None` for a `raw` SLI.
+/// The expression for the number of events in `window`: the sum of the
+/// recorded steps in it. Exact in Prometheus, where the step group's
+/// interval makes steps tile time; `promtool test rules` evaluates every
+/// group at the test's `evaluation_interval`, so tests of event counts use a
+/// 5m one. `None` for a `raw` SLI.
 pub fn events_expr(slo: &Slo, window: Duration) -> Option<String> {
     if !slo.sli.counts_events() {
         return None;
@@ -372,11 +374,7 @@ pub fn events_expr(slo: &Slo, window: Duration) -> Option<String> {
     if window == STEP {
         return Some(step);
     }
-    let steps = window.as_secs_f64() / STEP.as_secs_f64();
-    Some(format!(
-        "avg_over_time({step}[{window}]) * {}",
-        num::format(steps)
-    ))
+    Some(format!("sum_over_time({step}[{window}])"))
 }
 
 /// The step group: bad and total events of each [`STEP`], read once from

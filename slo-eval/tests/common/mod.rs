@@ -99,8 +99,9 @@ pub fn check_rules(path: &Path) {
 pub enum Minute {
     /// Good and bad requests served during the minute.
     Traffic { good: u64, bad: u64 },
-    /// The target was not scraped: no sample at the end of the minute.
-    Gap,
+    /// The target was not scraped: no sample at the end of the minute,
+    /// though it served the requests (its counters went on counting).
+    Gap { good: u64, bad: u64 },
     /// The process restarted: counters start again from 0 (plus the
     /// minute's traffic).
     Reset { good: u64, bad: u64 },
@@ -132,10 +133,15 @@ impl Traffic {
         self
     }
 
-    /// `minutes` minutes without a scrape.
-    pub fn gap(mut self, minutes: u64) -> Self {
+    /// `minutes` minutes without a scrape, serving `per_minute` requests
+    /// at error ratio `ratio` all the same.
+    pub fn gap(mut self, minutes: u64, per_minute: u64, ratio: f64) -> Self {
+        let bad = (per_minute as f64 * ratio).round() as u64;
         for _ in 0..minutes {
-            self.minutes.push(Minute::Gap);
+            self.minutes.push(Minute::Gap {
+                good: per_minute - bad,
+                bad,
+            });
         }
         self
     }
@@ -169,7 +175,9 @@ impl Traffic {
                     g.push(Some(good));
                     b.push(Some(bad));
                 }
-                Minute::Gap => {
+                Minute::Gap { good: dg, bad: db } => {
+                    good += dg;
+                    bad += db;
                     g.push(None);
                     b.push(None);
                 }
@@ -198,7 +206,11 @@ pub fn expanding(values: &[Option<u64>]) -> String {
                     j += 1;
                 }
                 let n = j - i;
-                tokens.push(if n == 1 { "_".to_owned() } else { format!("_x{n}") });
+                tokens.push(if n == 1 {
+                    "_".to_owned()
+                } else {
+                    format!("_x{n}")
+                });
                 i = j;
             }
             Some(v) => {
@@ -236,11 +248,17 @@ pub fn http_series(job: &str, extra: &str, traffic: &Traffic) -> Vec<(String, St
     let (good, bad) = traffic.counters();
     vec![
         (
-            format!("http_requests_total{{job={},code=\"200\"{extra}}}", quote(job)),
+            format!(
+                "http_requests_total{{job={},code=\"200\"{extra}}}",
+                quote(job)
+            ),
             expanding(&good),
         ),
         (
-            format!("http_requests_total{{job={},code=\"500\"{extra}}}", quote(job)),
+            format!(
+                "http_requests_total{{job={},code=\"500\"{extra}}}",
+                quote(job)
+            ),
             expanding(&bad),
         ),
     ]
@@ -415,7 +433,10 @@ impl Suite {
     pub fn assert_passes(&self) {
         let (ok, out) = self.run();
         assert!(ok, "promtool test rules failed:\n{out}");
-        assert!(out.contains("SUCCESS"), "unexpected promtool output:\n{out}");
+        assert!(
+            out.contains("SUCCESS"),
+            "unexpected promtool output:\n{out}"
+        );
     }
 
     /// Evaluates single-valued expressions through promtool's rule engine:
@@ -445,7 +466,11 @@ impl Suite {
                     .and_then(|v| v.trim().parse::<f64>().ok())
             })
             .collect();
-        assert_eq!(got.len(), exprs.len(), "cannot read promtool's answers:\n{out}");
+        assert_eq!(
+            got.len(),
+            exprs.len(),
+            "cannot read promtool's answers:\n{out}"
+        );
         got
     }
 }
