@@ -180,7 +180,7 @@ impl fmt::Display for Duration {
         let mut rest = self.millis;
         for (unit, size) in UNITS {
             let exact_only = matches!(unit, "y" | "w");
-            if exact_only && rest % size != 0 {
+            if exact_only && !rest.is_multiple_of(size) {
                 continue;
             }
             let n = rest / size;

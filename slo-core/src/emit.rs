@@ -146,6 +146,11 @@ impl Writer {
         }
     }
 
+    /// `key: []`.
+    pub fn empty_list(&mut self, indent: usize, key: &str) {
+        let _ = writeln!(self.out, "{:indent$}{}: []", "", scalar(key));
+    }
+
     /// A `- value` sequence item.
     pub fn item(&mut self, indent: usize, value: &str) {
         let _ = writeln!(self.out, "{:indent$}- {}", "", scalar(value));

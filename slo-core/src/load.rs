@@ -399,14 +399,14 @@ impl Cx {
             },
         }
         let service = self.string(&f, "service", Some("the service's name"));
-        if let (Some(s), Some(node)) = (&service, f.get("service")) {
-            if let Err(why) = names::check_name(s) {
-                self.error(
-                    node.location,
-                    "service",
-                    format!("invalid service name `{s}`: {why}"),
-                );
-            }
+        if let (Some(s), Some(node)) = (&service, f.get("service"))
+            && let Err(why) = names::check_name(s)
+        {
+            self.error(
+                node.location,
+                "service",
+                format!("invalid service name `{s}`: {why}"),
+            );
         }
         let labels = self.user_labels(&f, "labels");
         let mut slos = Vec::new();
@@ -484,14 +484,14 @@ impl Cx {
             ],
         )?;
         let name = self.string(&f, "name", Some("the SLO's name"));
-        if let (Some(n), Some(node)) = (&name, f.get("name")) {
-            if let Err(why) = names::check_name(n) {
-                self.error(
-                    node.location,
-                    &f.path("name"),
-                    format!("invalid SLO name `{n}`: {why}"),
-                );
-            }
+        if let (Some(n), Some(node)) = (&name, f.get("name"))
+            && let Err(why) = names::check_name(n)
+        {
+            self.error(
+                node.location,
+                &f.path("name"),
+                format!("invalid SLO name `{n}`: {why}"),
+            );
         }
         let description = self.string(&f, "description", None);
         let objective = match self.number(&f, "objective", "a percentage such as 99.9") {
@@ -997,9 +997,10 @@ impl Cx {
                     );
                     return None;
                 };
-                if let (Some(want), Some((period, _))) = (meant_for, period) {
-                    if want != period {
-                        self.push(
+                if let (Some(want), Some((period, _))) = (meant_for, period)
+                    && want != period
+                {
+                    self.push(
                             Diagnostic::error(
                                 node.location,
                                 path,
@@ -1007,8 +1008,7 @@ impl Cx {
                             )
                             .with_help("use `windows: workbook` to apply the Workbook's budget shares to any period"),
                         );
-                        return None;
-                    }
+                    return None;
                 }
                 let specs = preset.windows();
                 let locs = vec![node.location; specs.len()];
@@ -1076,15 +1076,15 @@ impl Cx {
                 "the short window, e.g. 5m (a twelfth of the long one)",
             );
         }
-        if let (Some((l, _)), Some((s, sloc))) = (long, short) {
-            if s >= l {
-                self.error(
-                    sloc,
-                    &f.path("short"),
-                    format!("the short window ({s}) must be shorter than the long window ({l})"),
-                );
-                return None;
-            }
+        if let (Some((l, _)), Some((s, sloc))) = (long, short)
+            && s >= l
+        {
+            self.error(
+                sloc,
+                &f.path("short"),
+                format!("the short window ({s}) must be shorter than the long window ({l})"),
+            );
+            return None;
         }
         let threshold = match (f.get("budget_percent"), f.get("factor")) {
             (Some(_), Some(_)) => {
@@ -1216,5 +1216,45 @@ fn truncate(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_by_labels_cannot_also_be_set() {
+        let (spec, diags) = check(
+            r#"
+version: slo/v1
+service: api
+labels: {route: all}
+slos:
+  - name: a
+    objective: 99
+    sli:
+      ratio:
+        errors: x{code="500"}
+        total: x
+        group_by: [route, region]
+    alerting:
+      page:
+        labels: {region: eu}
+"#,
+        );
+        assert!(spec.is_none());
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`route` is a group_by label and is also set in labels")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m
+                .contains("`region` is a group_by label and is also set in alerting.page.labels")),
+            "{messages:?}"
+        );
     }
 }

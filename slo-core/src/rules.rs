@@ -13,13 +13,13 @@
 //!    (`slo:sli_total:increase5m`, `slo:sli_error:increase5m`). Because the
 //!    group's interval equals the step, the recorded steps tile time.
 //! 2. `slo:<service>:<slo>`: the error ratio of every window of the policy,
-//!    then the alerts. Windows up to [`RAW_WINDOW_MAX`] (5m, 30m, 1h) are read
+//!    the current burn rate, then the alerts. Windows up to [`RAW_WINDOW_MAX`] (5m, 30m, 1h) are read
 //!    from the raw series so fast pages stay fast; longer ones (2h, 6h, 1d,
 //!    3d) are `sum_over_time` of bad steps over `sum_over_time` of total
 //!    steps, a few hundred points at most. Alerts sit in the same group,
 //!    after the ratios, so they read ratios of the same evaluation.
-//! 3. `slo:<service>:<slo>:period`: the error ratio over the whole period
-//!    from the same steps (no `rate()` over 30 days, no average of ratios: a
+//! 3. `slo:<service>:<slo>:period`, every [`PERIOD_INTERVAL`] (2m30s): the
+//!    error ratio over the whole period from the same steps (no `rate()` over 30 days, no average of ratios: a
 //!    step without traffic adds 0 to both sums, so no NaN is carried for a
 //!    period), then the metadata series.
 //!
@@ -91,6 +91,13 @@ use crate::spec::{Labels, Sli, Slo, Spec};
 /// Windows up to this long are read from the raw series; longer ones are
 /// derived from the recorded steps.
 pub const RAW_WINDOW_MAX: Duration = Duration::from_hours(1);
+
+/// The period group's interval: half a step. The period's sums only change
+/// when a step lands (every 5m), so evaluating them more often (every 15s or
+/// 30s of a global interval) only repeats the most expensive rule; half a
+/// step keeps them within 2m30s of the steps and always inside Prometheus's
+/// 5m lookback, so dashboards never see a gap.
+pub const PERIOD_INTERVAL: Duration = Duration::from_secs(150);
 
 /// Prefix of the per-window error ratios (`slo:sli_error:ratio_rate5m`).
 pub const ERROR_RATIO_PREFIX: &str = "slo:sli_error:ratio_rate";
@@ -245,7 +252,7 @@ impl RuleFile {
 
     fn write_groups(&self, w: &mut Writer, indent: usize) {
         if self.groups.is_empty() {
-            w.field(indent, false, "groups", "[]");
+            w.empty_list(indent, "groups");
             return;
         }
         w.open(indent, false, "groups");
@@ -424,6 +431,17 @@ pub fn sli_group(slo: &Slo) -> RuleGroup {
             })
         })
         .collect();
+    // Next to the window it reads, so it is as fresh as the alerts.
+    let shortest = recorded_windows(slo).first().copied().unwrap_or(STEP);
+    rules.push(Rule::Recording(RecordingRule {
+        record: CURRENT_BURN_RATE.to_owned(),
+        expr: format!(
+            "{} / {}",
+            recorded(&error_ratio_metric(shortest), slo),
+            num::format(slo.budget().fraction())
+        ),
+        labels: window_labels(slo, shortest),
+    }));
     for w in min_events_windows(slo) {
         if let Some(expr) = events_expr(slo, w) {
             rules.push(Rule::Recording(RecordingRule {
@@ -495,12 +513,6 @@ pub fn period_group(slo: &Slo) -> RuleGroup {
     rules.push(constant(OBJECTIVE, slo.objective.ratio()));
     rules.push(constant(ERROR_BUDGET, budget.fraction()));
     rules.push(constant(PERIOD_SECONDS, slo.period.as_secs_f64()));
-    let shortest = recorded_windows(slo).first().copied().unwrap_or(STEP);
-    rules.push(Rule::Recording(RecordingRule {
-        record: CURRENT_BURN_RATE.to_owned(),
-        expr: format!("{} / {b}", recorded(&error_ratio_metric(shortest), slo)),
-        labels: window_labels(slo, shortest),
-    }));
     if counts {
         let period_labels = window_labels(slo, slo.period);
         rules.push(Rule::Recording(RecordingRule {
@@ -528,7 +540,7 @@ pub fn period_group(slo: &Slo) -> RuleGroup {
     }));
     RuleGroup {
         name: group_name(slo, Some("period")),
-        interval: None,
+        interval: Some(PERIOD_INTERVAL),
         rules,
     }
 }
@@ -763,9 +775,11 @@ slos:
                 "slo:sli_error:ratio_rate2h",
                 "slo:sli_error:ratio_rate6h",
                 "slo:sli_error:ratio_rate1d",
-                "slo:sli_error:ratio_rate3d"
+                "slo:sli_error:ratio_rate3d",
+                "slo:current_burn_rate:ratio"
             ]
         );
+        assert_eq!(groups[2].interval, Some(PERIOD_INTERVAL));
         // Short windows on raw series, long ones from the steps.
         assert!(
             window_expr(&s.slos[0], Duration::from_hours(1))
@@ -775,6 +789,12 @@ slos:
             window_expr(&s.slos[0], Duration::from_hours(6))
                 .starts_with("sum_over_time(slo:sli_error:increase5m{")
         );
+    }
+
+    #[test]
+    fn an_empty_file_is_an_empty_list() {
+        let yaml = RuleFile::default().to_yaml();
+        assert!(yaml.ends_with("\ngroups: []\n"), "{yaml}");
     }
 
     #[test]

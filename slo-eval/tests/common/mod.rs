@@ -284,6 +284,9 @@ pub struct ExprTest {
     pub samples: Vec<Sample>,
 }
 
+/// Label (or annotation) names and values.
+pub type Pairs = Vec<(String, String)>;
+
 /// One `alert_rule_test` expecting alerts with exact labels and annotations.
 #[derive(Clone, Debug)]
 pub struct AlertTest {
@@ -292,7 +295,7 @@ pub struct AlertTest {
     /// Seconds from the start.
     pub at: u64,
     /// Each expected alert's labels and annotations.
-    pub alerts: Vec<(Vec<(String, String)>, Vec<(String, String)>)>,
+    pub alerts: Vec<(Pairs, Pairs)>,
 }
 
 /// A `promtool test rules` suite: a rule file, input series and tests.
