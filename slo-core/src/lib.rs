@@ -9,6 +9,8 @@
 //! - [`budget`] turns objectives into error budgets and error ratios into burn
 //!   rates; [`policy`] holds the window pairs and their factors; [`alert`]
 //!   decides which pairs and tiers fire from what each window measured.
+//! - [`promql`] builds the SLI queries for any window; [`rules`] turns specs
+//!   into Prometheus recording and alerting rules, written out by [`emit`].
 //!
 //! ```
 //! use slo_core::{alert, load};
@@ -41,11 +43,14 @@ pub mod alert;
 pub mod budget;
 pub mod diagnostic;
 pub mod duration;
+pub mod emit;
 pub mod errors;
 pub mod load;
 pub mod names;
 pub mod num;
 pub mod policy;
+pub mod promql;
+pub mod rules;
 pub mod spec;
 pub mod yaml;
 

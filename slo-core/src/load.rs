@@ -538,6 +538,9 @@ impl Cx {
                 sli.as_ref(),
             ),
         };
+        if let (Some(sli), Some((alerting, _))) = (&sli, &alerting) {
+            self.check_group_labels(&f, sli, &labels, alerting);
+        }
         let (alerting, policy) = alerting?;
         Some(Slo {
             service: service.to_owned(),
@@ -550,6 +553,40 @@ impl Cx {
             alerting,
             policy,
         })
+    }
+
+    /// A label set on every series or alert of the SLO cannot also be a
+    /// `group_by` label: every group would get the same value, and their
+    /// series (or alerts) would collide.
+    fn check_group_labels(
+        &mut self,
+        f: &Fields<'_>,
+        sli: &Sli,
+        labels: &Labels,
+        alerting: &Alerting,
+    ) {
+        let group_by: &[String] = match sli {
+            Sli::Ratio(r) => &r.group_by,
+            Sli::Latency(l) => &l.group_by,
+            Sli::Events(_) | Sli::Raw(_) => &[],
+        };
+        let sets = [
+            ("labels", labels),
+            ("alerting.labels", &alerting.labels),
+            ("alerting.page.labels", &alerting.page.labels),
+            ("alerting.ticket.labels", &alerting.ticket.labels),
+        ];
+        for name in group_by {
+            if let Some((place, _)) = sets.iter().find(|(_, l)| l.contains_key(name)) {
+                self.error(
+                    f.key_location("sli"),
+                    &f.path("sli"),
+                    format!(
+                        "`{name}` is a group_by label and is also set in {place}: every group would get the same value and their series would collide"
+                    ),
+                );
+            }
+        }
     }
 
     fn sli(&mut self, node: &Node, path: &str) -> Option<Sli> {
@@ -1228,6 +1265,41 @@ mod tests {
                 "`l7` is listed twice",
                 "label `slo` is reserved: the generated series set it"
             ]
+        );
+    }
+
+    #[test]
+    fn group_by_labels_cannot_also_be_set() {
+        let (spec, diags) = check(
+            r#"
+version: slo/v1
+service: api
+labels: {route: all}
+slos:
+  - name: a
+    objective: 99
+    sli:
+      ratio:
+        errors: x{code="500"}
+        total: x
+        group_by: [route, region]
+    alerting:
+      page:
+        labels: {region: eu}
+"#,
+        );
+        assert!(spec.is_none());
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`route` is a group_by label and is also set in labels")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m
+                .contains("`region` is a group_by label and is also set in alerting.page.labels")),
+            "{messages:?}"
         );
     }
 }

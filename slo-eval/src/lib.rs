@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod errors;
 pub mod explain;
+pub mod generate;
 pub mod report;
 pub mod specs;
 
