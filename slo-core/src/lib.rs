@@ -42,10 +42,13 @@ pub mod budget;
 pub mod diagnostic;
 pub mod duration;
 pub mod errors;
+pub mod format;
 pub mod load;
 pub mod names;
 pub mod num;
+pub mod openslo;
 pub mod policy;
+pub mod sloth;
 pub mod spec;
 pub mod yaml;
 
