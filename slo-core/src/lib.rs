@@ -45,6 +45,7 @@ pub mod errors;
 pub mod format;
 pub mod load;
 pub mod names;
+pub mod native;
 pub mod num;
 pub mod openslo;
 pub mod policy;

@@ -73,7 +73,14 @@ pub fn check(src: &str) -> (Option<Spec>, Vec<Diagnostic>) {
             },
         },
     };
-    let mut diags = cx.diags;
+    // An object read for several SLOs (an OpenSLO AlertPolicy) reports its
+    // problems once.
+    let mut diags: Vec<Diagnostic> = Vec::with_capacity(cx.diags.len());
+    for d in cx.diags {
+        if !diags.contains(&d) {
+            diags.push(d);
+        }
+    }
     diags.sort_by_key(|d| (d.location.line, d.location.column));
     let ok = !diags.iter().any(Diagnostic::is_error);
     (spec.filter(|_| ok), diags)
@@ -1008,12 +1015,10 @@ impl Cx {
         severity: Severity,
         allowed: &[&str],
     ) -> Option<Tier> {
-        let mut tier = Tier::default();
         let Some(node) = f.get(name).filter(|n| !n.is_null()) else {
-            tier.labels
-                .insert("severity".to_owned(), severity.to_string());
-            return Some(tier);
+            return Some(Tier::new(severity));
         };
+        let mut tier = Tier::default();
         let g = self.fields(node, &f.path(name), allowed)?;
         tier.disabled = self.boolean(&g, "disable").unwrap_or(false);
         tier.labels = self.user_labels(&g, "labels");
