@@ -314,9 +314,10 @@ pub fn scalar(s: &str) -> String {
     out
 }
 
-/// Plain text that every YAML reader takes as this string: names, metric
-/// names, durations. Anything that could read as null, a boolean or a number
-/// is quoted.
+/// Plain text that every YAML reader takes as this string, in block and
+/// flow context alike: names, metric names, durations, sentences. Anything
+/// that could read as null, a boolean or a number is quoted, and so is any
+/// indicator character (`:`, `#`, `,`, brackets; quotes first).
 fn is_plain(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
@@ -325,8 +326,11 @@ fn is_plain(s: &str) -> bool {
         "null", "true", "false", "yes", "no", "on", "off", "y", "n", "~",
     ];
     (first.is_ascii_alphanumeric() || first == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
+        && !s.ends_with(' ')
+        && !s.contains("  ")
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | ' ' | '(' | ')' | '\'')
+        })
         && !words.iter().any(|w| w.eq_ignore_ascii_case(s))
         && crate::yaml::parse_yaml_float(s).is_none()
         && s.parse::<f64>().is_err()
@@ -359,7 +363,11 @@ mod tests {
         assert_eq!(scalar(""), "''");
         assert_eq!(scalar("0x1F"), "'0x1F'");
         assert_eq!(scalar(r#"x{code=~"5.."}"#), r#"'x{code=~"5.."}'"#);
-        assert_eq!(scalar("it's"), "'it''s'");
+        assert_eq!(scalar("it's up"), "it's up");
+        assert_eq!(scalar("'quoted'"), "'''quoted'''");
+        assert_eq!(scalar("a: b"), "'a: b'");
+        assert_eq!(scalar("a, b"), "'a, b'");
+        assert_eq!(scalar("a #b"), "'a #b'");
         assert_eq!(scalar("a\tb\n"), "\"a\\tb\\n\"");
     }
 

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::errors::Error;
-use crate::explain;
 use crate::report::Reporter;
 use crate::specs;
+use crate::{convert, explain};
 
 /// Multi-window, multi-burn-rate SLO alerting for Prometheus.
 #[derive(Debug, Parser)]
@@ -41,6 +41,16 @@ pub enum Command {
         /// Print JSON instead of tables.
         #[arg(long)]
         json: bool,
+    },
+    /// Print specs of any format read (Sloth prometheus/v1, Sloth
+    /// PrometheusServiceLevel, OpenSLO v1, slo/v1) as slo/v1.
+    Convert {
+        /// Spec files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The format to write.
+        #[arg(long, default_value = slo_core::spec::VERSION, value_parser = convert::TARGETS)]
+        to: String,
     },
 }
 
@@ -88,6 +98,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                     .collect::<Vec<_>>()
                     .join("\n")
             };
+            stdout
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::Output(e.to_string()))
+        }
+        Command::Convert { paths, to: _ } => {
+            // slo/v1 is the only target for now (clap checks `--to`).
+            let text = convert::convert(&paths, &mut reporter)?;
             stdout
                 .write_all(text.as_bytes())
                 .map_err(|e| Error::Output(e.to_string()))
