@@ -245,17 +245,21 @@ fn header<'a>(
         None => {}
         Some(v) => match v.as_scalar() {
             Some(OPENSLO_API) => {}
-            other => cx.push(
-                Diagnostic::error(
-                    v.location,
-                    f.path("apiVersion"),
-                    format!(
-                        "unsupported apiVersion {}: expected `{OPENSLO_API}`",
-                        other.map_or_else(|| v.describe().to_owned(), |s| format!("`{s}`"))
-                    ),
-                )
-                .with_help("only OpenSLO v1 is read; earlier drafts have another schema"),
-            ),
+            other => {
+                cx.push(
+                    Diagnostic::error(
+                        v.location,
+                        f.path("apiVersion"),
+                        format!(
+                            "unsupported apiVersion {}: expected `{OPENSLO_API}`",
+                            other.map_or_else(|| v.describe().to_owned(), |s| format!("`{s}`"))
+                        ),
+                    )
+                    .with_help("only OpenSLO v1 is read; earlier drafts have another schema"),
+                );
+                // Another version has another schema: read no further.
+                return None;
+            }
         },
     }
     let kind = match (f.get("kind"), want) {
