@@ -51,8 +51,6 @@ use crate::yaml::{Kind, Node};
 
 /// Field names, which differ between the two flavours.
 struct Dialect {
-    /// Where the body starts (`spec` in a manifest), for field paths.
-    body: &'static str,
     slo_plugins: &'static str,
     plugins: &'static str,
     events: [&'static str; 2],
@@ -62,7 +60,6 @@ struct Dialect {
 }
 
 const PLAIN: Dialect = Dialect {
-    body: "",
     slo_plugins: "slo_plugins",
     plugins: "plugins",
     events: ["error_query", "total_query"],
@@ -72,7 +69,6 @@ const PLAIN: Dialect = Dialect {
 };
 
 const KUBERNETES: Dialect = Dialect {
-    body: "spec",
     slo_plugins: "sloPlugins",
     plugins: "plugins",
     events: ["errorQuery", "totalQuery"],
@@ -148,7 +144,6 @@ fn manifest(cx: &mut Cx, doc: &Node) -> Option<Spec> {
 
 /// The service, its labels and its SLOs.
 fn body(cx: &mut Cx, f: &Fields<'_>, d: &Dialect) -> Option<Spec> {
-    debug_assert_eq!(f.path, d.body);
     plugins(cx, f, d.slo_plugins);
     let service = cx.service(f, "service");
     let labels = cx.user_labels(f, "labels");
