@@ -75,12 +75,17 @@ pub fn check(src: &str) -> (Option<Spec>, Vec<Diagnostic>) {
     };
     // An object read for several SLOs (an OpenSLO AlertPolicy) reports its
     // problems once.
-    let mut diags: Vec<Diagnostic> = Vec::with_capacity(cx.diags.len());
-    for d in cx.diags {
-        if !diags.contains(&d) {
-            diags.push(d);
-        }
-    }
+    let mut seen = std::collections::HashSet::new();
+    let mut diags = cx.diags;
+    diags.retain(|d| {
+        seen.insert((
+            d.location,
+            d.level,
+            d.field.clone(),
+            d.message.clone(),
+            d.help.clone(),
+        ))
+    });
     diags.sort_by_key(|d| (d.location.line, d.location.column));
     let ok = !diags.iter().any(Diagnostic::is_error);
     (spec.filter(|_| ok), diags)

@@ -43,10 +43,11 @@
 //! # Ok::<(), String>(())
 //! ```
 
+use crate::diagnostic::Diagnostic;
 use crate::format::Format;
 use crate::load::{Cx, DEFAULT_PERIOD, Fields, empty_map};
 use crate::policy::{Preset, Severity};
-use crate::spec::{Alerting, Labels, Slo, Spec};
+use crate::spec::{Alerting, Labels, Sli, Slo, Spec};
 use crate::yaml::{Kind, Node};
 
 /// Field names, which differ between the two flavours.
@@ -98,7 +99,7 @@ pub(crate) fn spec(cx: &mut Cx, docs: &[Node]) -> Option<Spec> {
             let f = cx.fields(
                 doc,
                 "",
-                &["version", "service", "labels", "slo_plugins", "slos"],
+                &["version", "service", "labels", PLAIN.slo_plugins, "slos"],
             )?;
             body(cx, &f, &PLAIN)
         }
@@ -160,7 +161,7 @@ fn body(cx: &mut Cx, f: &Fields<'_>, d: &Dialect) -> Option<Spec> {
 fn plugins(cx: &mut Cx, f: &Fields<'_>, name: &str) {
     if f.get(name).is_some() {
         cx.push(
-            crate::diagnostic::Diagnostic::error(
+            Diagnostic::error(
                 f.key_location(name),
                 f.path(name),
                 "Sloth SLO plugins are not supported: they run Go code inside Sloth that changes the generated rules",
@@ -239,7 +240,7 @@ fn slo(
     })
 }
 
-fn sli(cx: &mut Cx, node: &Node, path: &str, d: &Dialect) -> Option<crate::spec::Sli> {
+fn sli(cx: &mut Cx, node: &Node, path: &str, d: &Dialect) -> Option<Sli> {
     let kinds = ["events", "raw", "plugin"];
     let f = cx.fields(node, path, &kinds)?;
     let (kind, value) = cx.one_kind(&f, &kinds)?;
@@ -249,7 +250,7 @@ fn sli(cx: &mut Cx, node: &Node, path: &str, d: &Dialect) -> Option<crate::spec:
         "raw" => cx.raw(value, &path, d.error_ratio_query),
         _ => {
             cx.push(
-                crate::diagnostic::Diagnostic::error(
+                Diagnostic::error(
                     f.key_location(kind),
                     path,
                     "Sloth SLI plugins are not supported: they build their queries in Go inside Sloth",

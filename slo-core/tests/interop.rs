@@ -415,3 +415,27 @@ fn nothing_panics_on_odd_shapes() {
         assert!(diags.iter().any(Diagnostic::is_error), "{src}");
     }
 }
+
+/// Every example with each line dropped, and with each value replaced by
+/// something of another shape: the loader reports, never panics.
+#[test]
+fn mangled_examples_never_panic() {
+    for file in every_valid_spec() {
+        let src = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+        let lines: Vec<&str> = src.lines().collect();
+        for i in 0..lines.len() {
+            let mut dropped = lines.clone();
+            dropped.remove(i);
+            let _ = load::check(&dropped.join("\n"));
+            let Some((key, _)) = lines[i].split_once(": ") else {
+                continue;
+            };
+            for value in ["[]", "{}", "~", "0", "-1", "x", "'{{.window}}'", "[a, [b]]"] {
+                let mut changed = lines.clone();
+                let line = format!("{key}: {value}");
+                changed[i] = &line;
+                let _ = load::check(&changed.join("\n"));
+            }
+        }
+    }
+}
