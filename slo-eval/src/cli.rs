@@ -22,7 +22,8 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check spec files; print every problem as FILE:LINE:COL.
+    /// Check spec files (slo/v1, Sloth prometheus/v1 or PrometheusServiceLevel,
+    /// OpenSLO v1); print every problem as FILE:LINE:COL.
     Validate {
         /// Spec files or folders (searched for *.yaml and *.yml).
         #[arg(required = true)]
