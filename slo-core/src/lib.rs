@@ -45,12 +45,16 @@ pub mod diagnostic;
 pub mod duration;
 pub mod emit;
 pub mod errors;
+pub mod format;
 pub mod load;
 pub mod names;
+pub mod native;
 pub mod num;
+pub mod openslo;
 pub mod policy;
 pub mod promql;
 pub mod rules;
+pub mod sloth;
 pub mod spec;
 pub mod yaml;
 

@@ -99,7 +99,7 @@ impl Node {
 }
 
 /// YAML 1.2 core-schema floats, plus the `.inf`/`.nan` spellings.
-fn parse_yaml_float(text: &str) -> Option<f64> {
+pub(crate) fn parse_yaml_float(text: &str) -> Option<f64> {
     match text {
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
         "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::errors::Error;
-use crate::explain;
 use crate::generate::{self, Target};
 use crate::report::Reporter;
 use crate::specs;
+use crate::{convert, explain};
 
 /// Multi-window, multi-burn-rate SLO alerting for Prometheus.
 #[derive(Debug, Parser)]
@@ -23,7 +23,8 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check spec files; print every problem as FILE:LINE:COL.
+    /// Check spec files (slo/v1, Sloth prometheus/v1 or PrometheusServiceLevel,
+    /// OpenSLO v1); print every problem as FILE:LINE:COL.
     Validate {
         /// Spec files or folders (searched for *.yaml and *.yml).
         #[arg(required = true)]
@@ -63,6 +64,16 @@ pub enum Command {
         /// PrometheusRule label, as key=value; repeat for more.
         #[arg(long = "label", value_name = "KEY=VALUE")]
         labels: Vec<String>,
+    },
+    /// Print specs of any format read (Sloth prometheus/v1, Sloth
+    /// PrometheusServiceLevel, OpenSLO v1, slo/v1) as slo/v1.
+    Convert {
+        /// Spec files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The format to write.
+        #[arg(long, default_value = slo_core::spec::VERSION, value_parser = convert::TARGETS)]
+        to: String,
     },
 }
 
@@ -131,6 +142,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             };
             let text = generate::generate(&specs, &options)?;
             generate::write(&text, output.as_deref())
+        }
+        Command::Convert { paths, to: _ } => {
+            // slo/v1 is the only target for now (clap checks `--to`).
+            let text = convert::convert(&paths, &mut reporter)?;
+            stdout
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::Output(e.to_string()))
         }
     }
 }

@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod convert;
 pub mod errors;
 pub mod explain;
 pub mod generate;
