@@ -60,3 +60,56 @@ impl Error {
         }
     }
 }
+
+/// Why a query to Prometheus failed.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// The client configuration is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// No connection (refused, DNS, TLS).
+    #[error("Prometheus is unreachable: {0}")]
+    Unreachable(String),
+    /// No answer within the timeout.
+    #[error("Prometheus did not answer in time")]
+    Timeout,
+    /// An error status, with Prometheus's `errorType` and message when given.
+    #[error("Prometheus answered {status}{}: {message}", error_type.as_ref().map(|t| format!(" ({t})")).unwrap_or_default())]
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// Prometheus's `errorType` (bad_data, execution, timeout, ...).
+        error_type: Option<String>,
+        /// The error message or the start of the body.
+        message: String,
+    },
+    /// The answer could not be read.
+    #[error("cannot read Prometheus's answer: {0}")]
+    Decode(String),
+}
+
+impl QueryError {
+    /// Classifies a transport error. The URL is left out: it is in the
+    /// configuration already, and may carry a tenant or path users consider
+    /// private.
+    pub fn from_transport(e: &reqwest::Error) -> Self {
+        if e.is_timeout() {
+            return QueryError::Timeout;
+        }
+        let mut msg = String::new();
+        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+        while let Some(s) = source {
+            msg = s.to_string();
+            source = s.source();
+        }
+        if msg.is_empty() {
+            msg = if e.is_connect() {
+                "connection failed".to_owned()
+            } else {
+                "request failed".to_owned()
+            };
+        }
+        QueryError::Unreachable(msg)
+    }
+}

@@ -12,7 +12,9 @@
 pub mod cli;
 pub mod errors;
 pub mod explain;
+pub mod prometheus;
 pub mod report;
+pub mod secret;
 pub mod specs;
 
 use std::process::ExitCode;
