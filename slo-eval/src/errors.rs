@@ -113,3 +113,38 @@ impl QueryError {
         QueryError::Unreachable(msg)
     }
 }
+
+/// Why a notification was not delivered.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum NotifyError {
+    /// The notifier configuration is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// No connection.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    /// No answer within the timeout.
+    #[error("no answer in time")]
+    Timeout,
+    /// The receiver answered with an error status.
+    #[error("rejected with {status}: {body}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The start of the answer.
+        body: String,
+    },
+}
+
+impl NotifyError {
+    /// True for failures worth retrying: no connection, no answer, 5xx, 429.
+    /// A 4xx other than 429 will fail the same way again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            NotifyError::Unreachable(_) | NotifyError::Timeout => true,
+            NotifyError::Rejected { status, .. } => *status >= 500 || *status == 429,
+            NotifyError::Config(_) => false,
+        }
+    }
+}

@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod errors;
 pub mod explain;
+pub mod notify;
 pub mod prometheus;
 pub mod report;
 pub mod secret;

@@ -99,3 +99,100 @@ async fn a_dead_prometheus_is_unreachable_not_a_panic() {
         "{err:?}"
     );
 }
+
+mod faults {
+    //! What a real Prometheus will not do on demand.
+    use super::client;
+    use slo_eval::errors::QueryError;
+    use std::time::Duration;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    async fn answering(template: ResponseTemplate) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/v1/query"))
+            .respond_with(template)
+            .mount(&server)
+            .await;
+        server
+    }
+
+    #[tokio::test]
+    async fn server_errors_keep_their_type() {
+        let s = answering(ResponseTemplate::new(503).set_body_raw(
+            r#"{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}"#,
+            "application/json",
+        ))
+        .await;
+        let r = client(&s.uri()).query("up", None).await;
+        assert!(
+            matches!(&r, Err(QueryError::Status { status: 503, error_type: Some(t), .. }) if t == "timeout"),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_proxy_page_is_not_json() {
+        let s =
+            answering(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>")).await;
+        let r = client(&s.uri()).query("up", None).await;
+        assert!(
+            matches!(&r, Err(QueryError::Status { status: 502, message, .. }) if message.contains("Bad Gateway")),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn garbage_and_wrong_shapes_are_decode_errors() {
+        for body in [
+            "garbage{",
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"banana"]}]}}"#,
+            r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#,
+            r#"{"status":"success"}"#,
+        ] {
+            let s =
+                answering(ResponseTemplate::new(200).set_body_raw(body, "application/json")).await;
+            let r = client(&s.uri()).query("up", None).await;
+            assert!(matches!(r, Err(QueryError::Decode(_))), "{body}: {r:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_server_times_out() {
+        let s = answering(ResponseTemplate::new(200).set_delay(Duration::from_secs(5))).await;
+        let c = slo_eval::prometheus::Client::new(&slo_eval::prometheus::Endpoint {
+            url: s.uri(),
+            timeout: Duration::from_millis(200),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.query("up", None).await, Err(QueryError::Timeout));
+    }
+
+    #[tokio::test]
+    async fn headers_and_bearer_token_are_sent() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/v1/query"))
+            .and(wiremock::matchers::header("X-Scope-OrgID", "tenant-1"))
+            .and(wiremock::matchers::header("Authorization", "Bearer tok"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"b"},"value":[1,"NaN"]}]}}"#,
+                "application/json",
+            ))
+            .mount(&server)
+            .await;
+        let c = slo_eval::prometheus::Client::new(&slo_eval::prometheus::Endpoint {
+            url: server.uri(),
+            headers: [("X-Scope-OrgID".to_owned(), "tenant-1".to_owned())].into(),
+            bearer_token: Some(slo_eval::secret::Secret::new("tok")),
+            timeout: Duration::from_secs(5),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let r = c.query("up", None).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(r[0].value.is_nan());
+        assert_eq!(r[0].labels.get("a").map(String::as_str), Some("b"));
+    }
+}
