@@ -334,6 +334,6 @@ mod tests {
     #[test]
     fn times_have_millisecond_precision() {
         assert_eq!(format_time(1_700_000_000.0), "1700000000");
-        assert_eq!(format_time(1_700_000_000.12345), "1700000000.123");
+        assert_eq!(format_time(1_700_000_000.123_45), "1700000000.123");
     }
 }
