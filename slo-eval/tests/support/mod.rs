@@ -272,10 +272,10 @@ impl Receiver {
         let sink = Arc::clone(&received);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                if let Some(r) = read_request(stream) {
-                    if let Ok(mut v) = sink.lock() {
-                        v.push(r);
-                    }
+                if let Some(r) = read_request(stream)
+                    && let Ok(mut v) = sink.lock()
+                {
+                    v.push(r);
                 }
             }
         });
