@@ -38,6 +38,12 @@ pub enum Error {
     /// A command-line value is out of range.
     #[error("{0}")]
     Usage(String),
+    /// The daemon configuration is invalid.
+    #[error("{0}")]
+    Config(String),
+    /// Prometheus could not answer.
+    #[error(transparent)]
+    Query(#[from] QueryError),
     /// Output could not be serialised.
     #[error("cannot write output: {0}")]
     Output(String),

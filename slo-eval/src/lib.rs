@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod config;
 pub mod errors;
 pub mod explain;
 pub mod notify;
