@@ -38,15 +38,23 @@
 #![deny(missing_docs)]
 
 pub mod alert;
+pub mod backtest;
 pub mod budget;
+pub mod dataset;
 pub mod diagnostic;
 pub mod duration;
 pub mod errors;
+pub mod events;
+pub mod incident;
 pub mod load;
 pub mod names;
 pub mod num;
+pub mod openmetrics;
 pub mod policy;
+pub mod selector;
+pub mod series;
 pub mod spec;
+pub mod time;
 pub mod yaml;
 
 /// The README's Rust examples, compiled and run as doc tests.
