@@ -549,6 +549,9 @@ impl Cx {
                 sli.as_ref(),
             ),
         };
+        if let (Some(sli), Some((alerting, _))) = (&sli, &alerting) {
+            self.check_group_labels(&f, sli, &labels, alerting);
+        }
         let (alerting, policy) = alerting?;
         Some(Slo {
             service: service.to_owned(),
@@ -561,6 +564,40 @@ impl Cx {
             alerting,
             policy,
         })
+    }
+
+    /// A label set on every series or alert of the SLO cannot also be a
+    /// `group_by` label: every group would get the same value, and their
+    /// series (or alerts) would collide.
+    fn check_group_labels(
+        &mut self,
+        f: &Fields<'_>,
+        sli: &Sli,
+        labels: &Labels,
+        alerting: &Alerting,
+    ) {
+        let group_by: &[String] = match sli {
+            Sli::Ratio(r) => &r.group_by,
+            Sli::Latency(l) => &l.group_by,
+            Sli::Events(_) | Sli::Raw(_) => &[],
+        };
+        let sets = [
+            ("labels", labels),
+            ("alerting.labels", &alerting.labels),
+            ("alerting.page.labels", &alerting.page.labels),
+            ("alerting.ticket.labels", &alerting.ticket.labels),
+        ];
+        for name in group_by {
+            if let Some((place, _)) = sets.iter().find(|(_, l)| l.contains_key(name)) {
+                self.error(
+                    f.key_location("sli"),
+                    &f.path("sli"),
+                    format!(
+                        "`{name}` is a group_by label and is also set in {place}: every group would get the same value and their series would collide"
+                    ),
+                );
+            }
+        }
     }
 
     fn sli(&mut self, node: &Node, path: &str) -> Option<Sli> {

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::errors::Error;
 use crate::explain;
+use crate::generate::{self, Target};
 use crate::report::Reporter;
 use crate::specs;
 
@@ -41,6 +42,27 @@ pub enum Command {
         /// Print JSON instead of tables.
         #[arg(long)]
         json: bool,
+    },
+    /// Generate Prometheus recording and alerting rules for every SLO.
+    Generate {
+        /// Spec files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// What to write: a rule file, or a prometheus-operator PrometheusRule.
+        #[arg(long, value_enum, default_value_t = Target::Prometheus)]
+        target: Target,
+        /// PrometheusRule name (default: <service>-slo-rules).
+        #[arg(long)]
+        name: Option<String>,
+        /// PrometheusRule namespace.
+        #[arg(long)]
+        namespace: Option<String>,
+        /// PrometheusRule label, as key=value; repeat for more.
+        #[arg(long = "label", value_name = "KEY=VALUE")]
+        labels: Vec<String>,
     },
 }
 
@@ -91,6 +113,24 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             stdout
                 .write_all(text.as_bytes())
                 .map_err(|e| Error::Output(e.to_string()))
+        }
+        Command::Generate {
+            paths,
+            output,
+            target,
+            name,
+            namespace,
+            labels,
+        } => {
+            let specs = specs::load_all(&paths, &mut reporter)?;
+            let options = generate::Options {
+                target,
+                name,
+                namespace,
+                labels,
+            };
+            let text = generate::generate(&specs, &options)?;
+            generate::write(&text, output.as_deref())
         }
     }
 }

@@ -44,6 +44,15 @@ pub enum Error {
     /// Prometheus could not answer.
     #[error(transparent)]
     Query(#[from] QueryError),
+    /// Two specs define the same SLO of the same service: their series
+    /// would collide.
+    #[error("SLO `{slo}` of service `{service}` is defined more than once")]
+    DuplicateSlo {
+        /// The service.
+        service: String,
+        /// The SLO's name.
+        slo: String,
+    },
     /// Output could not be serialised.
     #[error("cannot write output: {0}")]
     Output(String),
@@ -53,7 +62,7 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::InvalidSpecs { .. } => EXIT_INVALID,
+            Error::InvalidSpecs { .. } | Error::DuplicateSlo { .. } => EXIT_INVALID,
             _ => EXIT_ERROR,
         }
     }

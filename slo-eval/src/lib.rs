@@ -15,6 +15,7 @@ pub mod errors;
 pub mod explain;
 pub mod notify;
 pub mod prometheus;
+pub mod generate;
 pub mod report;
 pub mod secret;
 pub mod specs;
