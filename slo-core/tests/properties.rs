@@ -23,7 +23,8 @@ fn raw_samples() -> impl Strategy<Value = Vec<(i64, f64)>> {
         4 => (0i64..8).prop_map(|k| k * 5_000),
         1 => 1i64..40_000,
     ];
-    let increment = prop_oneof![2 => Just(0.0), 3 => (0u8..20).prop_map(f64::from), 1 => 0.0f64..50.0];
+    let increment =
+        prop_oneof![2 => Just(0.0), 3 => (0u8..20).prop_map(f64::from), 1 => 0.0f64..50.0];
     prop::collection::vec((interval, increment, 0u8..100), 0..150).prop_map(|steps| {
         let (mut t, mut v) = (1_700_000_000_000i64, 0.0);
         steps
@@ -211,5 +212,9 @@ fn short_windows() -> slo_core::spec::Slo {
 
 fn alerts(data: &Dataset, by: i64) -> Vec<AlertInterval> {
     let options = Options::new(HOUR + by, 8 * HOUR + by);
-    backtest::backtest(&short_windows(), data, &options).unwrap_or_else(|e| panic!("{e}")).instances[0].alerts.clone()
+    backtest::backtest(&short_windows(), data, &options)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .instances[0]
+        .alerts
+        .clone()
 }

@@ -53,6 +53,14 @@ pub enum Error {
         /// The SLO's name.
         slo: String,
     },
+    /// Some SLOs could not be evaluated.
+    #[error("{failed} SLO(s) could not be evaluated; first: {first}")]
+    EvalFailed {
+        /// How many.
+        failed: usize,
+        /// The first reason.
+        first: String,
+    },
     /// Output could not be serialised.
     #[error("cannot write output: {0}")]
     Output(String),

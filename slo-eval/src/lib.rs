@@ -12,13 +12,15 @@
 pub mod cli;
 pub mod config;
 pub mod errors;
+pub mod evaluate;
 pub mod explain;
+pub mod generate;
 pub mod notify;
 pub mod prometheus;
-pub mod generate;
 pub mod report;
 pub mod secret;
 pub mod specs;
+pub mod state;
 
 use std::process::ExitCode;
 

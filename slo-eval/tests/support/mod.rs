@@ -336,3 +336,36 @@ fn read_request(mut stream: std::net::TcpStream) -> Option<Received> {
         body,
     })
 }
+
+/// Synthetic request counters: `rate(t)` requests per second, `error_ratio(t)`
+/// of them failing, sampled every `step` seconds from `start` to `end`.
+/// Counts are whole numbers carried forward exactly, so rates are exact.
+pub fn request_counters(
+    om: &mut OpenMetrics,
+    name: &str,
+    labels: &[(&str, &str)],
+    (start, end, step): (i64, i64, i64),
+    rate: impl Fn(i64) -> f64,
+    error_ratio: impl Fn(i64) -> f64,
+) {
+    let (mut ok, mut bad) = (0.0_f64, 0.0_f64);
+    let mut ok_points = Vec::new();
+    let mut bad_points = Vec::new();
+    let mut t = start;
+    while t <= end {
+        ok_points.push((t, ok.round()));
+        bad_points.push((t, bad.round()));
+        let n = rate(t) * step as f64;
+        let e = error_ratio(t);
+        bad += n * e;
+        ok += n * (1.0 - e);
+        t += step;
+    }
+    let mut with = |code: &str, points: &[(i64, f64)]| {
+        let mut l: Vec<(&str, &str)> = labels.to_vec();
+        l.push(("code", code));
+        om.series(name, &l, points);
+    };
+    with("200", &ok_points);
+    with("500", &bad_points);
+}
