@@ -86,6 +86,13 @@ pub enum Command {
         #[arg(long, default_value = "30s")]
         timeout: slo_core::duration::Duration,
     },
+    /// Run the alerting daemon: evaluate every interval, notify
+    /// Alertmanager and webhooks, serve /metrics, /healthz and /readyz.
+    Run {
+        /// The daemon's YAML configuration.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
 }
 
 /// Runs a parsed command line.
@@ -154,6 +161,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             let text = generate::generate(&specs, &options)?;
             generate::write(&text, output.as_deref())
         }
+        Command::Run { config } => crate::daemon::main(&config),
         Command::Eval {
             prometheus,
             paths,

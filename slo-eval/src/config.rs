@@ -197,8 +197,37 @@ impl Config {
                 *p = base.join(&*p);
             }
         }
-        if config.state_file.is_relative() {
-            config.state_file = base.join(&config.state_file);
+        // Every path in the file is relative to the file, as users expect
+        // when they keep the config, specs and secrets side by side.
+        let rebase = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        rebase(&mut config.state_file);
+        let mut secrets: Vec<&mut SecretSource> = Vec::new();
+        secrets.extend(config.prometheus.bearer_token.as_mut());
+        secrets.extend(
+            config
+                .prometheus
+                .basic_auth
+                .as_mut()
+                .map(|b| &mut b.password),
+        );
+        secrets.extend(
+            config
+                .notify
+                .webhooks
+                .iter_mut()
+                .filter_map(|w| w.signing_key.as_mut()),
+        );
+        for s in secrets {
+            if let Some(f) = s.file.as_mut() {
+                rebase(f);
+            }
+        }
+        if let Some(ca) = config.prometheus.ca_file.as_mut() {
+            rebase(ca);
         }
         let at = |what: &str| Error::Config(format!("{}: {what}", path.display()));
         if config.specs.is_empty() {

@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod errors;
 pub mod evaluate;
 pub mod explain;
@@ -19,6 +20,7 @@ pub mod notify;
 pub mod prometheus;
 pub mod report;
 pub mod secret;
+pub mod server;
 pub mod specs;
 pub mod state;
 

@@ -9,8 +9,6 @@
 //! what still fails stays queued by the caller.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration as StdDuration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -141,15 +139,15 @@ impl Target {
     }
 }
 
-/// Counters the daemon exports.
-#[derive(Debug, Default)]
+/// Counters the daemon exports (shared handles: clones count together).
+#[derive(Clone, Debug, Default)]
 pub struct Counters {
     /// Requests that succeeded.
-    pub sent: AtomicU64,
+    pub sent: prometheus_client::metrics::counter::Counter,
     /// Attempts retried after a transient failure.
-    pub retried: AtomicU64,
+    pub retried: prometheus_client::metrics::counter::Counter,
     /// Sends given up (after retries, or rejected).
-    pub failed: AtomicU64,
+    pub failed: prometheus_client::metrics::counter::Counter,
 }
 
 /// Sends alerts with retries.
@@ -158,7 +156,7 @@ pub struct Notifier {
     http: reqwest::Client,
     backoff: ExponentialBuilder,
     /// Counters shared with the metrics endpoint.
-    pub counters: Arc<Counters>,
+    pub counters: Counters,
     external_url: String,
 }
 
@@ -183,7 +181,7 @@ impl Notifier {
                 .with_max_delay(StdDuration::from_secs(10))
                 .with_max_times(retries)
                 .with_jitter(),
-            counters: Arc::default(),
+            counters: Counters::default(),
             external_url: external_url.into(),
         })
     }
@@ -240,7 +238,7 @@ impl Notifier {
                 (url.clone(), body, extra)
             }
         };
-        let counters = Arc::clone(&self.counters);
+        let counters = self.counters.clone();
         let attempt = || async {
             let mut req = self
                 .http
@@ -279,13 +277,13 @@ impl Notifier {
             .retry(self.backoff)
             .when(NotifyError::is_transient)
             .notify(|e, after| {
-                counters.retried.fetch_add(1, Ordering::Relaxed);
+                counters.retried.inc();
                 tracing::warn!(target = %target.name(), error = %e, retry_in = ?after, "notification failed, retrying");
             })
             .await;
         match &result {
-            Ok(()) => self.counters.sent.fetch_add(1, Ordering::Relaxed),
-            Err(_) => self.counters.failed.fetch_add(1, Ordering::Relaxed),
+            Ok(()) => self.counters.sent.inc(),
+            Err(_) => self.counters.failed.inc(),
         };
         result
     }

@@ -369,3 +369,146 @@ pub fn request_counters(
     with("200", &ok_points);
     with("500", &bad_points);
 }
+
+/// A live scrape target: request counters growing at `rate` per second with
+/// a settable error ratio, served as Prometheus text on 127.0.0.1.
+pub struct LiveTarget {
+    /// `127.0.0.1:PORT`.
+    pub address: String,
+    error_ratio: Arc<Mutex<f64>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LiveTarget {
+    /// Starts counting `rate` requests per second of job `job`.
+    pub fn start(job: &str, rate: f64) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let address = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"))
+            .to_string();
+        let error_ratio = Arc::new(Mutex::new(0.0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let counts = Arc::new(Mutex::new((0.0_f64, 0.0_f64)));
+        {
+            let (counts, ratio, stop) = (
+                Arc::clone(&counts),
+                Arc::clone(&error_ratio),
+                Arc::clone(&stop),
+            );
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    let e = ratio.lock().map(|r| *r).unwrap_or(0.0);
+                    if let Ok(mut c) = counts.lock() {
+                        c.0 += rate * 0.1 * (1.0 - e);
+                        c.1 += rate * 0.1 * e;
+                    }
+                }
+            });
+        }
+        let job = job.to_owned();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, BufReader, Write};
+            for mut stream in listener.incoming().flatten() {
+                let mut line = String::new();
+                let _ = BufReader::new(&stream).read_line(&mut line);
+                let (ok, bad) = counts.lock().map(|c| *c).unwrap_or((0.0, 0.0));
+                let body = format!(
+                    "# TYPE http_requests_total counter\nhttp_requests_total{{job=\"{job}\",code=\"200\"}} {}\nhttp_requests_total{{job=\"{job}\",code=\"500\"}} {}\n",
+                    ok.floor(),
+                    bad.floor()
+                );
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self {
+            address,
+            error_ratio,
+            stop,
+        }
+    }
+
+    /// Sets the share of requests that fail from now on.
+    pub fn set_error_ratio(&self, e: f64) {
+        if let Ok(mut r) = self.error_ratio.lock() {
+            *r = e;
+        }
+    }
+}
+
+impl Drop for LiveTarget {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Prometheus {
+    /// Starts Prometheus with no history, scraping `target` every second.
+    pub fn scraping(target: &str) -> Self {
+        let prometheus = binary("prometheus");
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: live\n    honor_labels: true\n    static_configs:\n      - targets: [{target:?}]\n"
+        );
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).unwrap_or_else(|e| panic!("write: {e}"));
+        let port = free_port();
+        let log = dir.path().join("prometheus.log");
+        let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log: {e}"));
+        let mut child = Command::new(&prometheus)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start prometheus: {e}"));
+        let url = format!("http://127.0.0.1:{port}");
+        wait_ready(&format!("{url}/-/ready"), "prometheus", &mut child, &log);
+        Self { url, child, dir }
+    }
+}
+
+/// GETs `url` (http://127.0.0.1:PORT/path), returning status and body.
+pub fn get(url: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = String::new();
+    stream.read_to_string(&mut buf).ok()?;
+    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// Polls `f` every 200 ms until it returns `Some`, for at most `within`.
+pub fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
