@@ -34,6 +34,7 @@
 use crate::budget::ErrorBudget;
 use crate::duration::Duration;
 use crate::policy::{Policy, Severity, WindowPair};
+use crate::time::Timestamp;
 
 /// What one window measured.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -105,7 +106,23 @@ pub fn decide_pair(
     long: Option<Measurement>,
     short: Option<Measurement>,
 ) -> PairDecision {
-    let threshold = pair.error_ratio_threshold(budget);
+    decide_against(
+        pair,
+        pair.error_ratio_threshold(budget),
+        min_events,
+        long,
+        short,
+    )
+}
+
+/// The rules of the module documentation, for a threshold already known.
+fn decide_against(
+    pair: &WindowPair,
+    threshold: f64,
+    min_events: f64,
+    long: Option<Measurement>,
+    short: Option<Measurement>,
+) -> PairDecision {
     let mut decision = PairDecision {
         pair: *pair,
         threshold,
@@ -133,38 +150,228 @@ pub fn decide_pair(
 }
 
 /// Decides every pair of `policy`, reading each window's measurement from
-/// `measure` (called once per distinct window).
+/// `measure` (called once per distinct window, shortest first).
 pub fn decide(
     policy: &Policy,
     budget: &ErrorBudget,
     min_events: f64,
     mut measure: impl FnMut(Duration) -> Option<Measurement>,
 ) -> Decision {
-    let measured: Vec<(Duration, Option<Measurement>)> = policy
-        .windows()
-        .into_iter()
-        .map(|w| (w, measure(w)))
-        .collect();
-    let lookup = |w: Duration| {
-        measured
+    let decider = Decider::new(policy, budget, min_events);
+    let measured: Vec<Option<Measurement>> =
+        decider.windows().iter().map(|w| measure(*w)).collect();
+    decider.decide(&measured)
+}
+
+/// A policy prepared for deciding at many times (a daemon's every cycle, a
+/// replay's every step): the thresholds, and which windows each pair reads,
+/// are worked out once, and deciding one pair allocates nothing.
+///
+/// Measurements are passed as a slice indexed like [`Decider::windows`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decider {
+    pairs: Vec<PreparedPair>,
+    windows: Vec<Duration>,
+    min_events: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PreparedPair {
+    pair: WindowPair,
+    threshold: f64,
+    long: usize,
+    short: usize,
+}
+
+impl Decider {
+    /// Prepares `policy` for `budget` with the `min_events` guard.
+    pub fn new(policy: &Policy, budget: &ErrorBudget, min_events: f64) -> Self {
+        let windows: Vec<Duration> = policy.windows().into_iter().collect();
+        let index = |w: Duration| windows.iter().position(|x| *x == w).unwrap_or(usize::MAX);
+        let pairs = policy
+            .pairs()
             .iter()
-            .find(|(window, _)| *window == w)
-            .and_then(|(_, m)| *m)
-    };
-    let pairs = policy
-        .pairs()
-        .iter()
-        .map(|pair| {
-            decide_pair(
-                pair,
-                budget,
-                min_events,
-                lookup(pair.long),
-                lookup(pair.short),
-            )
-        })
-        .collect();
-    Decision { pairs }
+            .map(|pair| PreparedPair {
+                pair: *pair,
+                threshold: pair.error_ratio_threshold(budget),
+                long: index(pair.long),
+                short: index(pair.short),
+            })
+            .collect();
+        Self {
+            pairs,
+            windows,
+            min_events,
+        }
+    }
+
+    /// The distinct windows the policy reads, shortest first.
+    pub fn windows(&self) -> &[Duration] {
+        &self.windows
+    }
+
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// True for a policy without pairs (every tier disabled).
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// Pair number `i`, in policy order (pages first).
+    pub fn pair(&self, i: usize) -> Option<&WindowPair> {
+        self.pairs.get(i).map(|p| &p.pair)
+    }
+
+    /// The indices into [`windows`](Self::windows) of pair `i`'s long and
+    /// short windows.
+    pub fn pair_windows(&self, i: usize) -> Option<(usize, usize)> {
+        self.pairs.get(i).map(|p| (p.long, p.short))
+    }
+
+    /// Decides pair `i` from every window's measurement; `None` when there
+    /// is no pair `i`. A window missing from `measured` counts as no data.
+    #[inline]
+    pub fn decide_pair(&self, i: usize, measured: &[Option<Measurement>]) -> Option<PairDecision> {
+        let p = self.pairs.get(i)?;
+        let long = measured.get(p.long).copied().flatten();
+        let short = measured.get(p.short).copied().flatten();
+        Some(decide_against(
+            &p.pair,
+            p.threshold,
+            self.min_events,
+            long,
+            short,
+        ))
+    }
+
+    /// Decides every pair.
+    pub fn decide(&self, measured: &[Option<Measurement>]) -> Decision {
+        Decision {
+            pairs: (0..self.pairs.len())
+                .filter_map(|i| self.decide_pair(i, measured))
+                .collect(),
+        }
+    }
+}
+
+/// Where one alert (an SLO instance's tier) stands, as Prometheus tracks an
+/// alerting rule: a condition that holds becomes *pending*, then *firing*
+/// once it has held for the tier's `for` duration; when it stops holding, a
+/// pending alert is forgotten and a firing one *resolved*.
+///
+/// ```
+/// use slo_core::alert::AlertState;
+/// use slo_core::duration::Duration;
+///
+/// let hold = Some(Duration::from_mins(2));
+/// let s = AlertState::Inactive.next(true, hold, 0);
+/// assert_eq!(s, AlertState::Pending { active_since: 0 });
+/// let s = s.next(true, hold, 60_000).next(true, hold, 120_000);
+/// assert_eq!(s, AlertState::Firing { active_since: 0, started_at: 120_000 });
+/// let s = s.next(false, hold, 180_000);
+/// assert_eq!(s.started_at(), Some(120_000));
+/// assert!(!s.is_firing());
+/// ```
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AlertState {
+    /// The condition does not hold (and never fired, or was forgotten).
+    #[default]
+    Inactive,
+    /// The condition holds but not yet for `for`.
+    Pending {
+        /// When the condition started to hold (Prometheus's `activeAt`).
+        active_since: Timestamp,
+    },
+    /// The alert fires.
+    Firing {
+        /// When the condition started to hold.
+        active_since: Timestamp,
+        /// When the alert started firing: stable while it fires (the
+        /// `startsAt` sent to Alertmanager).
+        started_at: Timestamp,
+    },
+    /// The alert fired and then stopped.
+    Resolved {
+        /// When the condition started to hold.
+        active_since: Timestamp,
+        /// When the alert started firing.
+        started_at: Timestamp,
+        /// The first evaluation at which the condition no longer held.
+        resolved_at: Timestamp,
+    },
+}
+
+impl AlertState {
+    /// The state after an evaluation at `now` found the condition holding
+    /// (`condition`) or not, for a tier whose `for` is `hold_for` (`None`
+    /// or zero: fire at once). Evaluations must come in time order.
+    #[must_use]
+    pub fn next(self, condition: bool, hold_for: Option<Duration>, now: Timestamp) -> Self {
+        let hold = hold_for.map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        match (self, condition) {
+            (AlertState::Inactive | AlertState::Resolved { .. }, true) => {
+                AlertState::Pending { active_since: now }.next(true, hold_for, now)
+            }
+            (AlertState::Pending { active_since }, true) => {
+                if now.saturating_sub(active_since) >= hold {
+                    AlertState::Firing {
+                        active_since,
+                        started_at: now,
+                    }
+                } else {
+                    self
+                }
+            }
+            (AlertState::Firing { .. }, true) => self,
+            (AlertState::Inactive | AlertState::Pending { .. }, false) => AlertState::Inactive,
+            (
+                AlertState::Firing {
+                    active_since,
+                    started_at,
+                },
+                false,
+            ) => AlertState::Resolved {
+                active_since,
+                started_at,
+                resolved_at: now,
+            },
+            (AlertState::Resolved { .. }, false) => self,
+        }
+    }
+
+    /// True while firing.
+    pub fn is_firing(&self) -> bool {
+        matches!(self, AlertState::Firing { .. })
+    }
+
+    /// When the alert started firing (firing or resolved).
+    pub fn started_at(&self) -> Option<Timestamp> {
+        match self {
+            AlertState::Firing { started_at, .. } | AlertState::Resolved { started_at, .. } => {
+                Some(*started_at)
+            }
+            AlertState::Inactive | AlertState::Pending { .. } => None,
+        }
+    }
+}
+
+/// Advances the alert of one tier from a decision: [`AlertState::next`] with
+/// the tier's condition (any of its pairs firing).
+#[must_use]
+pub fn advance(
+    prev: AlertState,
+    decision: &Decision,
+    severity: Severity,
+    hold_for: Option<Duration>,
+    now: Timestamp,
+) -> AlertState {
+    prev.next(decision.firing(severity), hold_for, now)
 }
 
 #[cfg(test)]

@@ -42,3 +42,79 @@ pub enum ObjectiveError {
     )]
     OutOfRange(f64),
 }
+
+/// Why a series selector cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SelectorError {
+    /// Not `metric{label="value",...}`; `at` is the byte offset.
+    #[error("{message} (at character {})", at + 1)]
+    Syntax {
+        /// Byte offset of the problem in the selector.
+        at: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A `=~` or `!~` value that is not a regular expression.
+    #[error("the regex for label `{label}` does not compile: {message}")]
+    Regex {
+        /// The label matched.
+        label: String,
+        /// The regex engine's complaint.
+        message: String,
+    },
+}
+
+/// Why an SLO cannot be replayed over recorded data.
+#[derive(Clone, Debug, PartialEq, Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// `events` and `raw` SLIs are PromQL, which only Prometheus evaluates.
+    #[error(
+        "a `{kind}` SLI cannot be replayed from raw samples: its hand-written PromQL is evaluated only by Prometheus (use a ratio or latency SLI, or replay against Prometheus)"
+    )]
+    UnsupportedSli {
+        /// The SLI kind.
+        kind: &'static str,
+    },
+    /// A selector of the SLI does not parse.
+    #[error("selector `{selector}`: {source}")]
+    Selector {
+        /// The selector as written.
+        selector: String,
+        /// Why it does not parse.
+        source: SelectorError,
+    },
+    /// A selector the SLI needs matches nothing in the data.
+    #[error("no series in the data match `{selector}`")]
+    NoSeries {
+        /// The selector as written.
+        selector: String,
+    },
+    /// The latency threshold is not one of the histogram's bucket bounds.
+    #[error(
+        "histogram `{histogram}` has no bucket with le={threshold}: the threshold must be a bucket bound (found: {available})"
+    )]
+    NoBucket {
+        /// The histogram series, labels included.
+        histogram: String,
+        /// The SLI's threshold.
+        threshold: f64,
+        /// The bounds found, comma-separated.
+        available: String,
+    },
+    /// A histogram has neither a `le="+Inf"` bucket nor a `_count` series.
+    #[error(
+        "histogram `{histogram}` has neither a le=\"+Inf\" bucket nor a _count series to count all requests"
+    )]
+    NoTotal {
+        /// The histogram series, labels included.
+        histogram: String,
+    },
+    /// The replay's end is before its start.
+    #[error("the replay range is empty: its end is before its start")]
+    EmptyRange,
+    /// A step of zero.
+    #[error("the replay step must be longer than 0s")]
+    ZeroStep,
+}

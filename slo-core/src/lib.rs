@@ -40,22 +40,30 @@
 #![deny(missing_docs)]
 
 pub mod alert;
+pub mod backtest;
 pub mod budget;
+pub mod dataset;
 pub mod diagnostic;
 pub mod duration;
 pub mod emit;
 pub mod errors;
+pub mod events;
 pub mod format;
+pub mod incident;
 pub mod load;
 pub mod names;
 pub mod native;
 pub mod num;
+pub mod openmetrics;
 pub mod openslo;
 pub mod policy;
 pub mod promql;
 pub mod rules;
+pub mod selector;
+pub mod series;
 pub mod sloth;
 pub mod spec;
+pub mod time;
 pub mod yaml;
 
 /// The README's Rust examples, compiled and run as doc tests.

@@ -1,0 +1,776 @@
+//! Backtesting: replay an SLO's alert policy over recorded history and score
+//! the alerts it would have sent.
+//!
+//! At every step from `start` to `end` (default 1m) the replay measures each
+//! window of the policy with Prometheus's `increase()` semantics
+//! ([`series`](crate::series)), decides every pair with the same rules the
+//! daemon uses ([`alert::Decider`]) and advances each tier's alert through
+//! the same state machine ([`AlertState`]). Each window costs
+//! `O(samples + steps)`, never a re-scan per step.
+//!
+//! Per SLO instance it reports:
+//!
+//! - **alerts**: per tier, when each alert started and ended (`None` if
+//!   still firing at `end`) and the peak burn rate: the highest burn rate
+//!   measured over the short window of a firing pair while it fired;
+//! - **budget**: the error budget remaining over time, from the error ratio
+//!   over the period up to each point (over the history available when it
+//!   is shorter than the period), every `budget_every` (default 1h);
+//! - **quality** against incidents, given or detected (below): precision,
+//!   recall, detection and reset times, and the budget spent before the
+//!   alert fired.
+//!
+//! # Scoring
+//!
+//! An alert *catches* an incident when it starts firing between the
+//! incident's start (less one step, for incident times read off a clock)
+//! and its end plus its tier's longest short window: a pair can only
+//! start firing while its short window still sees the errors, so a later
+//! alert is about something else, and an alert already firing when the
+//! incident began was about something earlier.
+//!
+//! - **Recall** of a tier: the share of the incidents it is expected to
+//!   catch (those of its severity or of none) that it caught.
+//! - **Precision** of a tier: the share of its alerts that caught an
+//!   incident it is expected to catch; for tickets, any incident (a ticket
+//!   during an outage that paged is not noise), for pages, only incidents
+//!   that deserve a page.
+//! - **Detection time**: from the incident's start to the first alert that
+//!   caught it (zero if it started up to a step early). **Reset time**: from the
+//!   incident's end to the end of the last alert that caught it (zero if it
+//!   ended before). **Budget before firing**: the bad events between the
+//!   incident's start and the first alert, as a share of the period's budget
+//!   (`b` times the period's events at the traffic seen over the period
+//!   before the alert).
+//!
+//! The row with no severity scores all tiers together.
+//!
+//! # Detected incidents
+//!
+//! Without an incidents file, incidents are the significant budget burns
+//! found in the data ([`Significance`]): maximal periods where the burn rate
+//! over a short window (5m) exceeded 1 (the budget burning faster than it
+//! accrues), merged when less than 30m apart, kept when they spent at least
+//! 2% of the period's budget (the smallest share the Workbook's policy pages
+//! on). One that burned at 6x or more on average (the Workbook's slowest
+//! page: a budget gone in 5 days) should page; any other should ticket.
+
+use crate::alert::{AlertState, Decider, Measurement};
+use crate::budget::ErrorBudget;
+use crate::dataset::Dataset;
+use crate::duration::Duration;
+use crate::errors::ReplayError;
+use crate::events::{self, Counts, EventSeries};
+use crate::incident::Incident;
+use crate::policy::Severity;
+use crate::series::{Steps, WindowedSums};
+use crate::spec::{Counted, Labels, Sli, Slo};
+use crate::time::Timestamp;
+
+/// The default step between evaluations.
+pub const DEFAULT_STEP: Duration = Duration::from_mins(1);
+/// The default spacing of the budget timeline.
+pub const DEFAULT_BUDGET_EVERY: Duration = Duration::from_hours(1);
+
+/// What a backtest replays and scores against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// The first evaluation (ms).
+    pub start: Timestamp,
+    /// The last evaluation (ms), included when on a step.
+    pub end: Timestamp,
+    /// The time between evaluations (the rule group's interval).
+    pub step: Duration,
+    /// The time between points of the budget timeline.
+    pub budget_every: Duration,
+    /// The ground truth.
+    pub incidents: Incidents,
+}
+
+impl Options {
+    /// Replays `[start, end]` every minute, with the budget every hour and
+    /// incidents detected with the default [`Significance`].
+    pub fn new(start: Timestamp, end: Timestamp) -> Self {
+        Self {
+            start,
+            end,
+            step: DEFAULT_STEP,
+            budget_every: DEFAULT_BUDGET_EVERY,
+            incidents: Incidents::Detect(Significance::default()),
+        }
+    }
+}
+
+/// Where the incidents come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Incidents {
+    /// Given (e.g. from an incidents file); those that apply to the SLO and
+    /// instance are used.
+    Given(Vec<Incident>),
+    /// Found in the data.
+    Detect(Significance),
+}
+
+/// When a budget burn found in the data counts as an incident.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Significance {
+    /// The window whose burn rate is watched.
+    pub window: Duration,
+    /// Burning means a burn rate above this over `window`.
+    pub min_burn_rate: f64,
+    /// Burns separated by less than this are one incident.
+    pub merge_gap: Duration,
+    /// The share of the period's budget an incident must spend.
+    pub min_budget_share: f64,
+    /// An incident burning at least this fast on average should page; a
+    /// slower one should ticket.
+    pub page_burn_rate: f64,
+}
+
+impl Default for Significance {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_mins(5),
+            min_burn_rate: 1.0,
+            merge_gap: Duration::from_mins(30),
+            min_budget_share: 0.02,
+            page_burn_rate: 6.0,
+        }
+    }
+}
+
+/// Where a report's incidents came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentSource {
+    /// Given to the backtest.
+    Given,
+    /// Detected in the data.
+    Detected,
+}
+
+/// The backtest of one SLO.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Report {
+    /// The service.
+    pub service: String,
+    /// The SLO.
+    pub slo: String,
+    /// The objective, in percent.
+    pub objective: f64,
+    /// The SLO's period.
+    pub period: Duration,
+    /// The first evaluation (ms).
+    pub start: Timestamp,
+    /// The last evaluation (ms).
+    pub end: Timestamp,
+    /// The step.
+    pub step: Duration,
+    /// Where the incidents came from.
+    pub incident_source: IncidentSource,
+    /// One report per instance, sorted by labels.
+    pub instances: Vec<InstanceReport>,
+    /// Things the reader should know (e.g. a selector matching nothing).
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// The instance with exactly these labels.
+    pub fn instance(&self, labels: &Labels) -> Option<&InstanceReport> {
+        self.instances.iter().find(|i| i.labels == *labels)
+    }
+}
+
+/// The backtest of one SLO instance.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct InstanceReport {
+    /// The instance's `group_by` labels (empty without `group_by`).
+    pub labels: Labels,
+    /// The alerts, by tier then start.
+    pub alerts: Vec<AlertInterval>,
+    /// The budget remaining over time.
+    pub budget: Vec<BudgetPoint>,
+    /// Each incident and how each tier did on it.
+    pub incidents: Vec<IncidentOutcome>,
+    /// Scores per tier, then for all tiers together.
+    pub quality: Vec<TierQuality>,
+}
+
+impl InstanceReport {
+    /// The alerts of one tier.
+    pub fn alerts_of(&self, severity: Severity) -> impl Iterator<Item = &AlertInterval> {
+        self.alerts.iter().filter(move |a| a.severity == severity)
+    }
+
+    /// The scores of one tier (`None`: all tiers together).
+    pub fn quality_of(&self, severity: Option<Severity>) -> Option<&TierQuality> {
+        self.quality.iter().find(|q| q.severity == severity)
+    }
+}
+
+/// One alert: from the step it started firing to the step it resolved.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct AlertInterval {
+    /// The tier.
+    pub severity: Severity,
+    /// When the condition started to hold (differs from `start` with `for`).
+    pub active_since: Timestamp,
+    /// When it started firing (ms).
+    pub start: Timestamp,
+    /// When it resolved (ms); `None` when still firing at the end.
+    pub end: Option<Timestamp>,
+    /// The highest short-window burn rate of a firing pair while it fired.
+    pub peak_burn_rate: f64,
+}
+
+/// The budget at one time.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct BudgetPoint {
+    /// The time (ms).
+    pub time: Timestamp,
+    /// The error ratio over the period up to `time` (or the history
+    /// available); `None` without traffic.
+    pub error_ratio: Option<f64>,
+    /// The share of the budget left (negative when overspent).
+    pub remaining: Option<f64>,
+}
+
+/// How the alerts did on one incident.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct IncidentOutcome {
+    /// The incident.
+    pub incident: Incident,
+    /// The share of the period's budget it spent.
+    pub budget_consumed: Option<f64>,
+    /// Per tier, then all tiers together.
+    pub detections: Vec<Detection>,
+}
+
+/// How one tier did on one incident.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Detection {
+    /// The tier (`None`: any tier).
+    pub severity: Option<Severity>,
+    /// Whether the tier was expected to catch the incident.
+    pub expected: bool,
+    /// When the first alert that caught it fired; `None`: missed.
+    pub fired_at: Option<Timestamp>,
+    /// Seconds from the incident's start to `fired_at`.
+    pub detection_secs: Option<f64>,
+    /// Seconds from the incident's end to the end of the last alert that
+    /// caught it; `None` when missed or still firing at the end.
+    pub reset_secs: Option<f64>,
+    /// The share of the period's budget spent between the incident's start
+    /// and `fired_at`.
+    pub budget_before_firing: Option<f64>,
+}
+
+/// Scores of one tier (or of all tiers) over every incident.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct TierQuality {
+    /// The tier (`None`: all tiers together).
+    pub severity: Option<Severity>,
+    /// Alerts sent.
+    pub alerts: usize,
+    /// Alerts that caught an incident the tier is expected to catch (for
+    /// tickets and all tiers: any incident).
+    pub true_alerts: usize,
+    /// `true_alerts / alerts`; `None` without alerts.
+    pub precision: Option<f64>,
+    /// Incidents the tier is expected to catch.
+    pub incidents: usize,
+    /// Of those, the ones it caught.
+    pub detected: usize,
+    /// `detected / incidents`; `None` without incidents.
+    pub recall: Option<f64>,
+    /// Mean detection time over the detected incidents, in seconds.
+    pub mean_detection_secs: Option<f64>,
+    /// Longest detection time, in seconds.
+    pub max_detection_secs: Option<f64>,
+    /// Mean reset time over the detected incidents whose alerts ended.
+    pub mean_reset_secs: Option<f64>,
+    /// Mean share of the budget spent before the alert fired.
+    pub mean_budget_before_firing: Option<f64>,
+    /// Largest share of the budget spent before the alert fired.
+    pub max_budget_before_firing: Option<f64>,
+}
+
+/// Backtests `slo` over `data`.
+pub fn backtest(slo: &Slo, data: &Dataset, options: &Options) -> Result<Report, ReplayError> {
+    let mut replayer = Replayer::new(slo, options)?;
+    let instances = events::event_series(&slo.sli, slo.group_by(), data)?;
+    let mut warnings = Vec::new();
+    if let Sli::Ratio(r) = &slo.sli
+        && let Counted::Errors(sel) = &r.counted
+        && instances.iter().all(|i| i.counted.is_empty())
+    {
+        warnings.push(format!(
+            "no series match the errors selector `{sel}`: counted as no errors at all"
+        ));
+    }
+    let instances = instances.iter().map(|i| replayer.replay(i)).collect();
+    Ok(Report {
+        service: slo.service.clone(),
+        slo: slo.name.clone(),
+        objective: slo.objective.percent(),
+        period: slo.period,
+        start: replayer.steps.start(),
+        end: replayer.steps.end(),
+        step: options.step,
+        incident_source: match options.incidents {
+            Incidents::Given(_) => IncidentSource::Given,
+            Incidents::Detect(_) => IncidentSource::Detected,
+        },
+        instances,
+        warnings,
+    })
+}
+
+/// Replays one SLO over instances, keeping its working memory between
+/// them (the windows' sums are the bulk of a replay's memory).
+#[derive(Debug)]
+pub struct Replayer<'s> {
+    slo: &'s Slo,
+    options: &'s Options,
+    budget: ErrorBudget,
+    decider: Decider,
+    steps: Steps,
+    significance: Option<(usize, Significance)>,
+    total: WindowedSums,
+    counted: WindowedSums,
+    measured: Vec<Option<Measurement>>,
+}
+
+impl<'s> Replayer<'s> {
+    /// Prepares a replay of `slo` as `options` say.
+    pub fn new(slo: &'s Slo, options: &'s Options) -> Result<Self, ReplayError> {
+        if options.step.is_zero() || options.budget_every.is_zero() {
+            return Err(ReplayError::ZeroStep);
+        }
+        let steps =
+            Steps::new(options.start, options.end, options.step).ok_or(ReplayError::EmptyRange)?;
+        let budget = slo.budget();
+        let decider = Decider::new(&slo.policy, &budget, slo.alerting.min_events);
+        let mut windows = decider.windows().to_vec();
+        let significance = match &options.incidents {
+            Incidents::Detect(sig) => {
+                let w = match windows.iter().position(|w| *w == sig.window) {
+                    Some(w) => w,
+                    None => {
+                        windows.push(sig.window);
+                        windows.len() - 1
+                    }
+                };
+                Some((w, *sig))
+            }
+            Incidents::Given(_) => None,
+        };
+        Ok(Self {
+            slo,
+            options,
+            budget,
+            // The decider's windows, then the significance window when
+            // detecting incidents and the policy lacks it.
+            total: WindowedSums::new(&windows, steps),
+            counted: WindowedSums::new(&windows, steps),
+            measured: vec![None; windows.len()],
+            decider,
+            steps,
+            significance,
+        })
+    }
+
+    /// The evaluation times.
+    pub fn steps(&self) -> &Steps {
+        &self.steps
+    }
+
+    /// Replays one instance.
+    pub fn replay(&mut self, inst: &EventSeries<'_>) -> InstanceReport {
+        self.total.clear();
+        self.counted.clear();
+        for s in &inst.total {
+            self.total.add(s);
+        }
+        for s in &inst.counted {
+            self.counted.add(s);
+        }
+        let alerts = self.run_alerts(inst.counts);
+        let budget = self.budget_timeline(inst);
+        let incidents: Vec<Incident> = match (&self.options.incidents, self.significance) {
+            (Incidents::Given(list), _) => list
+                .iter()
+                .filter(|i| i.applies_to(self.slo, &inst.labels))
+                .cloned()
+                .collect(),
+            (Incidents::Detect(_), Some((w, sig))) => self.detect(inst, w, &sig),
+            (Incidents::Detect(_), None) => Vec::new(),
+        };
+        let scorer = Scorer {
+            replayer: self,
+            inst,
+            alerts: &alerts,
+        };
+        let outcomes: Vec<IncidentOutcome> = incidents.iter().map(|i| scorer.outcome(i)).collect();
+        let quality = scorer.quality(&outcomes);
+        InstanceReport {
+            labels: inst.labels.clone(),
+            alerts,
+            budget,
+            incidents: outcomes,
+            quality,
+        }
+    }
+
+    /// The measurement of window `w` at step `k`.
+    #[inline]
+    fn measure(&self, w: usize, k: usize, counts: Counts) -> Option<Measurement> {
+        events::measurement(self.total.get(w, k), self.counted.get(w, k), counts)
+    }
+
+    fn run_alerts(&mut self, counts: Counts) -> Vec<AlertInterval> {
+        let tiers = self.slo.policy.severities();
+        let mut states = vec![AlertState::Inactive; tiers.len()];
+        // The alert being built per tier, and the peak error ratio of its
+        // firing pairs' short windows.
+        let mut open: Vec<Option<(AlertInterval, f64)>> = vec![None; tiers.len()];
+        let mut done = Vec::new();
+        let pair_tier: Vec<usize> = (0..self.decider.len())
+            .map(|i| {
+                self.decider
+                    .pair(i)
+                    .and_then(|p| tiers.iter().position(|t| *t == p.severity))
+                    .unwrap_or(0)
+            })
+            .collect();
+        let hold: Vec<Option<Duration>> = tiers
+            .iter()
+            .map(|t| self.slo.alerting.tier(*t).for_)
+            .collect();
+        let mut firing = vec![false; tiers.len()];
+        let mut peak = vec![f64::NEG_INFINITY; tiers.len()];
+        let mut measured = std::mem::take(&mut self.measured);
+        for k in 0..self.steps.len() {
+            let now = self.steps.at(k);
+            for (w, m) in measured
+                .iter_mut()
+                .enumerate()
+                .take(self.decider.windows().len())
+            {
+                *m = self.measure(w, k, counts);
+            }
+            firing.fill(false);
+            peak.fill(f64::NEG_INFINITY);
+            for (i, &tier) in pair_tier.iter().enumerate() {
+                let Some(d) = self.decider.decide_pair(i, &measured) else {
+                    continue;
+                };
+                if d.firing {
+                    firing[tier] = true;
+                    if let Some(s) = d.short {
+                        peak[tier] = peak[tier].max(s.error_ratio);
+                    }
+                }
+            }
+            for t in 0..tiers.len() {
+                let next = states[t].next(firing[t], hold[t], now);
+                match (next, &mut open[t]) {
+                    (
+                        AlertState::Firing {
+                            active_since,
+                            started_at,
+                        },
+                        slot,
+                    ) => {
+                        let (_, p) = slot.get_or_insert((
+                            AlertInterval {
+                                severity: tiers[t],
+                                active_since,
+                                start: started_at,
+                                end: None,
+                                peak_burn_rate: 0.0,
+                            },
+                            f64::NEG_INFINITY,
+                        ));
+                        *p = p.max(peak[t]);
+                    }
+                    (AlertState::Resolved { resolved_at, .. }, slot) => {
+                        if let Some((mut a, p)) = slot.take() {
+                            a.end = Some(resolved_at);
+                            a.peak_burn_rate = self.budget.burn_rate(p);
+                            done.push(a);
+                        }
+                    }
+                    _ => {}
+                }
+                states[t] = next;
+            }
+        }
+        self.measured = measured;
+        for slot in open.iter_mut() {
+            if let Some((mut a, p)) = slot.take() {
+                a.peak_burn_rate = self.budget.burn_rate(p);
+                done.push(a);
+            }
+        }
+        done.sort_by_key(|a| (a.severity, a.start));
+        done
+    }
+
+    fn budget_timeline(&self, inst: &EventSeries<'_>) -> Vec<BudgetPoint> {
+        let every = millis(self.options.budget_every);
+        let (start, end) = (self.steps.start(), self.steps.end());
+        let period = millis(self.slo.period);
+        let mut points = Vec::new();
+        let mut t = start;
+        loop {
+            let ratio = events_between(inst, t.saturating_sub(period), t)
+                .and_then(|(bad, total)| (total > 0.0).then(|| bad / total));
+            points.push(BudgetPoint {
+                time: t,
+                error_ratio: ratio,
+                remaining: ratio.map(|r| self.budget.remaining(r)),
+            });
+            if t >= end {
+                break;
+            }
+            t = t.saturating_add(every).min(end);
+        }
+        points
+    }
+
+    /// The events a full period would hold at the traffic seen over the
+    /// period before `t` (or the history available).
+    fn period_events(&self, inst: &EventSeries<'_>, t: Timestamp) -> Option<f64> {
+        let period = millis(self.slo.period);
+        let history_start = inst
+            .total
+            .iter()
+            .filter_map(|s| s.time_range())
+            .map(|(a, _)| a)
+            .min()?;
+        let from = t.saturating_sub(period).max(history_start);
+        let (_, total) = events_between(inst, from, t)?;
+        let covered = (t - from) as f64;
+        (covered > 0.0).then(|| total / covered * period as f64)
+    }
+
+    /// The share of the period's budget spent by the bad events of
+    /// `[from, to]`.
+    fn budget_spent(&self, inst: &EventSeries<'_>, from: Timestamp, to: Timestamp) -> Option<f64> {
+        if to <= from {
+            return Some(0.0);
+        }
+        let (bad, _) = events_between(inst, from, to)?;
+        let budget_events = self.budget.fraction() * self.period_events(inst, to)?;
+        (budget_events > 0.0).then(|| bad / budget_events)
+    }
+
+    fn detect(&self, inst: &EventSeries<'_>, w: usize, sig: &Significance) -> Vec<Incident> {
+        let counts = inst.counts;
+        let threshold = self.budget.error_ratio_at(sig.min_burn_rate);
+        let window = millis(sig.window);
+        let gap = millis(sig.merge_gap);
+        // Burning runs as (first step burning, last step burning).
+        let mut runs: Vec<(Timestamp, Timestamp)> = Vec::new();
+        for k in 0..self.steps.len() {
+            let burning = self
+                .measure(w, k, counts)
+                .is_some_and(|m| m.error_ratio > threshold);
+            if !burning {
+                continue;
+            }
+            let t = self.steps.at(k);
+            match runs.last_mut() {
+                Some((_, last)) if t - *last <= gap => *last = t,
+                _ => runs.push((t, t)),
+            }
+        }
+        runs.into_iter()
+            .filter_map(|(first, last)| {
+                // A window keeps burning for up to its length after the
+                // errors stop: the incident ended about a window earlier.
+                let end = last.saturating_sub(window).max(first.saturating_add(1));
+                let spent = self.budget_spent(inst, first, end)?;
+                if spent < sig.min_budget_share {
+                    return None;
+                }
+                let (bad, total) = events_between(inst, first, end)?;
+                let burn = self.budget.burn_rate(bad / total);
+                let severity = if burn >= sig.page_burn_rate {
+                    Severity::Page
+                } else {
+                    Severity::Ticket
+                };
+                let mut incident = Incident::new(first, end, Some(severity));
+                incident.service = Some(self.slo.service.clone());
+                incident.slo = Some(self.slo.name.clone());
+                incident.labels = inst.labels.clone();
+                incident.description = Some(format!(
+                    "detected: {} of the budget at {}x on average",
+                    crate::num::format(spent),
+                    crate::num::format(burn)
+                ));
+                Some(incident)
+            })
+            .collect()
+    }
+}
+
+/// Bad and total events of an instance over `[from, to]` (`increase()` of
+/// each series over the range, summed); `None` without total events.
+fn events_between(inst: &EventSeries<'_>, from: Timestamp, to: Timestamp) -> Option<(f64, f64)> {
+    let sum = |series: &[&crate::series::Series]| {
+        series
+            .iter()
+            .filter_map(|s| s.increase(from, to))
+            .fold(None, |acc: Option<f64>, x| Some(acc.unwrap_or(0.0) + x))
+    };
+    events::bad_and_total(sum(&inst.total), sum(&inst.counted), inst.counts)
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+struct Scorer<'r, 's, 'a> {
+    replayer: &'r Replayer<'s>,
+    inst: &'r EventSeries<'a>,
+    alerts: &'r [AlertInterval],
+}
+
+impl Scorer<'_, '_, '_> {
+    /// The tiers scored: each of the policy's, then all together.
+    fn tiers(&self) -> Vec<Option<Severity>> {
+        let mut t: Vec<Option<Severity>> = self
+            .replayer
+            .slo
+            .policy
+            .severities()
+            .into_iter()
+            .map(Some)
+            .collect();
+        t.push(None);
+        t
+    }
+
+    /// How long after an incident's end an alert of the tier may still be
+    /// about it: the tier's longest short window.
+    fn grace(&self, severity: Severity) -> i64 {
+        self.replayer
+            .slo
+            .policy
+            .tier(severity)
+            .map(|p| millis(p.short))
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn alerts_of(&self, severity: Option<Severity>) -> impl Iterator<Item = &AlertInterval> {
+        self.alerts
+            .iter()
+            .filter(move |a| severity.is_none_or(|s| s == a.severity))
+    }
+
+    fn catches(&self, alert: &AlertInterval, incident: &Incident) -> bool {
+        let grace = self.grace(alert.severity);
+        let early = millis(self.replayer.options.step);
+        alert.start >= incident.start.saturating_sub(early)
+            && alert.start <= incident.end.saturating_add(grace)
+    }
+
+    fn outcome(&self, incident: &Incident) -> IncidentOutcome {
+        let detections = self
+            .tiers()
+            .into_iter()
+            .map(|severity| {
+                let caught: Vec<&AlertInterval> = self
+                    .alerts_of(severity)
+                    .filter(|a| self.catches(a, incident))
+                    .collect();
+                let fired_at = caught.iter().map(|a| a.start).min();
+                let last_end = caught.iter().max_by_key(|a| a.start).map(|a| a.end);
+                Detection {
+                    severity,
+                    expected: incident.expects(severity),
+                    fired_at,
+                    detection_secs: fired_at.map(|f| secs(f.saturating_sub(incident.start).max(0))),
+                    reset_secs: last_end
+                        .flatten()
+                        .map(|e| secs(e.saturating_sub(incident.end).max(0))),
+                    budget_before_firing: fired_at
+                        .and_then(|f| self.replayer.budget_spent(self.inst, incident.start, f)),
+                }
+            })
+            .collect();
+        IncidentOutcome {
+            incident: incident.clone(),
+            budget_consumed: self
+                .replayer
+                .budget_spent(self.inst, incident.start, incident.end),
+            detections,
+        }
+    }
+
+    fn quality(&self, outcomes: &[IncidentOutcome]) -> Vec<TierQuality> {
+        self.tiers()
+            .into_iter()
+            .map(|severity| {
+                let alerts: Vec<&AlertInterval> = self.alerts_of(severity).collect();
+                let true_alerts = alerts
+                    .iter()
+                    .filter(|a| {
+                        outcomes.iter().any(|o| {
+                            let relevant =
+                                severity != Some(Severity::Page) || o.incident.expects(severity);
+                            relevant && self.catches(a, &o.incident)
+                        })
+                    })
+                    .count();
+                let expected: Vec<&Detection> = outcomes
+                    .iter()
+                    .filter_map(|o| {
+                        o.detections
+                            .iter()
+                            .find(|d| d.severity == severity && d.expected)
+                    })
+                    .collect();
+                let detected: Vec<&&Detection> =
+                    expected.iter().filter(|d| d.fired_at.is_some()).collect();
+                let detection: Vec<f64> =
+                    detected.iter().filter_map(|d| d.detection_secs).collect();
+                let reset: Vec<f64> = detected.iter().filter_map(|d| d.reset_secs).collect();
+                let spent: Vec<f64> = detected
+                    .iter()
+                    .filter_map(|d| d.budget_before_firing)
+                    .collect();
+                TierQuality {
+                    severity,
+                    alerts: alerts.len(),
+                    true_alerts,
+                    precision: ratio(true_alerts, alerts.len()),
+                    incidents: expected.len(),
+                    detected: detected.len(),
+                    recall: ratio(detected.len(), expected.len()),
+                    mean_detection_secs: mean(&detection),
+                    max_detection_secs: detection.iter().copied().reduce(f64::max),
+                    mean_reset_secs: mean(&reset),
+                    mean_budget_before_firing: mean(&spent),
+                    max_budget_before_firing: spent.iter().copied().reduce(f64::max),
+                }
+            })
+            .collect()
+    }
+}
+
+fn secs(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+fn ratio(a: usize, b: usize) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+fn mean(xs: &[f64]) -> Option<f64> {
+    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+}

@@ -1,0 +1,276 @@
+//! Replays of synthetic incidents whose outcome the Workbook's formulas
+//! predict.
+
+mod common;
+
+use common::{DAY, HOUR, MIN, S, requests, slo};
+use slo_core::backtest::{self, Incidents, Options};
+use slo_core::duration::Duration;
+use slo_core::incident::Incident;
+use slo_core::policy::Severity;
+
+const STEP: i64 = MIN;
+
+const SCRAPE: i64 = 15 * S;
+
+/// A constant error ratio `e` from `t0` to `t1` after a clean history long
+/// enough for every window: the tier fires within one step of
+/// `f * b * W / e` (minimum over its pairs) and resets within one step of the
+/// slowest firing pair's `W_short * (1 - f * b / e)`.
+///
+/// With `offset` the incident starts that long after a step, and the steps
+/// fall that long after a scrape: the data a step sees then lags the errors
+/// by up to a scrape interval, which the tolerance allows for (Prometheus
+/// has the same lag).
+fn constant_incident(e: f64, severity: Severity, lasts: i64, offset: i64) {
+    let slo = slo(99.9, "");
+    let budget = slo.budget();
+    let t0 = 3 * DAY + offset; // history for the 3d window
+    let t1 = t0 + lasts;
+    let data = requests(0, t1 + 6 * HOUR, SCRAPE, 10.0, |t| {
+        if t > t0 && t <= t1 { e } else { 0.0 }
+    });
+    let mut options = Options::new(2 * DAY + offset * 3, t1 + 6 * HOUR);
+    let tolerance = (STEP + if offset == 0 { 0 } else { SCRAPE }) as f64 / 1000.0;
+    options.incidents = Incidents::Given(vec![Incident::new(t0, t1, Some(severity))]);
+    let report = backtest::backtest(&slo, &data, &options).unwrap_or_else(|e| panic!("{e}"));
+    let inst = &report.instances[0];
+    let alerts: Vec<_> = inst.alerts_of(severity).collect();
+    assert_eq!(alerts.len(), 1, "e={e}: {alerts:?}");
+    let alert = alerts[0];
+
+    let want = slo
+        .policy
+        .detection_time(&budget, Some(severity), e)
+        .unwrap_or(f64::NAN);
+    let got = (alert.start - t0) as f64 / 1000.0;
+    assert!(
+        (got - want).abs() <= tolerance,
+        "e={e} {severity}: detected after {got}s, formula {want}s"
+    );
+
+    let firing_pairs = slo.policy.tier(severity).filter(|p| {
+        p.detection_time(&budget, e)
+            .is_some_and(|d| d < lasts as f64 / 1000.0)
+    });
+    let want_reset = firing_pairs
+        .filter_map(|p| p.reset_time(&budget, e))
+        .reduce(f64::max)
+        .unwrap_or(f64::NAN);
+    let end = alert.end.unwrap_or(i64::MAX);
+    let reset = (end - t1) as f64 / 1000.0;
+    assert!(
+        (reset - want_reset).abs() <= tolerance,
+        "e={e} {severity}: reset after {reset}s, formula {want_reset}s"
+    );
+
+    // The scores agree with the alert.
+    let q = inst
+        .quality_of(Some(severity))
+        .unwrap_or_else(|| panic!("no quality row"));
+    assert_eq!(
+        (q.alerts, q.true_alerts, q.incidents, q.detected),
+        (1, 1, 1, 1)
+    );
+    let detection = q.mean_detection_secs.unwrap_or(f64::NAN);
+    assert!((detection - got).abs() < 1e-9);
+    // Budget spent before firing: e/b burn over the detection time.
+    let spent = q.max_budget_before_firing.unwrap_or(f64::NAN);
+    let want_spent = budget.consumed(
+        budget.burn_rate(e),
+        Duration::from_millis((got * 1000.0) as u64),
+    );
+    assert!(
+        (spent - want_spent).abs() <= want_spent * 0.02 + 1e-6,
+        "spent {spent}, want {want_spent}"
+    );
+}
+
+#[test]
+fn total_outage_pages_in_52_seconds_and_resets_within_the_short_window() {
+    constant_incident(1.0, Severity::Page, 20 * MIN, 0);
+    constant_incident(1.0, Severity::Page, 20 * MIN, 7 * S);
+}
+
+#[test]
+fn partial_outages_page_on_time() {
+    for offset in [0, 25 * S] {
+        constant_incident(0.15, Severity::Page, 30 * MIN, offset);
+        constant_incident(0.05, Severity::Page, 2 * HOUR, offset);
+        constant_incident(0.02, Severity::Page, 3 * HOUR, offset);
+    }
+}
+
+#[test]
+fn slow_burns_ticket_on_time_and_do_not_page() {
+    constant_incident(0.005, Severity::Ticket, 20 * HOUR, 0);
+    constant_incident(0.005, Severity::Ticket, 20 * HOUR, 40 * S);
+    let slo = slo(99.9, "");
+    let t0 = 3 * DAY;
+    let data = requests(
+        0,
+        t0 + DAY,
+        15 * S,
+        10.0,
+        |t| if t > t0 { 0.005 } else { 0.0 },
+    );
+    let report = backtest::backtest(&slo, &data, &Options::new(t0, t0 + DAY))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.instances[0].alerts_of(Severity::Page).count(), 0);
+}
+
+#[test]
+fn for_delays_firing_by_its_duration() {
+    let t0 = 2 * HOUR;
+    let data = requests(0, 4 * HOUR, 15 * S, 10.0, |t| {
+        if t > t0 && t <= t0 + 30 * MIN {
+            1.0
+        } else {
+            0.0
+        }
+    });
+    let run = |alerting: &str| {
+        let report = backtest::backtest(&slo(99.9, alerting), &data, &Options::new(HOUR, 4 * HOUR))
+            .unwrap_or_else(|e| panic!("{e}"));
+        report.instances[0]
+            .alerts_of(Severity::Page)
+            .copied()
+            .collect::<Vec<_>>()
+    };
+    let plain = run("");
+    let held = run("      page:\n        for: 5m\n");
+    assert_eq!((plain.len(), held.len()), (1, 1));
+    assert_eq!(held[0].start - plain[0].start, 5 * MIN);
+    assert_eq!(held[0].active_since, plain[0].start);
+    assert_eq!(held[0].end, plain[0].end);
+    // A total outage's peak burn rate is 1 / b.
+    assert!(
+        (plain[0].peak_burn_rate - 1000.0).abs() < 1.0,
+        "{}",
+        plain[0].peak_burn_rate
+    );
+}
+
+#[test]
+fn scores_precision_and_recall() {
+    // A: listed, pages. B: listed but nothing happened. C: an outage nobody
+    // listed, which pages: a false page by the list's account.
+    let (a, b, c) = (3 * HOUR, 6 * HOUR, 9 * HOUR);
+    let outage = |t: i64, at: i64| t > at && t <= at + 20 * MIN;
+    let data = requests(0, 12 * HOUR, 15 * S, 10.0, |t| {
+        if outage(t, a) || outage(t, c) {
+            1.0
+        } else {
+            0.0
+        }
+    });
+    let mut options = Options::new(HOUR, 12 * HOUR);
+    options.incidents = Incidents::Given(vec![
+        Incident::new(a, a + 20 * MIN, Some(Severity::Page)),
+        Incident::new(b, b + 20 * MIN, Some(Severity::Page)),
+    ]);
+    let report =
+        backtest::backtest(&slo(99.9, ""), &data, &options).unwrap_or_else(|e| panic!("{e}"));
+    let inst = &report.instances[0];
+    let page = inst
+        .quality_of(Some(Severity::Page))
+        .copied()
+        .unwrap_or_else(|| panic!("page row"));
+    assert_eq!(
+        (page.alerts, page.true_alerts, page.incidents, page.detected),
+        (2, 1, 2, 1)
+    );
+    assert_eq!((page.precision, page.recall), (Some(0.5), Some(0.5)));
+    // Tickets fire for both outages too; none was expected (both are page
+    // incidents), but the one during A is not noise.
+    let ticket = inst
+        .quality_of(Some(Severity::Ticket))
+        .copied()
+        .unwrap_or_else(|| panic!("ticket row"));
+    assert_eq!((ticket.incidents, ticket.true_alerts), (0, 1));
+    let any = inst
+        .quality_of(None)
+        .copied()
+        .unwrap_or_else(|| panic!("any row"));
+    // The ticket still firing from A did not detect B.
+    assert_eq!((any.incidents, any.detected), (2, 1));
+    // Each incident's outcome names the tier that caught it.
+    let caught: Vec<bool> = inst
+        .incidents
+        .iter()
+        .map(|o| o.detections[0].fired_at.is_some())
+        .collect();
+    assert_eq!(caught, [true, false]);
+    // The outage spent 20 min of a 43.2 min budget.
+    let spent = inst.incidents[0].budget_consumed.unwrap_or(f64::NAN);
+    assert!((spent - 20.0 / 43.2).abs() < 0.01, "{spent}");
+}
+
+#[test]
+fn detects_significant_burns_without_an_incident_list() {
+    let (a, b) = (3 * HOUR, 10 * HOUR);
+    let data = requests(0, 36 * HOUR, 15 * S, 10.0, |t| {
+        if t > a && t <= a + 20 * MIN {
+            1.0
+        } else if t > b && t <= b + 20 * HOUR {
+            0.003
+        } else if t == 30 * HOUR {
+            0.5 // a blip: a few errors in one scrape, far below 2% of the budget
+        } else {
+            0.0
+        }
+    });
+    let report = backtest::backtest(&slo(99.9, ""), &data, &Options::new(HOUR, 36 * HOUR))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let found: Vec<(i64, i64, Option<Severity>)> = report.instances[0]
+        .incidents
+        .iter()
+        .map(|o| (o.incident.start, o.incident.end, o.incident.severity))
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    let near = |x: i64, y: i64| (x - y).abs() <= 2 * STEP;
+    assert!(
+        near(found[0].0, a) && near(found[0].1, a + 20 * MIN) && found[0].2 == Some(Severity::Page),
+        "{found:?}"
+    );
+    assert!(
+        near(found[1].0, b)
+            && near(found[1].1, b + 20 * HOUR)
+            && found[1].2 == Some(Severity::Ticket),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn budget_timeline_tracks_the_period_ratio() {
+    let t0 = 6 * HOUR;
+    let data = requests(0, DAY, 15 * S, 10.0, |t| {
+        if t > t0 && t <= t0 + 10 * MIN {
+            1.0
+        } else {
+            0.0
+        }
+    });
+    let report = backtest::backtest(&slo(99.9, ""), &data, &Options::new(HOUR, DAY))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let budget = &report.instances[0].budget;
+    assert_eq!(budget.len(), 24);
+    assert_eq!(budget[0].remaining, Some(1.0));
+    // At the end: 10 min of errors over 24h of history.
+    let last = budget
+        .last()
+        .and_then(|p| p.error_ratio)
+        .unwrap_or(f64::NAN);
+    assert!((last - 10.0 / 1440.0).abs() < 1e-4, "{last}");
+    assert!(budget.windows(2).all(|w| w[1].time - w[0].time <= HOUR));
+}
+
+#[test]
+fn unsupported_slis_and_bad_ranges_are_errors() {
+    let data = requests(0, HOUR, 15 * S, 1.0, |_| 0.0);
+    let slo = slo(99.9, "");
+    assert!(backtest::backtest(&slo, &data, &Options::new(HOUR, 0)).is_err());
+    let mut options = Options::new(0, HOUR);
+    options.step = Duration::ZERO;
+    assert!(backtest::backtest(&slo, &data, &options).is_err());
+}
