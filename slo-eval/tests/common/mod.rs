@@ -6,6 +6,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+#[path = "../support/mod.rs"]
+pub mod support;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,24 +18,10 @@ use slo_core::promql::quote;
 use slo_core::rules::RuleFile;
 use slo_core::spec::Spec;
 
-/// The `promtool` binary: `$PROMTOOL`, or the first on `PATH`.
+/// The `promtool` binary: `$PROMTOOL`, or the first on `PATH` (one finder
+/// for every real binary the tests run: [`support::binary`]).
 pub fn promtool() -> PathBuf {
-    if let Some(p) = std::env::var_os("PROMTOOL") {
-        return PathBuf::from(p);
-    }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("promtool"))
-            .find(|p| p.is_file())
-    });
-    match found {
-        Some(p) => p,
-        None => panic!(
-            "promtool not found on PATH (nor in $PROMTOOL): these tests need the real Prometheus \
-             rule engine. Install it with `apt-get install -y prometheus` (Debian ships promtool \
-             with it) and run the tests again."
-        ),
-    }
+    support::binary("promtool")
 }
 
 /// Reads and checks a spec, panicking with its diagnostics.

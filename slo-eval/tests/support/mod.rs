@@ -14,8 +14,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The path of `name` on PATH, or a failure saying how to install it.
+/// The path of `name`: `$NAME` in upper case (e.g. `$PROMTOOL`) when set,
+/// else the first on PATH, else a failure saying how to install it.
 pub fn binary(name: &str) -> PathBuf {
+    let var = name.to_uppercase().replace('-', "_");
+    if let Some(p) = std::env::var_os(&var) {
+        return PathBuf::from(p);
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
         let candidate = dir.join(name);
