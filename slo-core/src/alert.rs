@@ -275,7 +275,9 @@ impl Decider {
 /// assert_eq!(s.started_at(), Some(120_000));
 /// assert!(!s.is_firing());
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AlertState {
     /// The condition does not hold (and never fired, or was forgotten).

@@ -35,7 +35,9 @@ impl Objective {
     pub fn from_percent(percent: f64) -> Result<Self, ObjectiveError> {
         if percent.is_finite() && percent > 0.0 && percent < 100.0 {
             let ratio = num::canonical(percent / 100.0);
-            if ratio < 1.0 {
+            // Rounding can reach either end: 99.99999999999999 rounds to 1,
+            // and a subnormal percentage divides to 0.
+            if ratio > 0.0 && ratio < 1.0 {
                 return Ok(Self { ratio });
             }
         }
@@ -157,6 +159,18 @@ mod tests {
             Objective::from_ratio(0.95).map(Objective::percent),
             Ok(95.0)
         );
+    }
+
+    #[test]
+    fn tiny_objective_is_not_zero() {
+        // Regression: rounding to 12 digits turned objectives under 1e-300%
+        // into a ratio of exactly 0, and a subnormal percentage still
+        // divides to 0: the objective must stay strictly inside (0, 1).
+        let tiny = Objective::from_percent(1e-300).map(Objective::ratio);
+        assert_eq!(tiny, Ok(1e-302));
+        assert!(Objective::from_percent(5e-324).is_err());
+        let subnormal = Objective::from_percent(1e-318).map(Objective::ratio);
+        assert!(subnormal.as_ref().is_ok_and(|r| *r > 0.0), "{subnormal:?}");
     }
 
     #[test]

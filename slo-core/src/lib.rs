@@ -9,6 +9,8 @@
 //! - [`budget`] turns objectives into error budgets and error ratios into burn
 //!   rates; [`policy`] holds the window pairs and their factors; [`alert`]
 //!   decides which pairs and tiers fire from what each window measured.
+//! - [`promql`] builds the SLI queries for any window; [`rules`] turns specs
+//!   into Prometheus recording and alerting rules, written out by [`emit`].
 //!
 //! ```
 //! use slo_core::{alert, load};
@@ -43,16 +45,23 @@ pub mod budget;
 pub mod dataset;
 pub mod diagnostic;
 pub mod duration;
+pub mod emit;
 pub mod errors;
 pub mod events;
+pub mod format;
 pub mod incident;
 pub mod load;
 pub mod names;
+pub mod native;
 pub mod num;
 pub mod openmetrics;
+pub mod openslo;
 pub mod policy;
+pub mod promql;
+pub mod rules;
 pub mod selector;
 pub mod series;
+pub mod sloth;
 pub mod spec;
 pub mod time;
 pub mod yaml;

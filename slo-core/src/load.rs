@@ -12,11 +12,12 @@
 //! assert!(diagnostics.iter().any(|d| d.message.contains("missing field `sli`")));
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::budget::{ErrorBudget, Objective};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::duration::Duration;
+use crate::format::Format;
 use crate::names;
 use crate::policy::{Policy, Preset, Severity, Threshold, WindowSpec};
 use crate::spec::{
@@ -49,55 +50,64 @@ pub fn check(src: &str) -> (Option<Spec>, Vec<Diagnostic>) {
         Ok(docs) => match docs.as_slice() {
             [] => {
                 cx.error(
-                    Location::default_at_start(),
+                    yaml::start_of(src),
                     "",
                     "the file is empty: expected a spec with `version: slo/v1`",
                 );
                 None
             }
-            [doc] => cx.spec(doc),
-            [_, second, ..] => {
-                cx.error(
-                    second.location,
-                    "",
-                    "more than one YAML document: a slo/v1 spec file holds one (split them into files)",
-                );
-                None
-            }
+            [first, ..] => match Format::of(first) {
+                Format::Sloth | Format::SlothKubernetes => crate::sloth::spec(&mut cx, &docs),
+                Format::OpenSlo => crate::openslo::spec(&mut cx, &docs),
+                Format::Native => match docs.as_slice() {
+                    [_, second, ..] => {
+                        cx.error(
+                            second.location,
+                            "",
+                            "more than one YAML document: a slo/v1 spec file holds one (split them into files)",
+                        );
+                        None
+                    }
+                    _ => cx.spec(first),
+                },
+            },
         },
     };
+    // An object read for several SLOs (an OpenSLO AlertPolicy) reports its
+    // problems once.
+    let mut seen = std::collections::HashSet::new();
     let mut diags = cx.diags;
+    diags.retain(|d| {
+        seen.insert((
+            d.location,
+            d.level,
+            d.field.clone(),
+            d.message.clone(),
+            d.help.clone(),
+        ))
+    });
     diags.sort_by_key(|d| (d.location.line, d.location.column));
     let ok = !diags.iter().any(Diagnostic::is_error);
     (spec.filter(|_| ok), diags)
 }
 
-impl Location {
-    fn default_at_start() -> Self {
-        Location {
-            line: 1,
-            column: 1,
-            offset: 0,
-            len: 1,
-        }
-    }
-}
-
-/// The walk's state: problems found so far.
+/// The walk's state: problems found so far. Shared with the readers of
+/// other formats ([`sloth`](crate::sloth), [`openslo`](crate::openslo)) so
+/// that every format is checked by the same helpers.
 #[derive(Default)]
-struct Cx {
+pub(crate) struct Cx {
     diags: Vec<Diagnostic>,
 }
 
 /// A mapping whose keys have been checked against the fields a place allows.
-struct Fields<'a> {
-    node: &'a Node,
-    path: String,
-    pairs: Vec<(&'a str, &'a Node, &'a Node)>,
+pub(crate) struct Fields<'a> {
+    pub(crate) node: &'a Node,
+    pub(crate) path: String,
+    pub(crate) pairs: Vec<(&'a str, &'a Node, &'a Node)>,
 }
 
 impl<'a> Fields<'a> {
-    fn get(&self, name: &str) -> Option<&'a Node> {
+    pub(crate) fn get(&self, name: &str) -> Option<&'a Node> {
         self.pairs
             .iter()
             .find(|(k, _, _)| *k == name)
@@ -105,19 +115,19 @@ impl<'a> Fields<'a> {
     }
 
     /// The location of a field's key, for errors about the field as a whole.
-    fn key_location(&self, name: &str) -> Location {
+    pub(crate) fn key_location(&self, name: &str) -> Location {
         self.pairs
             .iter()
             .find(|(k, _, _)| *k == name)
             .map_or(self.node.location, |(_, k, _)| k.location)
     }
 
-    fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         join(&self.path, name)
     }
 }
 
-fn join(path: &str, name: &str) -> String {
+pub(crate) fn join(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_owned()
     } else {
@@ -126,17 +136,22 @@ fn join(path: &str, name: &str) -> String {
 }
 
 impl Cx {
-    fn error(&mut self, location: Location, field: &str, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, location: Location, field: &str, message: impl Into<String>) {
         self.diags.push(Diagnostic::error(location, field, message));
     }
 
-    fn push(&mut self, d: Diagnostic) {
+    pub(crate) fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
     /// Checks that `node` is a mapping whose keys are among `allowed`, each
     /// once. Unknown and duplicate keys are reported and skipped.
-    fn fields<'a>(&mut self, node: &'a Node, path: &str, allowed: &[&str]) -> Option<Fields<'a>> {
+    pub(crate) fn fields<'a>(
+        &mut self,
+        node: &'a Node,
+        path: &str,
+        allowed: &[&str],
+    ) -> Option<Fields<'a>> {
         let Kind::Map(pairs) = &node.kind else {
             self.error(
                 node.location,
@@ -184,7 +199,7 @@ impl Cx {
         Some(fields)
     }
 
-    fn missing(&mut self, f: &Fields<'_>, name: &str, what: &str) {
+    pub(crate) fn missing(&mut self, f: &Fields<'_>, name: &str, what: &str) {
         let location = f.node.key.unwrap_or(f.node.location);
         self.error(
             location,
@@ -194,7 +209,12 @@ impl Cx {
     }
 
     /// A required or optional string field (any non-null scalar).
-    fn string(&mut self, f: &Fields<'_>, name: &str, required: Option<&str>) -> Option<String> {
+    pub(crate) fn string(
+        &mut self,
+        f: &Fields<'_>,
+        name: &str,
+        required: Option<&str>,
+    ) -> Option<String> {
         let Some(node) = f.get(name) else {
             if let Some(what) = required {
                 self.missing(f, name, what);
@@ -214,7 +234,12 @@ impl Cx {
         }
     }
 
-    fn number(&mut self, f: &Fields<'_>, name: &str, what: &str) -> Option<(f64, Location)> {
+    pub(crate) fn number(
+        &mut self,
+        f: &Fields<'_>,
+        name: &str,
+        what: &str,
+    ) -> Option<(f64, Location)> {
         let node = f.get(name)?;
         match node.as_f64() {
             Some(x) => Some((x, node.location)),
@@ -229,7 +254,7 @@ impl Cx {
         }
     }
 
-    fn boolean(&mut self, f: &Fields<'_>, name: &str) -> Option<bool> {
+    pub(crate) fn boolean(&mut self, f: &Fields<'_>, name: &str) -> Option<bool> {
         let node = f.get(name)?;
         let b = node.as_bool();
         if b.is_none() {
@@ -242,7 +267,7 @@ impl Cx {
         b
     }
 
-    fn duration(&mut self, f: &Fields<'_>, name: &str) -> Option<(Duration, Location)> {
+    pub(crate) fn duration(&mut self, f: &Fields<'_>, name: &str) -> Option<(Duration, Location)> {
         let node = f.get(name)?;
         let path = f.path(name);
         let Some(text) = node
@@ -269,7 +294,11 @@ impl Cx {
     }
 
     /// A positive duration (windows and periods cannot be `0s`).
-    fn positive_duration(&mut self, f: &Fields<'_>, name: &str) -> Option<(Duration, Location)> {
+    pub(crate) fn positive_duration(
+        &mut self,
+        f: &Fields<'_>,
+        name: &str,
+    ) -> Option<(Duration, Location)> {
         let (d, loc) = self.duration(f, name)?;
         if d.is_zero() {
             self.error(
@@ -283,7 +312,7 @@ impl Cx {
     }
 
     /// A map of label (or annotation) names to string values.
-    fn labels(&mut self, f: &Fields<'_>, name: &str, kind: &str) -> Labels {
+    pub(crate) fn labels(&mut self, f: &Fields<'_>, name: &str, kind: &str) -> Labels {
         let mut labels = Labels::new();
         let Some(node) = f.get(name) else {
             return labels;
@@ -345,7 +374,7 @@ impl Cx {
     }
 
     /// Labels that may not collide with the ones this tool generates.
-    fn user_labels(&mut self, f: &Fields<'_>, name: &str) -> Labels {
+    pub(crate) fn user_labels(&mut self, f: &Fields<'_>, name: &str) -> Labels {
         let labels = self.labels(f, name, "label");
         for key in labels.keys() {
             if names::RESERVED_LABELS.contains(&key.as_str()) {
@@ -376,19 +405,11 @@ impl Cx {
             None => self.missing(&f, "version", "`version: slo/v1`"),
             Some(v) => match v.as_scalar() {
                 Some(VERSION) => {}
-                Some(other) => {
-                    let mut d = Diagnostic::error(
-                        v.location,
-                        "version",
-                        format!("unsupported version `{other}`: expected `{VERSION}`"),
-                    );
-                    if other == "prometheus/v1" {
-                        d = d.with_help(
-                            "this looks like a Sloth spec; write it as slo/v1 (see the README)",
-                        );
-                    }
-                    self.push(d);
-                }
+                Some(other) => self.error(
+                    v.location,
+                    "version",
+                    format!("unsupported version `{other}`: expected `{VERSION}`"),
+                ),
                 None => self.error(
                     v.location,
                     "version",
@@ -396,64 +417,82 @@ impl Cx {
                 ),
             },
         }
-        let service = self.string(&f, "service", Some("the service's name"));
-        if let (Some(s), Some(node)) = (&service, f.get("service"))
-            && let Err(why) = names::check_name(s)
-        {
-            self.error(
-                node.location,
-                "service",
-                format!("invalid service name `{s}`: {why}"),
-            );
-        }
+        let service = self.service(&f, "service");
         let labels = self.user_labels(&f, "labels");
-        let mut slos = Vec::new();
-        match f.get("slos") {
-            None => self.missing(&f, "slos", "a list of SLOs"),
-            Some(node) => match &node.kind {
-                Kind::Seq(items) if !items.is_empty() => {
-                    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-                    for (i, item) in items.iter().enumerate() {
-                        let path = format!("slos[{i}]");
-                        if let Some(slo) =
-                            self.slo(item, &path, service.as_deref().unwrap_or(""), &labels)
-                        {
-                            if let Some(line) = seen.get(&slo.name) {
-                                let loc = self
-                                    .fields_quiet(item)
-                                    .map_or(item.location, |n| n.location);
-                                self.error(
-                                    loc,
-                                    &format!("{path}.name"),
-                                    format!(
-                                        "duplicate SLO name `{}` (first on line {line})",
-                                        slo.name
-                                    ),
-                                );
-                                continue;
-                            }
-                            seen.insert(slo.name.clone(), item.location.line);
-                            slos.push(slo);
-                        }
-                    }
-                }
-                Kind::Seq(_) => self.error(
-                    node.location,
-                    "slos",
-                    "expected at least one SLO, found an empty list",
-                ),
-                _ => self.error(
-                    node.location,
-                    "slos",
-                    format!("expected a list of SLOs, found {}", node.describe()),
-                ),
-            },
-        }
+        let slos = self.slos(&f, "slos", |cx, item, path| {
+            cx.slo(item, path, service.as_deref().unwrap_or(""), &labels)
+        });
         Some(Spec {
             service: service?,
             labels,
             slos,
         })
+    }
+
+    /// A required service name.
+    pub(crate) fn service(&mut self, f: &Fields<'_>, name: &str) -> Option<String> {
+        let service = self.string(f, name, Some("the service's name"));
+        if let (Some(s), Some(node)) = (&service, f.get(name))
+            && let Err(why) = names::check_name(s)
+        {
+            self.error(
+                node.location,
+                &f.path(name),
+                format!("invalid service name `{s}`: {why}"),
+            );
+        }
+        service
+    }
+
+    /// A required, non-empty list of SLOs, each read by `read`; names must
+    /// be unique.
+    pub(crate) fn slos(
+        &mut self,
+        f: &Fields<'_>,
+        name: &str,
+        mut read: impl FnMut(&mut Self, &Node, &str) -> Option<Slo>,
+    ) -> Vec<Slo> {
+        let mut slos = Vec::new();
+        let Some(node) = f.get(name) else {
+            self.missing(f, name, "a list of SLOs");
+            return slos;
+        };
+        let list = f.path(name);
+        match &node.kind {
+            Kind::Seq(items) if !items.is_empty() => {
+                let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+                for (i, item) in items.iter().enumerate() {
+                    let path = format!("{list}[{i}]");
+                    let Some(slo) = read(self, item, &path) else {
+                        continue;
+                    };
+                    if let Some(line) = seen.get(&slo.name) {
+                        let loc = self
+                            .fields_quiet(item)
+                            .map_or(item.location, |n| n.location);
+                        self.error(
+                            loc,
+                            &format!("{path}.name"),
+                            format!("duplicate SLO name `{}` (first on line {line})", slo.name),
+                        );
+                        continue;
+                    }
+                    seen.insert(slo.name.clone(), item.location.line);
+                    slos.push(slo);
+                }
+            }
+            Kind::Seq(_) => self.error(
+                node.location,
+                &list,
+                "expected at least one SLO, found an empty list",
+            ),
+            _ => self.error(
+                node.location,
+                &list,
+                format!("expected a list of SLOs, found {}", node.describe()),
+            ),
+        }
+        slos
     }
 
     /// The `name` node of an SLO item, for pointing at duplicates.
@@ -481,47 +520,9 @@ impl Cx {
                 "alerting",
             ],
         )?;
-        let name = self.string(&f, "name", Some("the SLO's name"));
-        if let (Some(n), Some(node)) = (&name, f.get("name"))
-            && let Err(why) = names::check_name(n)
-        {
-            self.error(
-                node.location,
-                &f.path("name"),
-                format!("invalid SLO name `{n}`: {why}"),
-            );
-        }
+        let name = self.slo_name(&f, "name");
         let description = self.string(&f, "description", None);
-        let objective = match self.number(&f, "objective", "a percentage such as 99.9") {
-            None => {
-                if f.get("objective").is_none() {
-                    self.missing(&f, "objective", "a percentage such as 99.9");
-                }
-                None
-            }
-            Some((percent, loc)) => match Objective::from_percent(percent) {
-                Ok(o) => {
-                    if percent < 1.0 {
-                        self.push(
-                            Diagnostic::warning(
-                                loc,
-                                f.path("objective"),
-                                format!(
-                                    "objective {percent} is read as {percent}%, not {}%",
-                                    percent * 100.0
-                                ),
-                            )
-                            .with_help("objectives are percentages: write 99.9 for 99.9%"),
-                        );
-                    }
-                    Some(o)
-                }
-                Err(e) => {
-                    self.error(loc, &f.path("objective"), e.to_string());
-                    None
-                }
-            },
-        };
+        let objective = self.objective_percent(&f, "objective");
         let period = match self.positive_duration(&f, "period") {
             Some(p) => Some(p),
             None if f.get("period").is_none() => Some((DEFAULT_PERIOD, f.node.location)),
@@ -549,6 +550,9 @@ impl Cx {
                 sli.as_ref(),
             ),
         };
+        if let (Some(sli), Some((alerting, _))) = (&sli, &alerting) {
+            self.check_group_labels(&f, sli, &labels, alerting);
+        }
         let (alerting, policy) = alerting?;
         Some(Slo {
             service: service.to_owned(),
@@ -563,12 +567,110 @@ impl Cx {
         })
     }
 
+    /// A label set on every series or alert of the SLO cannot also be a
+    /// `group_by` label: every group would get the same value, and their
+    /// series (or alerts) would collide.
+    fn check_group_labels(
+        &mut self,
+        f: &Fields<'_>,
+        sli: &Sli,
+        labels: &Labels,
+        alerting: &Alerting,
+    ) {
+        let group_by: &[String] = match sli {
+            Sli::Ratio(r) => &r.group_by,
+            Sli::Latency(l) => &l.group_by,
+            Sli::Events(_) | Sli::Raw(_) => &[],
+        };
+        let sets = [
+            ("labels", labels),
+            ("alerting.labels", &alerting.labels),
+            ("alerting.page.labels", &alerting.page.labels),
+            ("alerting.ticket.labels", &alerting.ticket.labels),
+        ];
+        for name in group_by {
+            if let Some((place, _)) = sets.iter().find(|(_, l)| l.contains_key(name)) {
+                self.error(
+                    f.key_location("sli"),
+                    &f.path("sli"),
+                    format!(
+                        "`{name}` is a group_by label and is also set in {place}: every group would get the same value and their series would collide"
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A required SLO name.
+    pub(crate) fn slo_name(&mut self, f: &Fields<'_>, name: &str) -> Option<String> {
+        let slo = self.string(f, name, Some("the SLO's name"));
+        if let (Some(n), Some(node)) = (&slo, f.get(name))
+            && let Err(why) = names::check_name(n)
+        {
+            self.error(
+                node.location,
+                &f.path(name),
+                format!("invalid SLO name `{n}`: {why}"),
+            );
+        }
+        slo
+    }
+
+    /// A required objective written as a percentage (`99.9`).
+    pub(crate) fn objective_percent(&mut self, f: &Fields<'_>, name: &str) -> Option<Objective> {
+        let Some((percent, loc)) = self.number(f, name, "a percentage such as 99.9") else {
+            if f.get(name).is_none() {
+                self.missing(f, name, "a percentage such as 99.9");
+            }
+            return None;
+        };
+        match Objective::from_percent(percent) {
+            Ok(o) => {
+                if percent < 1.0 {
+                    self.push(
+                        Diagnostic::warning(
+                            loc,
+                            f.path(name),
+                            format!(
+                                "objective {percent} is read as {percent}%, not {}%",
+                                percent * 100.0
+                            ),
+                        )
+                        .with_help("objectives are percentages: write 99.9 for 99.9%"),
+                    );
+                }
+                Some(o)
+            }
+            Err(e) => {
+                self.error(loc, &f.path(name), e.to_string());
+                None
+            }
+        }
+    }
+
     fn sli(&mut self, node: &Node, path: &str) -> Option<Sli> {
         const KINDS: [&str; 4] = ["ratio", "latency", "events", "raw"];
         let f = self.fields(node, path, &KINDS)?;
-        let mut chosen = None;
+        let (kind, value) = self.one_kind(&f, &KINDS)?;
+        let path = f.path(kind);
+        match kind {
+            "ratio" => self.ratio(value, &path).map(Sli::Ratio),
+            "latency" => self.latency(value, &path).map(Sli::Latency),
+            "events" => self.events(value, &path, ["error_query", "total_query"]),
+            _ => self.raw(value, &path, "error_ratio_query"),
+        }
+    }
+
+    /// The one field of `f` that says which kind of SLI it is (`f` holds
+    /// only `kinds`); a second one, or none, is an error.
+    pub(crate) fn one_kind<'a>(
+        &mut self,
+        f: &Fields<'a>,
+        kinds: &[&str],
+    ) -> Option<(&'a str, &'a Node)> {
+        let mut chosen: Option<(&'a str, &'a Node)> = None;
         for (name, key, value) in &f.pairs {
-            if let Some(first) = chosen {
+            if let Some((first, _)) = chosen {
                 self.error(
                     key.location,
                     &f.path(name),
@@ -576,43 +678,40 @@ impl Cx {
                 );
                 continue;
             }
-            chosen = Some(*name);
-            let _ = value;
+            chosen = Some((*name, *value));
         }
-        let Some(kind) = chosen else {
+        if chosen.is_none() {
             self.error(
-                node.location,
-                path,
-                "expected exactly one SLI kind: ratio, latency, events or raw",
+                f.node.location,
+                &f.path,
+                format!("expected exactly one SLI kind: {}", either(kinds)),
             );
-            return None;
-        };
-        let value = f.get(kind)?;
-        let path = f.path(kind);
-        match kind {
-            "ratio" => self.ratio(value, &path).map(Sli::Ratio),
-            "latency" => self.latency(value, &path).map(Sli::Latency),
-            "events" => {
-                let g = self.fields(value, &path, &["error_query", "total_query"])?;
-                let error_query = self.query(&g, "error_query");
-                let total_query = self.query(&g, "total_query");
-                Some(Sli::Events(EventsSli {
-                    error_query: error_query?,
-                    total_query: total_query?,
-                }))
-            }
-            _ => {
-                let g = self.fields(value, &path, &["error_ratio_query"])?;
-                let q = self.query(&g, "error_ratio_query");
-                Some(Sli::Raw(RawSli {
-                    error_ratio_query: q?,
-                }))
-            }
         }
+        chosen
+    }
+
+    /// An `events` SLI: bad and total event rates, fields named `keys`.
+    pub(crate) fn events(&mut self, node: &Node, path: &str, keys: [&str; 2]) -> Option<Sli> {
+        let g = self.fields(node, path, &keys)?;
+        let error_query = self.query(&g, keys[0]);
+        let total_query = self.query(&g, keys[1]);
+        Some(Sli::Events(EventsSli {
+            error_query: error_query?,
+            total_query: total_query?,
+        }))
+    }
+
+    /// A `raw` SLI: the error ratio query in field `key`.
+    pub(crate) fn raw(&mut self, node: &Node, path: &str, key: &str) -> Option<Sli> {
+        let g = self.fields(node, path, &[key])?;
+        let q = self.query(&g, key);
+        Some(Sli::Raw(RawSli {
+            error_ratio_query: q?,
+        }))
     }
 
     /// A hand-written PromQL query with the window placeholder.
-    fn query(&mut self, f: &Fields<'_>, name: &str) -> Option<String> {
+    pub(crate) fn query(&mut self, f: &Fields<'_>, name: &str) -> Option<String> {
         let q = self.string(f, name, Some("a PromQL query with {{.window}}"))?;
         let loc = f.get(name).map_or(f.node.location, |n| n.location);
         let mut ok = true;
@@ -631,7 +730,12 @@ impl Cx {
     }
 
     /// A series selector (`metric{matchers}`).
-    fn selector(&mut self, f: &Fields<'_>, name: &str, required: bool) -> Option<String> {
+    pub(crate) fn selector(
+        &mut self,
+        f: &Fields<'_>,
+        name: &str,
+        required: bool,
+    ) -> Option<String> {
         let s = self.string(
             f,
             name,
@@ -668,6 +772,8 @@ impl Cx {
             return Vec::new();
         };
         let mut out: Vec<String> = Vec::new();
+        // Names seen so far: a set, so a long list is not quadratic.
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
         for (i, item) in items.iter().enumerate() {
             let p = format!("{path}[{i}]");
             let Some(name) = item
@@ -687,7 +793,7 @@ impl Cx {
                     &p,
                     format!("invalid label name `{name}`: {why}"),
                 );
-            } else if out.iter().any(|n| n == name) {
+            } else if seen.contains(name) {
                 self.error(item.location, &p, format!("`{name}` is listed twice"));
             } else if names::RESERVED_LABELS.contains(&name) {
                 self.error(
@@ -696,6 +802,7 @@ impl Cx {
                     format!("label `{name}` is reserved: the generated series set it"),
                 );
             } else {
+                seen.insert(name);
                 out.push(name.to_owned());
             }
         }
@@ -832,21 +939,11 @@ impl Cx {
                 "absent_for",
             ],
         )?;
-        let name = self
-            .string(&f, "name", None)
-            .unwrap_or_else(|| DEFAULT_ALERT_NAME.to_owned());
-        if let Err(why) = names::check_label_name(&name) {
-            let loc = f.get("name").map_or(node.location, |n| n.location);
-            self.error(
-                loc,
-                &f.path("name"),
-                format!("invalid alert name `{name}`: {why}"),
-            );
-        }
+        let name = self.alert_name(&f, "name");
         let labels = self.user_labels(&f, "labels");
         let annotations = self.labels(&f, "annotations", "annotation");
-        let page = self.tier(&f, "page");
-        let ticket = self.tier(&f, "ticket");
+        let page = self.tier(&f, "page", Severity::Page, TIER_FIELDS);
+        let ticket = self.tier(&f, "ticket", Severity::Ticket, TIER_FIELDS);
         let min_events = match self.number(&f, "min_events", "a number of events") {
             Some((n, loc)) if !(n.is_finite() && n >= 0.0) => {
                 self.error(
@@ -882,41 +979,81 @@ impl Cx {
             min_events,
             absent_for,
         };
-        let (specs, windows_loc) = windows?;
+        let (specs, blame) = windows?;
         let (period, _) = period?;
+        let policy = self.policy(
+            &specs,
+            blame,
+            period,
+            objective,
+            &alerting,
+            (node.location, path),
+        );
+        Some((alerting, policy))
+    }
+
+    /// Resolves window pairs for `period` into the SLO's policy: checks every
+    /// pair of an enabled tier against the budget, drops disabled tiers, and
+    /// warns (at `whole`) when neither tier alerts.
+    pub(crate) fn policy(
+        &mut self,
+        specs: &[WindowSpec],
+        blame: Vec<Blame>,
+        period: Duration,
+        objective: Option<Objective>,
+        alerting: &Alerting,
+        whole: (Location, &str),
+    ) -> Policy {
         if let Some(objective) = objective {
             let budget = ErrorBudget::new(objective, period);
-            for (spec, (field, loc)) in specs.iter().zip(windows_loc) {
+            for (spec, (field, loc)) in specs.iter().zip(blame) {
                 if !alerting.tier(spec.severity).disabled {
                     self.check_pair(spec, &budget, loc, &field);
                 }
             }
         }
-        let mut policy = Policy::new(&specs, period);
+        let mut policy = Policy::new(specs, period);
         policy.retain(|p| !alerting.tier(p.severity).disabled);
         if alerting.page.disabled && alerting.ticket.disabled {
             self.push(Diagnostic::warning(
-                node.location,
-                path,
+                whole.0,
+                whole.1,
                 "both tiers are disabled: this SLO never alerts",
             ));
         }
-        Some((alerting, policy))
+        policy
     }
 
-    fn tier(&mut self, f: &Fields<'_>, name: &str) -> Option<Tier> {
-        let severity = Severity::parse(name).unwrap_or(Severity::Page);
-        let mut tier = Tier::default();
+    /// An optional alert name (`alertname`), [`DEFAULT_ALERT_NAME`] when absent.
+    pub(crate) fn alert_name(&mut self, f: &Fields<'_>, name: &str) -> String {
+        let alert = self
+            .string(f, name, None)
+            .unwrap_or_else(|| DEFAULT_ALERT_NAME.to_owned());
+        if let Err(why) = names::check_label_name(&alert) {
+            let loc = f.get(name).map_or(f.node.location, |n| n.location);
+            self.error(
+                loc,
+                &f.path(name),
+                format!("invalid alert name `{alert}`: {why}"),
+            );
+        }
+        alert
+    }
+
+    /// One tier's settings from field `name` (absent: the defaults); `allowed`
+    /// are the fields the format knows, among those of [`TIER_FIELDS`].
+    pub(crate) fn tier(
+        &mut self,
+        f: &Fields<'_>,
+        name: &str,
+        severity: Severity,
+        allowed: &[&str],
+    ) -> Option<Tier> {
         let Some(node) = f.get(name).filter(|n| !n.is_null()) else {
-            tier.labels
-                .insert("severity".to_owned(), severity.to_string());
-            return Some(tier);
+            return Some(Tier::new(severity));
         };
-        let g = self.fields(
-            node,
-            &f.path(name),
-            &["disable", "labels", "annotations", "for"],
-        )?;
+        let mut tier = Tier::default();
+        let g = self.fields(node, &f.path(name), allowed)?;
         tier.disabled = self.boolean(&g, "disable").unwrap_or(false);
         tier.labels = self.user_labels(&g, "labels");
         tier.labels
@@ -1106,7 +1243,13 @@ impl Cx {
         })
     }
 
-    fn check_pair(&mut self, spec: &WindowSpec, budget: &ErrorBudget, loc: Location, field: &str) {
+    pub(crate) fn check_pair(
+        &mut self,
+        spec: &WindowSpec,
+        budget: &ErrorBudget,
+        loc: Location,
+        field: &str,
+    ) {
         let pair = spec.resolve(budget.period);
         let (long, short) = (pair.long, pair.short);
         if long > budget.period {
@@ -1150,12 +1293,15 @@ impl Cx {
 }
 
 /// A field path and its location, for problems found after reading.
-type Blame = (String, Location);
+pub(crate) type Blame = (String, Location);
+
+/// The fields of a tier (`page`, `ticket`).
+const TIER_FIELDS: &[&str] = &["disable", "labels", "annotations", "for"];
 
 /// The alert name when a spec gives none.
 pub const DEFAULT_ALERT_NAME: &str = "SLOErrorBudgetBurn";
 
-fn empty_map(location: Location) -> Node {
+pub(crate) fn empty_map(location: Location) -> Node {
     Node {
         kind: Kind::Map(Vec::new()),
         location,
@@ -1174,12 +1320,21 @@ fn key_location(map: &Node, key: &str) -> Location {
 }
 
 /// "a string (`99.9%`)" for messages about a wrongly typed value.
-fn describe_value(node: &Node) -> String {
+pub(crate) fn describe_value(node: &Node) -> String {
     match node.as_scalar() {
         Some(s) if matches!(node.kind, Kind::Scalar { .. }) => {
             format!("{} (`{}`)", node.describe(), truncate(s, 40))
         }
         _ => node.describe().to_owned(),
+    }
+}
+
+/// "a, b or c".
+pub(crate) fn either(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }
 
@@ -1190,5 +1345,87 @@ fn truncate(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(src: &str) -> Vec<(usize, usize)> {
+        check(src)
+            .1
+            .iter()
+            .map(|d| (d.location.offset, d.location.len))
+            .collect()
+    }
+
+    #[test]
+    fn empty_file_location_is_inside_the_input() {
+        // Regression: the "file is empty" error always spanned one byte,
+        // past the end of an empty input; a node at the very end (`!`, an
+        // empty tagged value) did too.
+        assert_eq!(spans(""), [(0, 0)]);
+        assert_eq!(spans("é"), [(0, 2)]);
+        assert_eq!(spans("# nothing\n"), [(0, 1)]);
+        assert_eq!(spans("!"), [(1, 0)]);
+    }
+
+    #[test]
+    fn long_group_by_is_not_quadratic() {
+        // Regression: duplicate `group_by` labels were found by scanning the
+        // list so far, quadratic in its length (50k labels took ten seconds
+        // in a debug build); now a set.
+        let labels: Vec<String> = (0..50_000).map(|i| format!("l{i}")).collect();
+        let src = format!(
+            "version: slo/v1\nservice: x\nslos:\n- name: a\n  objective: 99.9\n  sli:\n    ratio:\n      errors: x\n      total: y\n      group_by: [{}, l7, slo]\n",
+            labels.join(", ")
+        );
+        // Timing belongs in benches; here the behaviour on a long list.
+        let (spec, diags) = check(&src);
+        assert!(spec.is_none());
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "`l7` is listed twice",
+                "label `slo` is reserved: the generated series set it"
+            ]
+        );
+    }
+
+    #[test]
+    fn group_by_labels_cannot_also_be_set() {
+        let (spec, diags) = check(
+            r#"
+version: slo/v1
+service: api
+labels: {route: all}
+slos:
+  - name: a
+    objective: 99
+    sli:
+      ratio:
+        errors: x{code="500"}
+        total: x
+        group_by: [route, region]
+    alerting:
+      page:
+        labels: {region: eu}
+"#,
+        );
+        assert!(spec.is_none());
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`route` is a group_by label and is also set in labels")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m
+                .contains("`region` is a group_by label and is also set in alerting.page.labels")),
+            "{messages:?}"
+        );
     }
 }

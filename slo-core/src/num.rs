@@ -12,15 +12,28 @@ pub fn round_sig(x: f64, digits: i32) -> f64 {
         return x;
     }
     let magnitude = x.abs().log10().floor() as i32;
-    let scale = digits - 1 - magnitude;
+    // Saturating: `digits` is any i32, and the scale must not overflow.
+    let scale = digits.saturating_sub(1).saturating_sub(magnitude);
+    if scale > 300 {
+        // Below about 1e-289 the scale is past what one power of ten holds
+        // (10^309 is infinite). Scale in two steps, round, and let the
+        // correctly rounded decimal parser divide: clamping the scale used to
+        // drop digits and round anything under 1e-300 to zero.
+        let m = (x * 10f64.powi(300) * 10f64.powi(scale - 300)).round();
+        return format!("{m}e-{scale}")
+            .parse::<f64>()
+            .ok()
+            .filter(|r| r.is_finite() && *r != 0.0)
+            .unwrap_or(x);
+    }
     // Scale by a power of ten held exactly (positive exponents) to avoid
     // adding error while rounding.
     if scale >= 0 {
-        let p = 10f64.powi(scale.min(300));
+        let p = 10f64.powi(scale);
         let r = (x * p).round() / p;
         if r.is_finite() { r } else { x }
     } else {
-        let p = 10f64.powi((-scale).min(300));
+        let p = 10f64.powi(scale.saturating_neg().min(300));
         (x / p).round() * p
     }
 }
@@ -68,6 +81,31 @@ mod tests {
         assert_eq!(format(f64::NAN), "NaN");
         assert_eq!(format(f64::INFINITY), "+Inf");
         assert_eq!(format(-0.5), "-0.5");
+    }
+
+    #[test]
+    fn tiny_numbers_keep_their_digits() {
+        // Regression: the scale was clamped to 10^300, so numbers under
+        // ~1e-289 lost digits and numbers under 1e-300 rounded to zero (an
+        // objective of 1e-300% became a ratio of exactly 0).
+        assert_eq!(canonical(1.3682137224860806e-293), 1.36821372249e-293);
+        assert_eq!(canonical(1e-302), 1e-302);
+        assert_eq!(canonical(-2.5e-310), -2.5e-310);
+        assert_eq!(canonical(f64::MIN_POSITIVE), 2.22507385851e-308);
+        assert!(canonical(5e-324) > 0.0);
+        assert_eq!(format(1e-302), "1e-302");
+    }
+
+    #[test]
+    fn extreme_digit_counts_do_not_overflow() {
+        // Regression: `digits - 1 - magnitude` overflowed (a panic in debug
+        // builds) for digit counts near i32::MIN or i32::MAX.
+        for digits in [i32::MIN, i32::MIN + 1, -1, 0, 400, i32::MAX] {
+            for x in [1.5, -2.5e-300, 1e300, 5e-324] {
+                assert!(round_sig(x, digits).is_finite(), "{x} to {digits} digits");
+            }
+        }
+        assert_eq!(round_sig(123.456, i32::MAX), 123.456);
     }
 
     #[test]

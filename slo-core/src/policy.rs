@@ -183,9 +183,7 @@ impl WindowSpec {
             severity: self.severity,
             long: self.long,
             short: self.short,
-            // Rounded so that the evaluator compares against exactly the
-            // number the generated rules print.
-            factor: crate::num::canonical(factor),
+            factor,
         }
     }
 }
@@ -193,6 +191,8 @@ impl WindowSpec {
 impl WindowPair {
     /// The error ratio both windows must exceed: `f * b`.
     pub fn error_ratio_threshold(&self, budget: &ErrorBudget) -> f64 {
+        // Rounded so that the evaluator compares against exactly the number
+        // the generated rules print.
         crate::num::canonical(budget.error_ratio_at(self.factor))
     }
 

@@ -216,3 +216,13 @@ pub struct Tier {
     /// How long the condition must hold before the alert fires (`for`).
     pub for_: Option<Duration>,
 }
+
+impl Tier {
+    /// The defaults of a tier: enabled, labelled `severity: <tier>`.
+    pub fn new(severity: Severity) -> Self {
+        let mut tier = Self::default();
+        tier.labels
+            .insert("severity".to_owned(), severity.to_string());
+        tier
+    }
+}

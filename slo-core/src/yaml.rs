@@ -99,7 +99,7 @@ impl Node {
 }
 
 /// YAML 1.2 core-schema floats, plus the `.inf`/`.nan` spellings.
-fn parse_yaml_float(text: &str) -> Option<f64> {
+pub(crate) fn parse_yaml_float(text: &str) -> Option<f64> {
     match text {
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
         "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
@@ -115,19 +115,60 @@ fn parse_yaml_float(text: &str) -> Option<f64> {
     text.parse().ok()
 }
 
-fn location(start: &Marker, end: &Marker) -> Location {
-    let offset = start.byte_offset().unwrap_or(0);
-    let end_offset = end.byte_offset().unwrap_or(offset);
+/// The location of `start..end` in `src`. The byte range always lies inside
+/// `src` on character boundaries, so renderers can slice the source with it:
+/// an empty range (a parser error, an empty node) covers the character at
+/// `start`, and is empty only at the end of the input.
+fn location(src: &str, start: &Marker, end: &Marker) -> Location {
+    let offset = floor_char_boundary(src, start.byte_offset().unwrap_or(0));
+    let end_offset = end
+        .byte_offset()
+        .map_or(offset, |e| ceil_char_boundary(src, e.max(offset)));
+    let len = if end_offset > offset {
+        end_offset - offset
+    } else {
+        src[offset..].chars().next().map_or(0, char::len_utf8)
+    };
     Location {
         line: start.line().max(1),
         column: start.col() + 1,
         offset,
-        len: end_offset.saturating_sub(offset).max(1),
+        len,
     }
 }
 
-fn span_location(span: &Span) -> Location {
-    location(&span.start, &span.end)
+/// The largest character boundary of `src` at or before `i`.
+fn floor_char_boundary(src: &str, i: usize) -> usize {
+    let mut i = i.min(src.len());
+    while !src.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The smallest character boundary of `src` at or after `i` (at most its
+/// length).
+fn ceil_char_boundary(src: &str, i: usize) -> usize {
+    let mut i = i.min(src.len());
+    while !src.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+fn span_location(src: &str, span: &Span) -> Location {
+    location(src, &span.start, &span.end)
+}
+
+/// The location of the start of `src`: its first character, or nothing for
+/// an empty input.
+pub(crate) fn start_of(src: &str) -> Location {
+    Location {
+        line: 1,
+        column: 1,
+        offset: 0,
+        len: src.chars().next().map_or(0, char::len_utf8),
+    }
 }
 
 /// A collection being built.
@@ -147,7 +188,11 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
     for event in Parser::new_from_str(src) {
         let (event, span) = event.map_err(|e| {
             let m = e.marker();
-            Diagnostic::error(location(m, m), "", format!("invalid YAML: {}", e.info()))
+            Diagnostic::error(
+                location(src, m, m),
+                "",
+                format!("invalid YAML: {}", e.info()),
+            )
         })?;
         let node = match event {
             Event::Scalar(text, style, anchor, _tag) => {
@@ -156,7 +201,7 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
                         text: text.into_owned(),
                         plain: style == ScalarStyle::Plain,
                     },
-                    location: span_location(&span),
+                    location: span_location(src, &span),
                     key: None,
                 };
                 if anchor != 0 {
@@ -167,7 +212,7 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
             Event::Alias(id) => {
                 let Some(target) = anchors.get(&id) else {
                     return Err(Diagnostic::error(
-                        span_location(&span),
+                        span_location(src, &span),
                         "",
                         "invalid YAML: alias to an unknown anchor",
                     ));
@@ -175,25 +220,25 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
                 let size = count(target);
                 budget = budget.checked_sub(size).ok_or_else(|| {
                     Diagnostic::error(
-                        span_location(&span),
+                        span_location(src, &span),
                         "",
                         format!("aliases expand this file beyond {MAX_NODES} nodes"),
                     )
                 })?;
                 let mut node = target.clone();
-                node.location = span_location(&span);
+                node.location = span_location(src, &span);
                 node.key = None;
                 node
             }
             Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
                     return Err(Diagnostic::error(
-                        span_location(&span),
+                        span_location(src, &span),
                         "",
                         format!("YAML nested deeper than {MAX_DEPTH} levels"),
                     ));
                 }
-                let loc = span_location(&span);
+                let loc = span_location(src, &span);
                 stack.push(if matches!(event, Event::SequenceStart(..)) {
                     Open::Seq(loc, anchor, Vec::new())
                 } else {
@@ -324,5 +369,70 @@ mod tests {
         assert_eq!(parse_yaml_float("1e3"), Some(1000.0));
         assert_eq!(parse_yaml_float("-0.5"), Some(-0.5));
         assert!(parse_yaml_float(".nan").is_some_and(f64::is_nan));
+    }
+
+    /// Every byte range lies inside the source on character boundaries.
+    fn assert_inside(src: &str, loc: Location) {
+        let end = loc.offset + loc.len;
+        assert!(end <= src.len(), "{loc:?} past the end of {src:?}");
+        assert!(
+            src.is_char_boundary(loc.offset) && src.is_char_boundary(end),
+            "{loc:?} splits a character of {src:?}"
+        );
+        assert!(
+            loc.len > 0 || loc.offset == src.len(),
+            "{loc:?} empty on text"
+        );
+    }
+
+    #[test]
+    fn error_spans_never_split_characters_or_pass_the_end() {
+        // Regression: a parser error (an empty marker range) was given one
+        // byte, which split multi-byte characters (a BOM or U+FFFD where the
+        // parser stopped) and ran past the end when it stopped at the end of
+        // the input, so renderers slicing the source would fail.
+        for src in [
+            "\u{FFFD}\u{e}",
+            "version:\n  version: \u{FEFF}\n",
+            "a: [",
+            "%",
+            "é: &",
+        ] {
+            let err = parse(src).err();
+            let Some(d) = err else {
+                panic!("{src:?} should not parse");
+            };
+            assert_inside(src, d.location);
+        }
+        let bom = parse("version:\n  version: \u{FEFF}\n").err();
+        assert_eq!(
+            bom.map(|d| (d.location.offset, d.location.len)),
+            Some((20, 3))
+        );
+        // Stopped at the end of the input: an empty range there.
+        let eof = parse("%").err();
+        assert_eq!(
+            eof.map(|d| (d.location.offset, d.location.len)),
+            Some((1, 0))
+        );
+    }
+
+    #[test]
+    fn node_spans_stay_inside_the_input() {
+        let src = "é: ñ\nlist:\n- 日本\n- {}\n";
+        let docs = parse(src).unwrap_or_default();
+        fn walk(src: &str, node: &Node) {
+            assert_inside(src, node.location);
+            match &node.kind {
+                Kind::Scalar { .. } => {}
+                Kind::Seq(items) => items.iter().for_each(|n| walk(src, n)),
+                Kind::Map(pairs) => pairs.iter().for_each(|(k, v)| {
+                    walk(src, k);
+                    walk(src, v);
+                }),
+            }
+        }
+        assert_eq!(docs.len(), 1);
+        docs.iter().for_each(|d| walk(src, d));
     }
 }

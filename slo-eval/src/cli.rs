@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::errors::Error;
-use crate::explain;
+use crate::generate::{self, Target};
 use crate::report::Reporter;
 use crate::specs;
+use crate::{convert, explain};
 
 /// Multi-window, multi-burn-rate SLO alerting for Prometheus.
 #[derive(Debug, Parser)]
@@ -22,7 +23,8 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check spec files; print every problem as FILE:LINE:COL.
+    /// Check spec files (slo/v1, Sloth prometheus/v1 or PrometheusServiceLevel,
+    /// OpenSLO v1); print every problem as FILE:LINE:COL.
     Validate {
         /// Spec files or folders (searched for *.yaml and *.yml).
         #[arg(required = true)]
@@ -41,6 +43,66 @@ pub enum Command {
         /// Print JSON instead of tables.
         #[arg(long)]
         json: bool,
+    },
+    /// Generate Prometheus recording and alerting rules for every SLO.
+    Generate {
+        /// Spec files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// What to write: a rule file, or a prometheus-operator PrometheusRule.
+        #[arg(long, value_enum, default_value_t = Target::Prometheus)]
+        target: Target,
+        /// PrometheusRule name (default: <service>-slo-rules).
+        #[arg(long)]
+        name: Option<String>,
+        /// PrometheusRule namespace.
+        #[arg(long)]
+        namespace: Option<String>,
+        /// PrometheusRule label, as key=value; repeat for more.
+        #[arg(long = "label", value_name = "KEY=VALUE")]
+        labels: Vec<String>,
+    },
+    /// Print specs of any format read (Sloth prometheus/v1, Sloth
+    /// PrometheusServiceLevel, OpenSLO v1, slo/v1) as slo/v1.
+    Convert {
+        /// Spec files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The format to write.
+        #[arg(long, default_value = slo_core::spec::VERSION, value_parser = convert::TARGETS)]
+        to: String,
+    },
+    /// Evaluate every SLO once against a Prometheus query API: error ratio,
+    /// events and burn rate per window, budget left, and which tiers fire.
+    Eval {
+        /// Base URL of the Prometheus (or Thanos/Mimir) query API.
+        #[arg(long, value_name = "URL")]
+        prometheus: String,
+        /// Spec files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Evaluate at this time (RFC 3339 or Unix seconds) instead of now.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Queries in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Timeout of one query.
+        #[arg(long, default_value = "30s")]
+        timeout: slo_core::duration::Duration,
+    },
+    /// Run the alerting daemon: evaluate every interval, notify
+    /// Alertmanager and webhooks, serve /metrics, /healthz and /readyz.
+    Run {
+        /// The daemon's YAML configuration.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
     },
 }
 
@@ -92,5 +154,132 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 .write_all(text.as_bytes())
                 .map_err(|e| Error::Output(e.to_string()))
         }
+        Command::Generate {
+            paths,
+            output,
+            target,
+            name,
+            namespace,
+            labels,
+        } => {
+            let specs = specs::load_all(&paths, &mut reporter)?;
+            let options = generate::Options {
+                target,
+                name,
+                namespace,
+                labels,
+            };
+            let text = generate::generate(&specs, &options)?;
+            generate::write(&text, output.as_deref())
+        }
+        Command::Convert { paths, to: _ } => {
+            // slo/v1 is the only target for now (clap checks `--to`).
+            let text = convert::convert(&paths, &mut reporter)?;
+            stdout
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::Output(e.to_string()))
+        }
+        Command::Run { config } => crate::daemon::main(&config),
+        Command::Eval {
+            prometheus,
+            paths,
+            at,
+            json,
+            concurrency,
+            timeout,
+        } => {
+            let specs = specs::load_all(&paths, &mut reporter)?;
+            let at = match at {
+                None => None,
+                Some(s) => Some(
+                    slo_core::time::parse(&s).ok_or_else(|| {
+                        Error::Usage(format!(
+                            "--at {s:?} is not an RFC 3339 time or Unix seconds"
+                        ))
+                    })? as f64
+                        / 1000.0,
+                ),
+            };
+            let text = runtime()?.block_on(eval_once(
+                &prometheus,
+                &specs,
+                at,
+                json,
+                concurrency,
+                timeout,
+            ))?;
+            stdout
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::Output(e.to_string()))?;
+            Ok(())
+        }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Output(format!("cannot start the async runtime: {e}")))
+}
+
+async fn eval_once(
+    url: &str,
+    specs: &[slo_core::spec::Spec],
+    at: Option<f64>,
+    json: bool,
+    concurrency: usize,
+    timeout: slo_core::duration::Duration,
+) -> Result<String, Error> {
+    use crate::evaluate;
+    let client = std::sync::Arc::new(crate::prometheus::Client::new(
+        &crate::prometheus::Endpoint {
+            url: url.to_owned(),
+            timeout: timeout.to_std(),
+            ..Default::default()
+        },
+    )?);
+    let slos: Vec<&slo_core::spec::Slo> = specs.iter().flat_map(|s| &s.slos).collect();
+    let now = at.unwrap_or_else(|| jiff::Timestamp::now().as_millisecond() as f64 / 1000.0);
+    let outcomes = evaluate::evaluate_all(&client, &slos, Some(now), concurrency, true).await;
+    let mut report = evaluate::Report {
+        evaluated_at: slo_core::time::format((now * 1000.0) as i64),
+        slos: Vec::new(),
+        failed: Vec::new(),
+    };
+    for o in outcomes {
+        match o.result {
+            Ok(instances) => report.slos.extend(instances),
+            Err(e) => report.failed.push(evaluate::Failure {
+                service: o.slo.service.clone(),
+                slo: o.slo.name.clone(),
+                error: e.to_string(),
+            }),
+        }
+    }
+    let text = if json {
+        let mut s =
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Output(e.to_string()))?;
+        s.push('\n');
+        s
+    } else {
+        let mut s = format!("evaluated at {}\n", report.evaluated_at);
+        for r in &report.slos {
+            s.push_str(&evaluate::text(r));
+        }
+        for f in &report.failed {
+            s.push_str(&format!("{}/{}: FAILED: {}\n", f.service, f.slo, f.error));
+        }
+        s
+    };
+    if let Some(first) = report.failed.first() {
+        // Print what was evaluated, then fail: a partial answer must not
+        // look like a complete one to a script.
+        print!("{text}");
+        return Err(Error::EvalFailed {
+            failed: report.failed.len(),
+            first: first.error.clone(),
+        });
+    }
+    Ok(text)
 }

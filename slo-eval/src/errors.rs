@@ -38,6 +38,29 @@ pub enum Error {
     /// A command-line value is out of range.
     #[error("{0}")]
     Usage(String),
+    /// The daemon configuration is invalid.
+    #[error("{0}")]
+    Config(String),
+    /// Prometheus could not answer.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// Two specs define the same SLO of the same service: their series
+    /// would collide.
+    #[error("SLO `{slo}` of service `{service}` is defined more than once")]
+    DuplicateSlo {
+        /// The service.
+        service: String,
+        /// The SLO's name.
+        slo: String,
+    },
+    /// Some SLOs could not be evaluated.
+    #[error("{failed} SLO(s) could not be evaluated; first: {first}")]
+    EvalFailed {
+        /// How many.
+        failed: usize,
+        /// The first reason.
+        first: String,
+    },
     /// Output could not be serialised.
     #[error("cannot write output: {0}")]
     Output(String),
@@ -47,7 +70,7 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::InvalidSpecs { .. } => EXIT_INVALID,
+            Error::InvalidSpecs { .. } | Error::DuplicateSlo { .. } => EXIT_INVALID,
             _ => EXIT_ERROR,
         }
     }
@@ -57,6 +80,94 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+}
+
+/// Why a query to Prometheus failed.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// The client configuration is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// No connection (refused, DNS, TLS).
+    #[error("Prometheus is unreachable: {0}")]
+    Unreachable(String),
+    /// No answer within the timeout.
+    #[error("Prometheus did not answer in time")]
+    Timeout,
+    /// An error status, with Prometheus's `errorType` and message when given.
+    #[error("Prometheus answered {status}{}: {message}", error_type.as_ref().map(|t| format!(" ({t})")).unwrap_or_default())]
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// Prometheus's `errorType` (bad_data, execution, timeout, ...).
+        error_type: Option<String>,
+        /// The error message or the start of the body.
+        message: String,
+    },
+    /// The answer could not be read.
+    #[error("cannot read Prometheus's answer: {0}")]
+    Decode(String),
+}
+
+impl QueryError {
+    /// Classifies a transport error. The URL is left out: it is in the
+    /// configuration already, and may carry a tenant or path users consider
+    /// private.
+    pub fn from_transport(e: &reqwest::Error) -> Self {
+        if e.is_timeout() {
+            return QueryError::Timeout;
+        }
+        let mut msg = String::new();
+        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+        while let Some(s) = source {
+            msg = s.to_string();
+            source = s.source();
+        }
+        if msg.is_empty() {
+            msg = if e.is_connect() {
+                "connection failed".to_owned()
+            } else {
+                "request failed".to_owned()
+            };
+        }
+        QueryError::Unreachable(msg)
+    }
+}
+
+/// Why a notification was not delivered.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum NotifyError {
+    /// The notifier configuration is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// No connection.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    /// No answer within the timeout.
+    #[error("no answer in time")]
+    Timeout,
+    /// The receiver answered with an error status.
+    #[error("rejected with {status}: {body}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The start of the answer.
+        body: String,
+    },
+}
+
+impl NotifyError {
+    /// True for failures worth retrying: no connection, no answer, 5xx, 429.
+    /// A 4xx other than 429 will fail the same way again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            NotifyError::Unreachable(_) | NotifyError::Timeout => true,
+            NotifyError::Rejected { status, .. } => *status >= 500 || *status == 429,
+            NotifyError::Config(_) => false,
         }
     }
 }

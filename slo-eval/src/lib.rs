@@ -10,10 +10,20 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod config;
+pub mod convert;
+pub mod daemon;
 pub mod errors;
+pub mod evaluate;
 pub mod explain;
+pub mod generate;
+pub mod notify;
+pub mod prometheus;
 pub mod report;
+pub mod secret;
+pub mod server;
 pub mod specs;
+pub mod state;
 
 use std::process::ExitCode;
 

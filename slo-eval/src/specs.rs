@@ -88,6 +88,12 @@ pub fn read(path: &Path) -> Result<SpecFile, Error> {
 /// `reporter`, and returns the specs, or [`Error::InvalidSpecs`] when any
 /// file had errors.
 pub fn load_all(paths: &[PathBuf], reporter: &mut Reporter) -> Result<Vec<Spec>, Error> {
+    let files = read_all(paths, reporter)?;
+    Ok(files.into_iter().filter_map(|f| f.spec).collect())
+}
+
+/// Like [`load_all`], keeping each file's path and text with its spec.
+pub fn read_all(paths: &[PathBuf], reporter: &mut Reporter) -> Result<Vec<SpecFile>, Error> {
     let files = find(paths)?
         .iter()
         .map(|p| read(p))
@@ -107,5 +113,5 @@ pub fn load_all(paths: &[PathBuf], reporter: &mut Reporter) -> Result<Vec<Spec>,
             errors,
         });
     }
-    Ok(files.into_iter().filter_map(|f| f.spec).collect())
+    Ok(files)
 }

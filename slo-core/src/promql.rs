@@ -1,0 +1,313 @@
+//! PromQL for SLIs: the queries that count bad and total events and divide
+//! them, for any window, for every SLI kind.
+//!
+//! The generated recording rules ([`rules`](crate::rules)) and the evaluator
+//! issue exactly these strings, so a number on a dashboard and a number in a
+//! report come from the same query.
+//!
+//! Rules the queries follow:
+//!
+//! - **rate (or increase) first, then sum**: `sum by (g) (rate(x[5m]))`, never
+//!   `rate(sum(x))`, which breaks on counter resets (pyrra #981).
+//! - `group_by` labels are the only labels left after aggregation, so both
+//!   sides of a ratio match one-to-one.
+//! - A `good` counter (ratio SLI) or a histogram bucket (latency SLI) counts
+//!   good events: bad = total - good, each side rated and summed on its own.
+//!   If the good series does not exist at all, neither does the difference:
+//!   export the good counter (or bucket) from the start.
+//! - Latency buckets match both `le="300"` and `le="300.0"`: Prometheus 3
+//!   normalises `le` values of classic histograms (pyrra #1502).
+//! - `events` and `raw` SLIs are the user's PromQL with `{{.window}}`
+//!   replaced; their rates become increases by multiplying by the window's
+//!   seconds.
+//!
+//! ```
+//! use slo_core::duration::Duration;
+//! use slo_core::promql;
+//!
+//! let spec = slo_core::load::load_str(r#"
+//! version: slo/v1
+//! service: api
+//! slos:
+//!   - name: availability
+//!     objective: 99.9
+//!     sli:
+//!       ratio:
+//!         errors: http_requests_total{code=~"5.."}
+//!         total: http_requests_total
+//!         group_by: [route]
+//! "#).map_err(|d| d[0].to_string())?;
+//! let sli = &spec.slos[0].sli;
+//! assert_eq!(
+//!     promql::error_ratio(sli, Duration::from_mins(5)),
+//!     r#"sum by (route) (rate(http_requests_total{code=~"5.."}[5m])) / sum by (route) (rate(http_requests_total[5m]))"#,
+//! );
+//! # Ok::<(), String>(())
+//! ```
+
+use std::fmt::Write as _;
+
+use crate::duration::Duration;
+use crate::names::{SERVICE_LABEL, SLO_LABEL};
+use crate::num;
+use crate::spec::{Counted, LatencySli, Sli, Slo, WINDOW_PLACEHOLDER};
+
+/// The step of the recorded event increases: long windows and the period are
+/// sums of these steps (see [`rules`](crate::rules)).
+pub const STEP: Duration = Duration::from_mins(5);
+
+/// How a counter is read over a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Counter {
+    /// Events per second: `rate(x[w])`.
+    Rate,
+    /// Events in the window: `increase(x[w])`.
+    Increase,
+}
+
+impl Counter {
+    /// The PromQL function's name.
+    pub fn function(self) -> &'static str {
+        match self {
+            Counter::Rate => "rate",
+            Counter::Increase => "increase",
+        }
+    }
+}
+
+/// A PromQL string literal for `s`: double quotes, with backslash, quote and
+/// every control character escaped, so no value can end the string early or
+/// break the line.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// An equality matcher `name="value"`, the value escaped with [`quote`].
+pub fn matcher(name: &str, value: &str) -> String {
+    format!("{name}={}", quote(value))
+}
+
+/// The matchers that select one SLO's recorded series:
+/// `{slo_service="checkout",slo="availability"}`.
+pub fn identity_matchers(slo: &Slo) -> String {
+    format!(
+        "{{{},{}}}",
+        matcher(SERVICE_LABEL, &slo.service),
+        matcher(SLO_LABEL, &slo.name)
+    )
+}
+
+/// Replaces every `{{.window}}` in a hand-written query with `window`.
+pub fn substitute_window(query: &str, window: Duration) -> String {
+    query
+        .trim()
+        .replace(WINDOW_PLACEHOLDER, &window.to_string())
+}
+
+/// `sum by (a, b) (inner)`, or `sum(inner)` without group labels.
+pub fn sum_by(group_by: &[String], inner: &str) -> String {
+    if group_by.is_empty() {
+        format!("sum({inner})")
+    } else {
+        format!("sum by ({}) ({inner})", group_by.join(", "))
+    }
+}
+
+/// The spellings of a bucket bound in `le`: `300` and `300.0` for whole
+/// numbers (Prometheus 2 and 3 write them differently), the shortest decimal
+/// form otherwise.
+pub fn le_variants(threshold: f64) -> Vec<String> {
+    let base = num::format(threshold);
+    let whole = threshold.is_finite() && threshold.fract() == 0.0 && !base.contains(['.', 'e']);
+    if whole {
+        vec![base.clone(), format!("{base}.0")]
+    } else {
+        vec![base]
+    }
+}
+
+/// The `le` matcher for a latency threshold: `le="0.3"`, or
+/// `le=~"300|300\\.0"` when the bound has two spellings.
+pub fn le_matcher(threshold: f64) -> String {
+    let variants = le_variants(threshold);
+    match variants.as_slice() {
+        [one] => matcher("le", one),
+        _ => {
+            let regex: Vec<String> = variants.iter().map(|v| regex_escape(v)).collect();
+            format!("le=~{}", quote(&regex.join("|")))
+        }
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Adds a matcher to a `{...}` block (which may be empty):
+/// `{job="api"}` + `le="1"` gives `{job="api",le="1"}`.
+fn with_matcher(matchers: &str, extra: &str) -> String {
+    let inner = matchers
+        .trim()
+        .strip_prefix('{')
+        .and_then(|m| m.strip_suffix('}'))
+        .unwrap_or("")
+        .trim()
+        .trim_end_matches(',')
+        .trim();
+    if inner.is_empty() {
+        format!("{{{extra}}}")
+    } else {
+        format!("{{{inner},{extra}}}")
+    }
+}
+
+/// The series selector of a latency SLI's good events: the bucket at the
+/// threshold.
+pub fn latency_good_selector(sli: &LatencySli) -> String {
+    format!(
+        "{}_bucket{}",
+        sli.histogram,
+        with_matcher(&sli.selector, &le_matcher(sli.threshold))
+    )
+}
+
+/// The series selector of a latency SLI's total events: the histogram's
+/// `_count`.
+pub fn latency_total_selector(sli: &LatencySli) -> String {
+    format!("{}_count{}", sli.histogram, sli.selector.trim())
+}
+
+/// `sum by (g) (f(selector[window]))`: rate or increase first, then sum.
+fn counted(group_by: &[String], f: Counter, selector: &str, window: Duration) -> String {
+    sum_by(
+        group_by,
+        &format!("{}({}[{window}])", f.function(), selector.trim()),
+    )
+}
+
+/// A hand-written per-second rate as `f` over `window`: as written for a
+/// rate, times the window's seconds for an increase.
+fn hand_written(query: &str, f: Counter, window: Duration) -> String {
+    let q = substitute_window(query, window);
+    match f {
+        Counter::Rate => format!("({q})"),
+        Counter::Increase => format!("({q}) * {}", num::format(window.as_secs_f64())),
+    }
+}
+
+/// Bad events over `window` (per second or in all), grouped by the SLI's
+/// `group_by`. `None` for a `raw` SLI, which does not count events.
+pub fn bad_events(sli: &Sli, window: Duration, f: Counter) -> Option<String> {
+    match sli {
+        Sli::Ratio(r) => Some(match &r.counted {
+            Counted::Errors(errors) => counted(&r.group_by, f, errors, window),
+            Counted::Good(good) => format!(
+                "{} - {}",
+                counted(&r.group_by, f, &r.total, window),
+                counted(&r.group_by, f, good, window)
+            ),
+        }),
+        Sli::Latency(l) => Some(format!(
+            "{} - {}",
+            counted(&l.group_by, f, &latency_total_selector(l), window),
+            counted(&l.group_by, f, &latency_good_selector(l), window)
+        )),
+        Sli::Events(e) => Some(hand_written(&e.error_query, f, window)),
+        Sli::Raw(_) => None,
+    }
+}
+
+/// All events over `window` (per second or in all), grouped by the SLI's
+/// `group_by`. `None` for a `raw` SLI.
+pub fn total_events(sli: &Sli, window: Duration, f: Counter) -> Option<String> {
+    match sli {
+        Sli::Ratio(r) => Some(counted(&r.group_by, f, &r.total, window)),
+        Sli::Latency(l) => Some(counted(&l.group_by, f, &latency_total_selector(l), window)),
+        Sli::Events(e) => Some(hand_written(&e.total_query, f, window)),
+        Sli::Raw(_) => None,
+    }
+}
+
+/// The error ratio over `window` from the raw series: bad events per second
+/// over all events per second. With no traffic it is `0 / 0 = NaN`, which
+/// never fires an alert.
+pub fn error_ratio(sli: &Sli, window: Duration) -> String {
+    match sli {
+        Sli::Raw(r) => substitute_window(&r.error_ratio_query, window),
+        Sli::Ratio(r) if matches!(r.counted, Counted::Errors(_)) => format!(
+            "{} / {}",
+            bad_events(sli, window, Counter::Rate).unwrap_or_default(),
+            total_events(sli, window, Counter::Rate).unwrap_or_default()
+        ),
+        // Bad events that are one sum (or parenthesised already) need no
+        // parentheses; a difference does.
+        Sli::Events(_) => format!(
+            "{} / {}",
+            bad_events(sli, window, Counter::Rate).unwrap_or_default(),
+            total_events(sli, window, Counter::Rate).unwrap_or_default()
+        ),
+        _ => format!(
+            "({}) / {}",
+            bad_events(sli, window, Counter::Rate).unwrap_or_default(),
+            total_events(sli, window, Counter::Rate).unwrap_or_default()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_escapes_everything_that_could_break_out() {
+        assert_eq!(quote("plain"), "\"plain\"");
+        assert_eq!(quote("a\"b\\c\nd}"), r#""a\"b\\c\nd}""#);
+        assert_eq!(quote("\u{7}"), r#""\u0007""#);
+    }
+
+    #[test]
+    fn le_spellings() {
+        assert_eq!(le_variants(300.0), ["300", "300.0"]);
+        assert_eq!(le_variants(0.3), ["0.3"]);
+        assert_eq!(le_matcher(0.25), r#"le="0.25""#);
+        assert_eq!(le_matcher(1.0), r#"le=~"1|1\\.0""#);
+    }
+
+    #[test]
+    fn matchers_are_merged() {
+        assert_eq!(with_matcher("", "le=\"1\""), "{le=\"1\"}");
+        assert_eq!(with_matcher("{a=\"b\",}", "le=\"1\""), "{a=\"b\",le=\"1\"}");
+        assert_eq!(with_matcher(" { } ", "x=\"y\""), "{x=\"y\"}");
+    }
+
+    #[test]
+    fn windows_are_substituted() {
+        assert_eq!(
+            substitute_window("sum(rate(x[{{.window}}])) / 2", Duration::from_hours(6)),
+            "sum(rate(x[6h])) / 2"
+        );
+    }
+}

@@ -1,0 +1,822 @@
+//! Prometheus rules for SLOs: a typed rule file built from specs by pure
+//! functions, serialised to YAML at the edge ([`RuleFile::to_yaml`],
+//! [`RuleFile::to_prometheus_rule`]).
+//!
+//! # Layout and cost
+//!
+//! Rule evaluation cost lives in the long windows and the period read from
+//! raw series (FIELD-NOTES, "Where rule cost lives"). So each SLO that counts
+//! events gets three groups:
+//!
+//! 1. `slo:<service>:<slo>:increase` with `interval: 5m` ([`STEP`]): bad and
+//!    total events of each 5m step, read once from the raw series
+//!    (`slo:sli_total:increase5m`, `slo:sli_error:increase5m`). Because the
+//!    group's interval equals the step, the recorded steps tile time.
+//! 2. `slo:<service>:<slo>`: the error ratio of every window of the policy,
+//!    the current burn rate, then the alerts. Windows up to [`RAW_WINDOW_MAX`] (5m, 30m, 1h) are read
+//!    from the raw series so fast pages stay fast; longer ones (2h, 6h, 1d,
+//!    3d) are `sum_over_time` of bad steps over `sum_over_time` of total
+//!    steps, a few hundred points at most. Alerts sit in the same group,
+//!    after the ratios, so they read ratios of the same evaluation.
+//! 3. `slo:<service>:<slo>:period`, every [`PERIOD_INTERVAL`] (2m30s): the
+//!    error ratio over the whole period from the same steps (no `rate()` over 30 days, no average of ratios: a
+//!    step without traffic adds 0 to both sums, so no NaN is carried for a
+//!    period), then the metadata series.
+//!
+//! A `raw` SLI cannot count events: all its windows are its own query, and it
+//! has no period series (a period ratio would have to average ratios).
+//!
+//! # Naming
+//!
+//! | series | what |
+//! |---|---|
+//! | `slo:sli_error:ratio_rate<window>` | error ratio over a window (`ratio_rate5m`, `ratio_rate3d`) |
+//! | `slo:sli_error:increase5m`, `slo:sli_total:increase5m` | bad and total events per 5m step |
+//! | `slo:sli_total:increase<window>` | events in a long window, for `min_events` |
+//! | `slo:sli_error:ratio_period` | error ratio over the period |
+//! | `slo:objective:ratio`, `slo:error_budget:ratio`, `slo:period:seconds` | the SLO's constants |
+//! | `slo:current_burn_rate:ratio` | burn rate over the shortest window |
+//! | `slo:period_burn_rate:ratio`, `slo:period_error_budget_remaining:ratio` | over the period |
+//! | `slo:info` | always 1; labels say objective, period and SLI kind |
+//!
+//! Every series carries `slo_service`, `slo`, the spec's labels (file labels
+//! merged with the SLO's) and the `group_by` labels; window series also carry
+//! `slo_window`.
+//!
+//! # Alerts
+//!
+//! One alert per tier (page, ticket), named by the spec. Its expression ORs
+//! the tier's window pairs; a pair ANDs its long and short window above
+//! `factor * budget` (and the long window's event count at or above
+//! `min_events`, when set). `slo_window` differs between windows, so it is
+//! aggregated away (`max without (slo_window)` on the long window,
+//! `and ignoring (slo_window)` for the rest): the alert's labels are the
+//! same whichever pair fires, and the alert does not flap between pairs. The
+//! alert's value is the long window's burn rate. Constants (thresholds, the
+//! budget) are written inline, so no expression joins with a metadata series
+//! and no extra label can cause a "duplicate series" error.
+//!
+//! Alerts carry `severity` (per tier, overridable), `slo_tier` (`page` or
+//! `ticket`, for Alertmanager inhibition of the ticket while the page fires),
+//! `slo_service`, `slo`, the spec's labels and `alerting.labels`.
+//!
+//! ```
+//! let spec = slo_core::load::load_str(r#"
+//! version: slo/v1
+//! service: checkout
+//! slos:
+//!   - name: availability
+//!     objective: 99.9
+//!     sli:
+//!       ratio:
+//!         errors: http_requests_total{code=~"5.."}
+//!         total: http_requests_total
+//! "#).map_err(|d| d[0].to_string())?;
+//! let file = slo_core::rules::RuleFile::from_specs(std::slice::from_ref(&spec));
+//! let yaml = file.to_yaml();
+//! assert!(yaml.contains("record: slo:sli_error:ratio_rate1h"));
+//! assert!(yaml.contains("alert: SLOErrorBudgetBurn"));
+//! # Ok::<(), String>(())
+//! ```
+
+use crate::duration::Duration;
+use crate::emit::Writer;
+use crate::names::{SERVICE_LABEL, SLO_LABEL, TIER_LABEL, WINDOW_LABEL};
+use crate::num;
+use crate::policy::{Severity, WindowPair};
+pub use crate::promql::STEP;
+use crate::promql::{self, Counter};
+use crate::spec::{Labels, Sli, Slo, Spec};
+
+/// Windows up to this long are read from the raw series; longer ones are
+/// derived from the recorded steps.
+pub const RAW_WINDOW_MAX: Duration = Duration::from_hours(1);
+
+/// The period group's interval: half a step. The period's sums only change
+/// when a step lands (every 5m), so evaluating them more often (every 15s or
+/// 30s of a global interval) only repeats the most expensive rule; half a
+/// step keeps them within 2m30s of the steps and always inside Prometheus's
+/// 5m lookback, so dashboards never see a gap.
+pub const PERIOD_INTERVAL: Duration = Duration::from_secs(150);
+
+/// Prefix of the per-window error ratios (`slo:sli_error:ratio_rate5m`).
+pub const ERROR_RATIO_PREFIX: &str = "slo:sli_error:ratio_rate";
+/// Prefix of recorded bad-event increases (`slo:sli_error:increase5m`).
+pub const ERROR_INCREASE_PREFIX: &str = "slo:sli_error:increase";
+/// Prefix of recorded event counts (`slo:sli_total:increase5m`).
+pub const TOTAL_INCREASE_PREFIX: &str = "slo:sli_total:increase";
+/// The error ratio over the whole period.
+pub const PERIOD_ERROR_RATIO: &str = "slo:sli_error:ratio_period";
+/// The objective as a ratio (0.999).
+pub const OBJECTIVE: &str = "slo:objective:ratio";
+/// The budget fraction (0.001).
+pub const ERROR_BUDGET: &str = "slo:error_budget:ratio";
+/// The period in seconds.
+pub const PERIOD_SECONDS: &str = "slo:period:seconds";
+/// The burn rate over the shortest window.
+pub const CURRENT_BURN_RATE: &str = "slo:current_burn_rate:ratio";
+/// The burn rate over the period.
+pub const PERIOD_BURN_RATE: &str = "slo:period_burn_rate:ratio";
+/// The share of the period's budget left (negative once overspent).
+pub const PERIOD_BUDGET_REMAINING: &str = "slo:period_error_budget_remaining:ratio";
+/// Always 1; its labels describe the SLO.
+pub const INFO: &str = "slo:info";
+/// `slo:info` label: the objective in percent.
+pub const INFO_OBJECTIVE_LABEL: &str = "slo_objective";
+/// `slo:info` label: the period.
+pub const INFO_PERIOD_LABEL: &str = "slo_period";
+/// `slo:info` label: the SLI kind.
+pub const INFO_SLI_LABEL: &str = "slo_sli";
+/// Suffix of the data-absent alert's name.
+pub const ABSENT_SUFFIX: &str = "Absent";
+
+/// A rule file: what Prometheus loads with `rule_files`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RuleFile {
+    /// The groups, in spec order.
+    pub groups: Vec<RuleGroup>,
+}
+
+/// A rule group: rules evaluated in order, at one interval.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleGroup {
+    /// The group's name, unique in the file.
+    pub name: String,
+    /// The evaluation interval; `None` for Prometheus's global one.
+    pub interval: Option<Duration>,
+    /// The rules, in evaluation order.
+    pub rules: Vec<Rule>,
+}
+
+/// One rule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rule {
+    /// Records an expression as a new series.
+    Recording(RecordingRule),
+    /// Fires an alert while an expression returns anything.
+    Alerting(AlertingRule),
+}
+
+/// A recording rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordingRule {
+    /// The recorded metric's name.
+    pub record: String,
+    /// The PromQL expression.
+    pub expr: String,
+    /// Labels set on the recorded series.
+    pub labels: Labels,
+}
+
+/// An alerting rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertingRule {
+    /// The alert's name.
+    pub alert: String,
+    /// The PromQL expression.
+    pub expr: String,
+    /// How long the expression must hold before the alert fires.
+    pub for_: Option<Duration>,
+    /// Labels of the alert.
+    pub labels: Labels,
+    /// Annotations (Go templates, as Prometheus renders them).
+    pub annotations: Labels,
+}
+
+impl Rule {
+    /// The rule's expression.
+    pub fn expr(&self) -> &str {
+        match self {
+            Rule::Recording(r) => &r.expr,
+            Rule::Alerting(a) => &a.expr,
+        }
+    }
+}
+
+/// The Kubernetes object around the groups for `--target prometheus-operator`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ObjectMeta {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`, omitted when `None`.
+    pub namespace: Option<String>,
+    /// `metadata.labels` (e.g. the selector the Prometheus watches).
+    pub labels: Labels,
+}
+
+/// The header comment of generated files.
+const HEADER: &str =
+    "Generated by slo-eval from SLO specs: do not edit, change the specs and regenerate.";
+
+impl RuleFile {
+    /// The rules for every SLO of `specs`, in order.
+    pub fn from_specs(specs: &[Spec]) -> Self {
+        Self {
+            groups: specs
+                .iter()
+                .flat_map(|s| &s.slos)
+                .flat_map(slo_groups)
+                .collect(),
+        }
+    }
+
+    /// Every expression of the file, in order.
+    pub fn exprs(&self) -> impl Iterator<Item = &str> {
+        self.groups.iter().flat_map(|g| &g.rules).map(Rule::expr)
+    }
+
+    /// The file as Prometheus rule-file YAML.
+    pub fn to_yaml(&self) -> String {
+        let mut w = Writer::new();
+        w.comment(0, HEADER);
+        self.write_groups(&mut w, 0);
+        w.finish()
+    }
+
+    /// The file wrapped in a `monitoring.coreos.com/v1` `PrometheusRule`.
+    pub fn to_prometheus_rule(&self, meta: &ObjectMeta) -> String {
+        let mut w = Writer::new();
+        w.comment(0, HEADER);
+        w.field(0, false, "apiVersion", "monitoring.coreos.com/v1");
+        w.field(0, false, "kind", "PrometheusRule");
+        w.open(0, false, "metadata");
+        w.field(2, false, "name", &meta.name);
+        if let Some(ns) = &meta.namespace {
+            w.field(2, false, "namespace", ns);
+        }
+        w.map(2, "labels", &meta.labels);
+        w.open(0, false, "spec");
+        self.write_groups(&mut w, 2);
+        w.finish()
+    }
+
+    fn write_groups(&self, w: &mut Writer, indent: usize) {
+        if self.groups.is_empty() {
+            w.empty_list(indent, "groups");
+            return;
+        }
+        w.open(indent, false, "groups");
+        let g_indent = indent + 4;
+        for group in &self.groups {
+            w.field(g_indent, true, "name", &group.name);
+            if let Some(interval) = group.interval {
+                w.field(g_indent, false, "interval", &interval.to_string());
+            }
+            w.open(g_indent, false, "rules");
+            let r_indent = g_indent + 4;
+            for rule in &group.rules {
+                match rule {
+                    Rule::Recording(r) => {
+                        w.field(r_indent, true, "record", &r.record);
+                        w.field(r_indent, false, "expr", &r.expr);
+                        w.map(r_indent, "labels", &r.labels);
+                    }
+                    Rule::Alerting(a) => {
+                        w.field(r_indent, true, "alert", &a.alert);
+                        w.field(r_indent, false, "expr", &a.expr);
+                        if let Some(d) = a.for_ {
+                            w.field(r_indent, false, "for", &d.to_string());
+                        }
+                        w.map(r_indent, "labels", &a.labels);
+                        w.map(r_indent, "annotations", &a.annotations);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `slo:sli_error:ratio_rate<window>`.
+pub fn error_ratio_metric(window: Duration) -> String {
+    format!("{ERROR_RATIO_PREFIX}{window}")
+}
+
+/// `slo:sli_error:increase<window>`.
+pub fn error_increase_metric(window: Duration) -> String {
+    format!("{ERROR_INCREASE_PREFIX}{window}")
+}
+
+/// `slo:sli_total:increase<window>`.
+pub fn total_increase_metric(window: Duration) -> String {
+    format!("{TOTAL_INCREASE_PREFIX}{window}")
+}
+
+/// The name of a rule group of an SLO: `slo:<service>:<slo>[:suffix]`.
+/// Service and SLO names cannot hold `:`, so names never collide.
+pub fn group_name(slo: &Slo, suffix: Option<&str>) -> String {
+    match suffix {
+        Some(s) => format!("slo:{}:{}:{s}", slo.service, slo.name),
+        None => format!("slo:{}:{}", slo.service, slo.name),
+    }
+}
+
+/// True when the ratio over `window` is derived from the recorded steps
+/// rather than read from the raw series.
+pub fn is_derived(sli: &Sli, window: Duration) -> bool {
+    sli.counts_events() && window > RAW_WINDOW_MAX
+}
+
+/// The windows whose error ratio is recorded: the policy's, or the step
+/// alone when every tier is disabled (the current burn rate still needs one).
+pub fn recorded_windows(slo: &Slo) -> Vec<Duration> {
+    let windows: Vec<Duration> = slo.policy.windows().into_iter().collect();
+    if windows.is_empty() {
+        vec![STEP]
+    } else {
+        windows
+    }
+}
+
+/// Labels on every series of the SLO: the spec's labels (minus any that
+/// `group_by` owns, and empty ones, which Prometheus treats as absent) and
+/// the identity labels.
+pub fn series_labels(slo: &Slo) -> Labels {
+    let mut labels: Labels = slo
+        .labels
+        .iter()
+        .filter(|(k, v)| !v.is_empty() && !slo.group_by().contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    labels.insert(SERVICE_LABEL.to_owned(), slo.service.clone());
+    labels.insert(SLO_LABEL.to_owned(), slo.name.clone());
+    labels
+}
+
+fn window_labels(slo: &Slo, window: Duration) -> Labels {
+    let mut labels = series_labels(slo);
+    labels.insert(WINDOW_LABEL.to_owned(), window.to_string());
+    labels
+}
+
+/// `metric{slo_service="...",slo="..."}`.
+fn recorded(metric: &str, slo: &Slo) -> String {
+    format!("{metric}{}", promql::identity_matchers(slo))
+}
+
+/// The expression recorded as the error ratio over `window`: the raw query
+/// ([`promql::error_ratio`]) for short windows, the sum of recorded bad
+/// steps over the sum of recorded total steps for long ones.
+pub fn window_expr(slo: &Slo, window: Duration) -> String {
+    if is_derived(&slo.sli, window) {
+        format!(
+            "sum_over_time({}[{window}]) / sum_over_time({}[{window}])",
+            recorded(&error_increase_metric(STEP), slo),
+            recorded(&total_increase_metric(STEP), slo)
+        )
+    } else {
+        promql::error_ratio(&slo.sli, window)
+    }
+}
+
+/// The expression for the number of events in `window`: the sum of the
+/// recorded steps in it. Exact in Prometheus, where the step group's
+/// interval makes steps tile time; `promtool test rules` evaluates every
+/// group at the test's `evaluation_interval`, so tests of event counts use a
+/// 5m one. `None` for a `raw` SLI.
+pub fn events_expr(slo: &Slo, window: Duration) -> Option<String> {
+    if !slo.sli.counts_events() {
+        return None;
+    }
+    let step = recorded(&total_increase_metric(STEP), slo);
+    if window == STEP {
+        return Some(step);
+    }
+    Some(format!("sum_over_time({step}[{window}])"))
+}
+
+/// The step group: bad and total events of each [`STEP`], read once from
+/// the raw series. `None` for a `raw` SLI.
+pub fn increase_group(slo: &Slo) -> Option<RuleGroup> {
+    let total = promql::total_events(&slo.sli, STEP, Counter::Increase)?;
+    let bad = promql::bad_events(&slo.sli, STEP, Counter::Increase)?;
+    let labels = window_labels(slo, STEP);
+    // A selector of bad events matches nothing until the first error, which
+    // would leave the SLO without data rather than at 0 errors. Fill in 0
+    // for every group that has traffic; `ignoring` the labels the rule adds
+    // keeps the two sides apart, so they can never collide.
+    let ignoring: Vec<&str> = labels.keys().map(String::as_str).collect();
+    let bad = format!(
+        "{bad} or ignoring ({}) 0 * {}",
+        ignoring.join(", "),
+        recorded(&total_increase_metric(STEP), slo)
+    );
+    Some(RuleGroup {
+        name: group_name(slo, Some("increase")),
+        interval: Some(STEP),
+        rules: vec![
+            Rule::Recording(RecordingRule {
+                record: total_increase_metric(STEP),
+                expr: total,
+                labels: labels.clone(),
+            }),
+            Rule::Recording(RecordingRule {
+                record: error_increase_metric(STEP),
+                expr: bad,
+                labels,
+            }),
+        ],
+    })
+}
+
+/// The main group: the error ratio of every window, the event counts
+/// `min_events` needs, then the alerts.
+pub fn sli_group(slo: &Slo) -> RuleGroup {
+    let mut rules: Vec<Rule> = recorded_windows(slo)
+        .into_iter()
+        .map(|w| {
+            Rule::Recording(RecordingRule {
+                record: error_ratio_metric(w),
+                expr: window_expr(slo, w),
+                labels: window_labels(slo, w),
+            })
+        })
+        .collect();
+    // Next to the window it reads, so it is as fresh as the alerts.
+    let shortest = recorded_windows(slo).first().copied().unwrap_or(STEP);
+    rules.push(Rule::Recording(RecordingRule {
+        record: CURRENT_BURN_RATE.to_owned(),
+        expr: format!(
+            "{} / {}",
+            recorded(&error_ratio_metric(shortest), slo),
+            num::format(slo.budget().fraction())
+        ),
+        labels: window_labels(slo, shortest),
+    }));
+    for w in min_events_windows(slo) {
+        if let Some(expr) = events_expr(slo, w) {
+            rules.push(Rule::Recording(RecordingRule {
+                record: total_increase_metric(w),
+                expr,
+                labels: window_labels(slo, w),
+            }));
+        }
+    }
+    for severity in Severity::ALL {
+        if let Some(alert) = tier_alert(slo, severity) {
+            rules.push(Rule::Alerting(alert));
+        }
+    }
+    if let Some(alert) = absent_alert(slo) {
+        rules.push(Rule::Alerting(alert));
+    }
+    RuleGroup {
+        name: group_name(slo, None),
+        interval: None,
+        rules,
+    }
+}
+
+/// Long windows whose event counts must be recorded for the `min_events`
+/// guard (the step itself is recorded already).
+fn min_events_windows(slo: &Slo) -> Vec<Duration> {
+    if slo.alerting.min_events <= 0.0 || !slo.sli.counts_events() {
+        return Vec::new();
+    }
+    let mut windows: Vec<Duration> = slo
+        .policy
+        .pairs()
+        .iter()
+        .map(|p| p.long)
+        .filter(|w| *w != STEP)
+        .collect();
+    windows.sort();
+    windows.dedup();
+    windows
+}
+
+/// The period group: the error ratio over the period, then the metadata.
+pub fn period_group(slo: &Slo) -> RuleGroup {
+    let budget = slo.budget();
+    let b = num::format(budget.fraction());
+    let labels = series_labels(slo);
+    let mut rules = Vec::new();
+    let counts = slo.sli.counts_events();
+    if counts {
+        let p = slo.period;
+        rules.push(Rule::Recording(RecordingRule {
+            record: PERIOD_ERROR_RATIO.to_owned(),
+            expr: format!(
+                "sum_over_time({}[{p}]) / sum_over_time({}[{p}])",
+                recorded(&error_increase_metric(STEP), slo),
+                recorded(&total_increase_metric(STEP), slo)
+            ),
+            labels: window_labels(slo, p),
+        }));
+    }
+    let constant = |record: &str, value: f64| {
+        Rule::Recording(RecordingRule {
+            record: record.to_owned(),
+            expr: format!("vector({})", num::format(value)),
+            labels: labels.clone(),
+        })
+    };
+    rules.push(constant(OBJECTIVE, slo.objective.ratio()));
+    rules.push(constant(ERROR_BUDGET, budget.fraction()));
+    rules.push(constant(PERIOD_SECONDS, slo.period.as_secs_f64()));
+    if counts {
+        let period_labels = window_labels(slo, slo.period);
+        rules.push(Rule::Recording(RecordingRule {
+            record: PERIOD_BURN_RATE.to_owned(),
+            expr: format!("{} / {b}", recorded(PERIOD_ERROR_RATIO, slo)),
+            labels: period_labels.clone(),
+        }));
+        rules.push(Rule::Recording(RecordingRule {
+            record: PERIOD_BUDGET_REMAINING.to_owned(),
+            expr: format!("1 - {} / {b}", recorded(PERIOD_ERROR_RATIO, slo)),
+            labels: period_labels,
+        }));
+    }
+    let mut info = labels.clone();
+    info.insert(
+        INFO_OBJECTIVE_LABEL.to_owned(),
+        num::format(slo.objective.percent()),
+    );
+    info.insert(INFO_PERIOD_LABEL.to_owned(), slo.period.to_string());
+    info.insert(INFO_SLI_LABEL.to_owned(), slo.sli.kind().to_owned());
+    rules.push(Rule::Recording(RecordingRule {
+        record: INFO.to_owned(),
+        expr: "vector(1)".to_owned(),
+        labels: info,
+    }));
+    RuleGroup {
+        name: group_name(slo, Some("period")),
+        interval: Some(PERIOD_INTERVAL),
+        rules,
+    }
+}
+
+/// Every group of one SLO, in evaluation-friendly order.
+pub fn slo_groups(slo: &Slo) -> Vec<RuleGroup> {
+    let mut groups: Vec<RuleGroup> = increase_group(slo).into_iter().collect();
+    groups.push(sli_group(slo));
+    groups.push(period_group(slo));
+    groups
+}
+
+/// One pair's condition: both windows above `factor * budget` (and enough
+/// events in the long window when `min_events` is set). Its value is the
+/// long window's burn rate; `slo_window` is aggregated away.
+pub fn pair_expr(slo: &Slo, pair: &WindowPair) -> String {
+    let budget = slo.budget();
+    let threshold = num::format(pair.error_ratio_threshold(&budget));
+    let mut expr = format!(
+        "max without ({WINDOW_LABEL}) ({} > {threshold}) / {}\nand ignoring ({WINDOW_LABEL})\n{} > {threshold}",
+        recorded(&error_ratio_metric(pair.long), slo),
+        num::format(budget.fraction()),
+        recorded(&error_ratio_metric(pair.short), slo),
+    );
+    if slo.alerting.min_events > 0.0 && slo.sli.counts_events() {
+        let _ = std::fmt::Write::write_fmt(
+            &mut expr,
+            format_args!(
+                "\nand ignoring ({WINDOW_LABEL})\n{} >= {}",
+                recorded(&total_increase_metric(pair.long), slo),
+                num::format(slo.alerting.min_events)
+            ),
+        );
+    }
+    expr
+}
+
+/// The alert of one tier: its pairs ORed. `None` when the tier is disabled
+/// or has no pairs.
+pub fn tier_alert(slo: &Slo, severity: Severity) -> Option<AlertingRule> {
+    let tier = slo.alerting.tier(severity);
+    let pairs: Vec<&WindowPair> = slo.policy.tier(severity).collect();
+    if tier.disabled || pairs.is_empty() {
+        return None;
+    }
+    let expr = pairs
+        .iter()
+        .map(|p| {
+            let inner = pair_expr(slo, p).replace('\n', "\n  ");
+            format!("(\n  {inner}\n)")
+        })
+        .collect::<Vec<_>>()
+        .join("\nor\n");
+    let mut labels = literal_labels(series_labels(slo));
+    labels.extend(alert_labels(slo, severity));
+    labels.insert(TIER_LABEL.to_owned(), severity.to_string());
+    let mut annotations = default_annotations(slo, severity, &pairs);
+    annotations.extend(slo.alerting.annotations.clone());
+    annotations.extend(tier.annotations.clone());
+    Some(AlertingRule {
+        alert: slo.alerting.name.clone(),
+        expr,
+        for_: tier.for_,
+        labels,
+        annotations,
+    })
+}
+
+/// Prometheus expands alert labels as Go templates, but the spec's labels
+/// are data, also recorded verbatim on series: write any `{{` so the
+/// template prints it literally and the alert's label equals the series'.
+fn literal_labels(labels: Labels) -> Labels {
+    labels
+        .into_iter()
+        .map(|(k, v)| (k, v.replace("{{", "{{ \"{{\" }}")))
+        .collect()
+}
+
+/// `alerting.labels` then the tier's own (which hold `severity`): alert
+/// labels passed through as written, templates included.
+fn alert_labels(slo: &Slo, severity: Severity) -> Labels {
+    let mut labels = slo.alerting.labels.clone();
+    labels.extend(slo.alerting.tier(severity).labels.clone());
+    labels
+}
+
+/// ` (route={{ $labels.route }})` for grouped SLOs, empty otherwise.
+fn group_text(slo: &Slo) -> String {
+    let g = slo.group_by();
+    if g.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = g
+        .iter()
+        .map(|l| format!("{l}={{{{ $labels.{l} }}}}"))
+        .collect();
+    format!(" ({})", parts.join(", "))
+}
+
+fn percent(ratio: f64) -> String {
+    format!("{}%", num::format(ratio * 100.0))
+}
+
+fn default_annotations(slo: &Slo, severity: Severity, pairs: &[&WindowPair]) -> Labels {
+    let budget = slo.budget();
+    let who = format!("{}/{}{}", slo.service, slo.name, group_text(slo));
+    let summary = match severity {
+        Severity::Page => format!("{who} is burning its error budget fast"),
+        Severity::Ticket => {
+            format!("{who} is burning its error budget too fast to last the period")
+        }
+    };
+    let conditions: Vec<String> = pairs
+        .iter()
+        .map(|p| {
+            format!(
+                "above {}x over both {} and {} ({} of the budget spent by then)",
+                num::format(p.factor),
+                p.long,
+                p.short,
+                percent(p.budget_consumed(&budget))
+            )
+        })
+        .collect();
+    let guard = if slo.alerting.min_events > 0.0 {
+        format!(
+            " A window pair needs at least {} events in its long window.",
+            num::format(slo.alerting.min_events)
+        )
+    } else {
+        String::new()
+    };
+    let description = format!(
+        "The error budget of {who} ({} objective over {}, a budget of {} of events) is burning at {{{{ printf \"%.1f\" $value }}}}x the rate that would spend it exactly over the period. This {severity} alert fires {}.{guard}",
+        percent(slo.objective.ratio()),
+        slo.period,
+        percent(budget.fraction()),
+        conditions.join(", or "),
+    );
+    let mut a = Labels::new();
+    a.insert("summary".to_owned(), summary);
+    a.insert("description".to_owned(), description);
+    a
+}
+
+/// The data-absent alert, when `absent_for` is set: no total events (or, for
+/// a raw SLI, no error ratio) for that long. Off by default, since silence
+/// is not an error-budget burn.
+pub fn absent_alert(slo: &Slo) -> Option<AlertingRule> {
+    let d = slo.alerting.absent_for?;
+    let series = match &slo.sli {
+        Sli::Ratio(r) => r.total.trim().to_owned(),
+        Sli::Latency(l) => promql::latency_total_selector(l),
+        Sli::Events(_) | Sli::Raw(_) => {
+            let shortest = recorded_windows(slo).first().copied().unwrap_or(STEP);
+            recorded(&error_ratio_metric(shortest), slo)
+        }
+    };
+    let mut labels = literal_labels(series_labels(slo));
+    labels.extend(alert_labels(slo, Severity::Ticket));
+    let mut annotations = Labels::new();
+    annotations.insert(
+        "summary".to_owned(),
+        format!("{}/{} has had no SLI data for {d}", slo.service, slo.name),
+    );
+    annotations.insert(
+        "description".to_owned(),
+        format!(
+            "The SLI of {}/{} returned no data for {d}: its burn-rate alerts cannot fire until data comes back. Check the scrape targets and the SLI's series.",
+            slo.service, slo.name
+        ),
+    );
+    annotations.extend(slo.alerting.annotations.clone());
+    Some(AlertingRule {
+        alert: format!("{}{ABSENT_SUFFIX}", slo.alerting.name),
+        expr: format!("absent_over_time({series}[{d}])"),
+        for_: None,
+        labels,
+        annotations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: &str) -> Spec {
+        crate::load::load_str(yaml).unwrap_or_else(|d| panic!("{:?}", d))
+    }
+
+    const BASIC: &str = r#"
+version: slo/v1
+service: api
+labels: {team: "a\"b"}
+slos:
+  - name: avail
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{code=~"5.."}
+        total: http_requests_total
+"#;
+
+    #[test]
+    fn layout_of_a_basic_slo() {
+        let s = spec(BASIC);
+        let groups = slo_groups(&s.slos[0]);
+        let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "slo:api:avail:increase",
+                "slo:api:avail",
+                "slo:api:avail:period"
+            ]
+        );
+        assert_eq!(groups[0].interval, Some(STEP));
+        let records: Vec<String> = groups[1]
+            .rules
+            .iter()
+            .filter_map(|r| match r {
+                Rule::Recording(r) => Some(r.record.clone()),
+                Rule::Alerting(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            records,
+            [
+                "slo:sli_error:ratio_rate5m",
+                "slo:sli_error:ratio_rate30m",
+                "slo:sli_error:ratio_rate1h",
+                "slo:sli_error:ratio_rate2h",
+                "slo:sli_error:ratio_rate6h",
+                "slo:sli_error:ratio_rate1d",
+                "slo:sli_error:ratio_rate3d",
+                "slo:current_burn_rate:ratio"
+            ]
+        );
+        assert_eq!(groups[2].interval, Some(PERIOD_INTERVAL));
+        // Short windows on raw series, long ones from the steps.
+        assert!(
+            window_expr(&s.slos[0], Duration::from_hours(1))
+                .contains("rate(http_requests_total[1h])")
+        );
+        assert!(
+            window_expr(&s.slos[0], Duration::from_hours(6))
+                .starts_with("sum_over_time(slo:sli_error:increase5m{")
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_an_empty_list() {
+        let yaml = RuleFile::default().to_yaml();
+        assert!(yaml.ends_with("\ngroups: []\n"), "{yaml}");
+    }
+
+    #[test]
+    fn page_alert_ors_pairs_and_strips_the_window() {
+        let s = spec(BASIC);
+        let Some(alert) = tier_alert(&s.slos[0], Severity::Page) else {
+            panic!("no page alert");
+        };
+        assert_eq!(alert.expr.matches("\nor\n").count(), 1);
+        assert!(alert.expr.contains("max without (slo_window) (slo:sli_error:ratio_rate1h{slo_service=\"api\",slo=\"avail\"} > 0.0144) / 0.001"));
+        assert_eq!(
+            alert.labels.get("slo_tier").map(String::as_str),
+            Some("page")
+        );
+        assert_eq!(
+            alert.labels.get("severity").map(String::as_str),
+            Some("page")
+        );
+        assert_eq!(alert.labels.get("team").map(String::as_str), Some("a\"b"));
+        assert!(
+            alert.annotations["description"]
+                .contains("above 14.4x over both 1h and 5m (2% of the budget spent by then)")
+        );
+    }
+}

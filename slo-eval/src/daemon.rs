@@ -1,0 +1,534 @@
+//! `slo-eval run`: the alerting daemon.
+//!
+//! Every interval it evaluates each SLO ([`evaluate`](crate::evaluate)),
+//! advances each alert's state machine ([`slo_core::alert::AlertState`]),
+//! and delivers:
+//!
+//! - to **Alertmanager**, every firing alert at every cycle with
+//!   `endsAt = now + 4 x interval`, and each resolved alert for 15 minutes
+//!   after it resolved, as Prometheus does (so a lost request is repaired by
+//!   the next one, and alerts expire if the daemon dies);
+//! - to **webhooks**, each change once (firing, then resolved), through a
+//!   persisted queue: a notification stays queued until a receiver took it.
+//!
+//! State (alerts and queues) is saved atomically after every cycle, and
+//! before delivery, so a restart neither re-pages what was delivered nor
+//! forgets a resolve it owes. An SLO whose queries fail keeps its alerts as
+//! they were (no spurious resolve, no spurious page); the loop goes on.
+//! SIGTERM/SIGINT stop after saving; SIGHUP reloads the specs, keeping the
+//! old ones if the new ones do not validate.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration as StdDuration, Instant};
+
+use jiff::Timestamp;
+use slo_core::alert::AlertState;
+use slo_core::policy::Severity;
+use slo_core::spec::{Slo, Spec};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::errors::Error;
+use crate::evaluate::{self, InstanceResult};
+use crate::notify::{Alert, Labels, Notifier, Status, Target};
+use crate::prometheus::Client;
+use crate::report::Reporter;
+use crate::server::{LabelSet, Metrics};
+use crate::state::{AlertRecord, State};
+
+/// How long resolved alerts are resent to Alertmanager.
+const RESOLVED_RESEND: StdDuration = StdDuration::from_secs(15 * 60);
+/// How often the budget over the whole period is re-queried: it moves
+/// slowly, and its two queries read the whole period.
+const PERIOD_REFRESH: StdDuration = StdDuration::from_secs(5 * 60);
+
+/// The running daemon.
+#[derive(Debug)]
+pub struct Daemon {
+    config: Config,
+    client: Arc<Client>,
+    notifier: Notifier,
+    targets: Vec<Target>,
+    specs: Arc<Vec<Spec>>,
+    state: State,
+    metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+    /// Budget left per alert-key prefix (SLO instance), between refreshes.
+    period_cache: BTreeMap<String, Option<f64>>,
+    last_period: Option<Instant>,
+}
+
+fn millis(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn timestamp(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// `service/slo{labels}`: an SLO instance.
+fn instance_key(slo: &Slo, labels: &evaluate::Instance) -> String {
+    let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{}/{}{{{}}}", slo.service, slo.name, l.join(","))
+}
+
+fn alert_key(instance: &str, severity: Severity) -> String {
+    format!("{instance}/{severity}")
+}
+
+/// Renders the few Go-template forms the generated annotations use, with
+/// the daemon's values: `{{ $labels.x }}`, `{{ $value }}`,
+/// `{{ printf "%.1f" $value }}` and the literal `{{ "{{" }}`.
+pub fn render(template: &str, labels: &Labels, value: f64) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let inner = rest[start + 2..start + end].trim();
+        let replaced = if let Some(name) = inner.strip_prefix("$labels.") {
+            Some(labels.get(name.trim()).cloned().unwrap_or_default())
+        } else if inner == "$value" {
+            Some(slo_core::num::format(value))
+        } else if inner == "printf \"%.1f\" $value" {
+            Some(format!("{value:.1}"))
+        } else if inner == "\"{{\"" {
+            Some("{{".to_owned())
+        } else {
+            None
+        };
+        match replaced {
+            Some(r) => out.push_str(&r),
+            None => out.push_str(&rest[start..start + end + 2]),
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl Daemon {
+    /// Builds the daemon from a configuration: reads secrets, specs and the
+    /// state file.
+    pub fn new(config: Config) -> Result<Self, Error> {
+        let client = Arc::new(Client::new(&config.endpoint()?)?);
+        let notifier = Notifier::new(
+            config.notify.timeout.to_std(),
+            config.notify.retries,
+            StdDuration::from_millis(200),
+            config.external_url.clone(),
+        )
+        .map_err(|e| Error::Config(e.to_string()))?;
+        let targets = config.targets()?;
+        let specs = crate::specs::load_all(&config.specs, &mut Reporter::stderr())?;
+        let state = State::load(&config.state_file)?;
+        Ok(Self {
+            config,
+            client,
+            notifier,
+            targets,
+            specs: Arc::new(specs),
+            state,
+            metrics: Arc::new(Metrics::default()),
+            ready: Arc::new(AtomicBool::new(false)),
+            period_cache: BTreeMap::new(),
+            last_period: None,
+        })
+    }
+
+    /// Reloads the specs; on any problem the old ones stay.
+    pub fn reload(&mut self) {
+        match crate::specs::load_all(&self.config.specs, &mut Reporter::stderr()) {
+            Ok(specs) => {
+                let n: usize = specs.iter().map(|s| s.slos.len()).sum();
+                tracing::info!(slos = n, "specs reloaded");
+                self.specs = Arc::new(specs);
+            }
+            Err(e) => {
+                self.metrics.reload_failures.inc();
+                tracing::error!(error = %e, "spec reload failed; keeping the specs in use");
+            }
+        }
+    }
+
+    /// One evaluation and delivery cycle at `now`.
+    pub async fn cycle(&mut self, now: Timestamp) -> Result<(), Error> {
+        let started = Instant::now();
+        let specs = Arc::clone(&self.specs);
+        let slos: Vec<&Slo> = specs.iter().flat_map(|s| &s.slos).collect();
+        let with_period = self
+            .last_period
+            .is_none_or(|t| t.elapsed() >= PERIOD_REFRESH);
+        let queries: usize = slos
+            .iter()
+            .map(|s| evaluate::query_count(s, with_period))
+            .sum();
+        let outcomes = evaluate::evaluate_all(
+            &self.client,
+            &slos,
+            Some(millis(now) as f64 / 1000.0),
+            self.config.prometheus.concurrency,
+            with_period,
+        )
+        .await;
+        if with_period {
+            self.last_period = Some(Instant::now());
+        }
+        let now_ms = millis(now);
+        let mut changes: Vec<Alert> = Vec::new();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        self.metrics.burn_rate.clear();
+        self.metrics.error_ratio.clear();
+        self.metrics.budget_remaining.clear();
+        self.metrics.alert_state.clear();
+        for outcome in &outcomes {
+            let slo = outcome.slo;
+            let prefix = format!("{}/{}{{", slo.service, slo.name);
+            match &outcome.result {
+                Err(e) => {
+                    tracing::warn!(service = %slo.service, slo = %slo.name, error = %e, "evaluation failed; alerts held");
+                    self.metrics
+                        .failures
+                        .get_or_create(&vec![
+                            ("slo_service".to_owned(), slo.service.clone()),
+                            ("slo".to_owned(), slo.name.clone()),
+                        ])
+                        .inc();
+                    // Hold: keep every alert of this SLO as it is.
+                    for key in self.state.alerts.keys().filter(|k| k.starts_with(&prefix)) {
+                        seen.insert(key.clone());
+                    }
+                }
+                Ok(instances) => {
+                    for inst in instances {
+                        self.apply(slo, inst, with_period, now_ms, &mut seen, &mut changes);
+                    }
+                }
+            }
+        }
+        // Alerts not decided this cycle: their instance vanished (no data),
+        // their tier was disabled or their SLO removed. They stop holding.
+        let stale: Vec<String> = self
+            .state
+            .alerts
+            .keys()
+            .filter(|k| !seen.contains(*k))
+            .cloned()
+            .collect();
+        for key in stale {
+            if let Some(rec) = self.state.alerts.get_mut(&key) {
+                let prev = rec.state;
+                rec.state = prev.next(false, None, now_ms);
+                if let Some(a) = transition(prev, rec, now_ms, &self.config.external_url) {
+                    changes.push(a);
+                }
+            }
+        }
+        // Forget alerts resolved long enough ago, and inactive ones.
+        let resend_ms = RESOLVED_RESEND.as_millis() as i64;
+        self.state.alerts.retain(|_, r| match r.state {
+            AlertState::Inactive => false,
+            AlertState::Resolved { resolved_at, .. } => now_ms - resolved_at < resend_ms,
+            _ => true,
+        });
+        for a in changes {
+            for t in &self.targets {
+                if let Target::Webhook { name, .. } = t {
+                    let dropped = self.state.enqueue(name, a.clone());
+                    self.metrics.notifications_dropped.inc_by(dropped as u64);
+                }
+            }
+        }
+        // Save before delivering: a crash now re-sends at worst, never loses.
+        self.state.save(&self.config.state_file)?;
+        self.deliver(now).await;
+        self.state.save(&self.config.state_file)?;
+        self.metrics.cycles.inc();
+        self.metrics.cycle_queries.set(queries as i64);
+        self.metrics
+            .cycle_seconds
+            .set(started.elapsed().as_secs_f64());
+        self.ready.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn apply(
+        &mut self,
+        slo: &Slo,
+        inst: &InstanceResult,
+        with_period: bool,
+        now_ms: i64,
+        seen: &mut BTreeSet<String>,
+        changes: &mut Vec<Alert>,
+    ) {
+        let ikey = instance_key(slo, &inst.labels);
+        let mut base: LabelSet = vec![
+            ("slo_service".to_owned(), slo.service.clone()),
+            ("slo".to_owned(), slo.name.clone()),
+        ];
+        base.extend(inst.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for (w, v) in &inst.windows {
+            let mut l = base.clone();
+            l.push(("window".to_owned(), w.clone()));
+            self.metrics.burn_rate.get_or_create(&l).set(v.burn_rate);
+            self.metrics
+                .error_ratio
+                .get_or_create(&l)
+                .set(v.error_ratio);
+        }
+        let remaining = if with_period {
+            self.period_cache
+                .insert(ikey.clone(), inst.budget_remaining);
+            inst.budget_remaining
+        } else {
+            self.period_cache.get(&ikey).copied().flatten()
+        };
+        if let Some(b) = remaining {
+            self.metrics.budget_remaining.get_or_create(&base).set(b);
+        }
+        for tier in &inst.alerts {
+            let Some(rule) = slo_core::rules::tier_alert(slo, tier.severity) else {
+                continue;
+            };
+            let key = alert_key(&ikey, tier.severity);
+            seen.insert(key.clone());
+            let mut labels = rule.labels.clone();
+            labels.insert("alertname".to_owned(), rule.alert.clone());
+            labels.extend(inst.labels.clone());
+            let labels: Labels = labels
+                .into_iter()
+                .map(|(k, v)| (k, render(&v, &inst.labels, 0.0)))
+                .collect();
+            // $value: the highest long-window burn rate among firing pairs,
+            // as the rules' alert expression yields.
+            let value = tier
+                .pairs
+                .iter()
+                .filter(|p| p.decision.firing)
+                .filter_map(|p| {
+                    p.decision
+                        .long
+                        .map(|m| m.error_ratio / slo.budget().fraction())
+                })
+                .fold(0.0, f64::max);
+            let annotations: Labels = rule
+                .annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), render(v, &labels, value)))
+                .collect();
+            let rec = self.state.alerts.entry(key).or_insert_with(|| AlertRecord {
+                labels: labels.clone(),
+                annotations: annotations.clone(),
+                state: AlertState::Inactive,
+            });
+            let prev = rec.state;
+            rec.state = prev.next(tier.firing, slo.alerting.tier(tier.severity).for_, now_ms);
+            rec.labels = labels;
+            if tier.firing {
+                // Keep the annotations of the last firing evaluation.
+                rec.annotations = annotations;
+            }
+            let mut l = base.clone();
+            l.push(("tier".to_owned(), tier.severity.to_string()));
+            let code = match rec.state {
+                AlertState::Firing { .. } => 2,
+                AlertState::Pending { .. } => 1,
+                _ => 0,
+            };
+            self.metrics
+                .alert_state
+                .get_or_create(&l)
+                .set(f64::from(code));
+            if let Some(a) = transition(prev, rec, now_ms, &self.config.external_url) {
+                changes.push(a);
+            }
+        }
+    }
+
+    /// The alerts Alertmanager must hear about now.
+    fn active_alerts(&self) -> Vec<Alert> {
+        self.state
+            .alerts
+            .values()
+            .filter_map(|r| to_alert(r, &self.config.external_url))
+            .collect()
+    }
+
+    async fn deliver(&mut self, now: Timestamp) {
+        let hold = self.config.interval.to_std() * 4;
+        let active = self.active_alerts();
+        for t in &self.targets {
+            match t {
+                Target::Alertmanager { .. } => {
+                    if let Err(e) = self.notifier.send(t, &active, now, hold).await {
+                        tracing::warn!(target = %t.name(), error = %e, "Alertmanager delivery failed; resent next cycle");
+                    }
+                }
+                Target::Webhook { name, .. } => {
+                    let Some(queue) = self.state.outbox.get_mut(name) else {
+                        continue;
+                    };
+                    // In order; stop at the first failure to keep the order.
+                    while let Some(a) = queue.first() {
+                        match self
+                            .notifier
+                            .send(t, std::slice::from_ref(a), now, hold)
+                            .await
+                        {
+                            Ok(()) => {
+                                queue.remove(0);
+                            }
+                            Err(e) => {
+                                tracing::warn!(target = %t.name(), error = %e, queued = queue.len(), "webhook delivery failed; kept queued");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs cycles until `cancel` fires; SIGHUP (via `reload`) reloads specs.
+    pub async fn run(
+        mut self,
+        cancel: CancellationToken,
+        mut reload: tokio::sync::mpsc::Receiver<()>,
+    ) -> Result<(), Error> {
+        let registry = self.metrics.registry(&self.notifier.counters);
+        let (addr, server) = crate::server::serve(
+            self.config.listen,
+            registry,
+            Arc::clone(&self.ready),
+            cancel.clone(),
+        )
+        .await?;
+        tracing::info!(%addr, slos = self.specs.iter().map(|s| s.slos.len()).sum::<usize>(), "slo-eval daemon started");
+        let interval = self.config.interval.to_std();
+        loop {
+            if let Err(e) = self.cycle(Timestamp::now()).await {
+                tracing::error!(error = %e, "cycle failed");
+            }
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                Some(()) = reload.recv() => self.reload(),
+                () = tokio::time::sleep(interval) => {}
+            }
+        }
+        self.state.save(&self.config.state_file)?;
+        let _ = server.await;
+        tracing::info!("slo-eval daemon stopped; state saved");
+        Ok(())
+    }
+}
+
+/// The notification owed for a state change, if any.
+fn transition(prev: AlertState, rec: &AlertRecord, now_ms: i64, url: &str) -> Option<Alert> {
+    let fired = !prev.is_firing() && rec.state.is_firing();
+    let resolved = prev.is_firing() && matches!(rec.state, AlertState::Resolved { .. });
+    (fired || resolved)
+        .then(|| to_alert(rec, url))
+        .flatten()
+        .map(|mut a| {
+            if resolved {
+                a.ends_at = Some(timestamp(now_ms));
+            }
+            a
+        })
+}
+
+/// The Alertmanager view of a record: firing, or recently resolved.
+fn to_alert(rec: &AlertRecord, url: &str) -> Option<Alert> {
+    let (status, started_at, ends_at) = match rec.state {
+        AlertState::Firing { started_at, .. } => (Status::Firing, started_at, None),
+        AlertState::Resolved {
+            started_at,
+            resolved_at,
+            ..
+        } => (Status::Resolved, started_at, Some(timestamp(resolved_at))),
+        _ => return None,
+    };
+    Some(Alert {
+        labels: rec.labels.clone(),
+        annotations: rec.annotations.clone(),
+        starts_at: timestamp(started_at),
+        ends_at,
+        status,
+        generator_url: url.to_owned(),
+    })
+}
+
+/// `slo-eval run --config FILE`: sets up logging and signals, then runs.
+pub fn main(config_path: &Path) -> Result<(), Error> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    let config = Config::load(config_path)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Output(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let daemon = Daemon::new(config)?;
+        let cancel = CancellationToken::new();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        spawn_signals(cancel.clone(), tx)?;
+        daemon.run(cancel, rx).await
+    })
+}
+
+fn spawn_signals(
+    cancel: CancellationToken,
+    reload: tokio::sync::mpsc::Sender<()>,
+) -> Result<(), Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let sig = |kind| signal(kind).map_err(|e| Error::Config(format!("cannot handle signals: {e}")));
+    let mut term = sig(SignalKind::terminate())?;
+    let mut int = sig(SignalKind::interrupt())?;
+    let mut hup = sig(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => { tracing::info!("SIGTERM: stopping"); cancel.cancel(); break; }
+                _ = int.recv() => { tracing::info!("SIGINT: stopping"); cancel.cancel(); break; }
+                _ = hup.recv() => { tracing::info!("SIGHUP: reloading specs"); let _ = reload.try_send(()); }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The state file path (for tests and tools).
+pub fn state_file(config: &Config) -> PathBuf {
+    config.state_file.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_generated_templates() {
+        let labels = Labels::from([("route".to_owned(), "/pay".to_owned())]);
+        assert_eq!(
+            render(
+                "x (route={{ $labels.route }}) at {{ printf \"%.1f\" $value }}x {{ \"{{\" }}",
+                &labels,
+                14.44
+            ),
+            "x (route=/pay) at 14.4x {{"
+        );
+        assert_eq!(render("{{ unknown }} {{", &labels, 1.0), "{{ unknown }} {{");
+    }
+}

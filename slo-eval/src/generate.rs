@@ -1,0 +1,134 @@
+//! `slo-eval generate`: Prometheus rules for every SLO of the specs, as a
+//! rule file or a prometheus-operator `PrometheusRule`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use slo_core::rules::{ObjectMeta, RuleFile};
+use slo_core::spec::{Labels, Spec};
+
+use crate::errors::Error;
+
+/// What `generate` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Target {
+    /// A Prometheus rule file (`rule_files:`).
+    #[default]
+    Prometheus,
+    /// A `monitoring.coreos.com/v1` `PrometheusRule` object.
+    PrometheusOperator,
+}
+
+/// Options of `generate` beyond the specs.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The output format.
+    pub target: Target,
+    /// `metadata.name` of the `PrometheusRule`; derived from the service
+    /// when `None`.
+    pub name: Option<String>,
+    /// `metadata.namespace` of the `PrometheusRule`.
+    pub namespace: Option<String>,
+    /// `metadata.labels` of the `PrometheusRule`, as `key=value`.
+    pub labels: Vec<String>,
+}
+
+/// The generated file's text for `specs`.
+pub fn generate(specs: &[Spec], options: &Options) -> Result<String, Error> {
+    check_unique(specs)?;
+    let file = RuleFile::from_specs(specs);
+    match options.target {
+        Target::Prometheus => {
+            if options.name.is_some() || options.namespace.is_some() || !options.labels.is_empty() {
+                return Err(Error::Usage(
+                    "--name, --namespace and --label only apply to --target prometheus-operator"
+                        .to_owned(),
+                ));
+            }
+            Ok(file.to_yaml())
+        }
+        Target::PrometheusOperator => Ok(file.to_prometheus_rule(&object_meta(specs, options)?)),
+    }
+}
+
+/// Writes `text` to `output`, or to standard output when `None`.
+pub fn write(text: &str, output: Option<&Path>) -> Result<(), Error> {
+    use std::io::Write;
+    match output {
+        Some(path) => std::fs::write(path, text).map_err(|e| Error::io(path, e)),
+        None => std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::Output(e.to_string())),
+    }
+}
+
+/// Two files defining the same service and SLO would record the same series.
+fn check_unique(specs: &[Spec]) -> Result<(), Error> {
+    let mut seen: BTreeMap<(&str, &str), ()> = BTreeMap::new();
+    for slo in specs.iter().flat_map(|s| &s.slos) {
+        if seen.insert((&slo.service, &slo.name), ()).is_some() {
+            return Err(Error::DuplicateSlo {
+                service: slo.service.clone(),
+                slo: slo.name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn object_meta(specs: &[Spec], options: &Options) -> Result<ObjectMeta, Error> {
+    let name = match &options.name {
+        Some(n) => n.clone(),
+        None => default_name(specs),
+    };
+    check_dns_name(&name, "--name")?;
+    if let Some(ns) = &options.namespace {
+        check_dns_name(ns, "--namespace")?;
+    }
+    let mut labels = Labels::new();
+    for kv in &options.labels {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(Error::Usage(format!("--label {kv:?}: expected key=value")));
+        };
+        if k.is_empty() || k.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::Usage(format!("--label {kv:?}: invalid key")));
+        }
+        labels.insert(k.to_owned(), v.to_owned());
+    }
+    Ok(ObjectMeta {
+        name,
+        namespace: options.namespace.clone(),
+        labels,
+    })
+}
+
+/// `<service>-slo-rules` when every spec has the same service, else
+/// `slo-rules`; made a valid Kubernetes name.
+fn default_name(specs: &[Spec]) -> String {
+    let mut services: Vec<&str> = specs.iter().map(|s| s.service.as_str()).collect();
+    services.dedup();
+    match services.as_slice() {
+        [one] => format!("{}-slo-rules", one.replace(['_', '.'], "-")),
+        _ => "slo-rules".to_owned(),
+    }
+}
+
+/// Kubernetes object names: lower-case letters, digits, `-` and `.`,
+/// starting and ending with a letter or digit, at most 253 characters.
+fn check_dns_name(name: &str, flag: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "{flag} {name:?} is not a Kubernetes name: use lower-case letters, digits, - and ."
+        )))
+    }
+}

@@ -1,0 +1,339 @@
+//! A small client for the Prometheus HTTP API (`/api/v1/query`,
+//! `/api/v1/query_range`), also spoken by Thanos Query and Mimir.
+//!
+//! Queries go as POST forms, so long expressions never hit URL limits.
+//! Values arrive as strings (`"NaN"`, `"+Inf"`, `"1e-07"`) and are parsed
+//! here; every failure becomes a [`QueryError`] that says what happened
+//! without echoing credentials.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration as StdDuration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Deserialize;
+
+use crate::errors::QueryError;
+use crate::secret::Secret;
+
+/// Most points Prometheus returns per series in one range query.
+pub const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
+/// Where and how to reach Prometheus.
+#[derive(Clone, Debug, Default)]
+pub struct Endpoint {
+    /// Base URL, e.g. `http://127.0.0.1:9090` or a Mimir prefix
+    /// `http://mimir/prometheus`.
+    pub url: String,
+    /// Extra headers on every request (e.g. `X-Scope-OrgID`).
+    pub headers: BTreeMap<String, String>,
+    /// Bearer token, read from a file or the environment.
+    pub bearer_token: Option<Secret>,
+    /// Basic auth user and password.
+    pub basic_auth: Option<(String, Secret)>,
+    /// Extra CA certificate (PEM) to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Timeout of one request.
+    pub timeout: StdDuration,
+}
+
+/// One series of an instant vector.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// The series' labels.
+    pub labels: BTreeMap<String, String>,
+    /// Evaluation time, Unix seconds.
+    pub timestamp: f64,
+    /// The value (NaN and infinities included).
+    pub value: f64,
+}
+
+/// One series of a range query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RangeSeries {
+    /// The series' labels.
+    pub labels: BTreeMap<String, String>,
+    /// `(Unix seconds, value)` in time order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// The API client.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    status: String,
+    #[serde(default)]
+    data: Option<Data>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct VectorItem {
+    metric: BTreeMap<String, String>,
+    value: (f64, String),
+}
+
+#[derive(Deserialize)]
+struct MatrixItem {
+    metric: BTreeMap<String, String>,
+    values: Vec<(f64, String)>,
+}
+
+fn parse_value(s: &str) -> Result<f64, QueryError> {
+    s.parse()
+        .map_err(|_| QueryError::Decode(format!("`{s}` is not a sample value")))
+}
+
+impl Client {
+    /// Builds a client; reads the CA file, never logs secrets.
+    pub fn new(endpoint: &Endpoint) -> Result<Self, QueryError> {
+        let mut headers = HeaderMap::new();
+        for (k, v) in &endpoint.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| QueryError::Config(format!("invalid header name `{k}`")))?;
+            let value = HeaderValue::from_str(v)
+                .map_err(|_| QueryError::Config(format!("invalid value for header `{k}`")))?;
+            headers.insert(name, value);
+        }
+        if let Some(token) = &endpoint.bearer_token {
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                    QueryError::Config("the bearer token is not a valid header value".into())
+                })?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        if let Some((user, password)) = &endpoint.basic_auth {
+            let raw = format!("{user}:{}", password.expose());
+            let mut value = HeaderValue::from_str(&format!("Basic {}", base64(raw.as_bytes())))
+                .map_err(|_| QueryError::Config("basic auth is not a valid header value".into()))?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(endpoint.timeout)
+            .connect_timeout(endpoint.timeout.min(StdDuration::from_secs(10)));
+        if let Some(path) = &endpoint.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                QueryError::Config(format!("cannot read CA file {}: {e}", path.display()))
+            })?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|_| {
+                QueryError::Config(format!("{} is not a PEM certificate", path.display()))
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| QueryError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            base: endpoint.url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    async fn call(&self, path: &str, form: &[(&str, String)]) -> Result<Data, QueryError> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| QueryError::from_transport(&e))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| QueryError::from_transport(&e))?;
+        let envelope: Envelope = match serde_json::from_slice(&body) {
+            Ok(e) => e,
+            Err(_) => {
+                // A proxy's HTML error page, or garbage: say what came back.
+                let snippet: String = String::from_utf8_lossy(&body).chars().take(120).collect();
+                return Err(if status.is_success() {
+                    QueryError::Decode(format!("the answer is not Prometheus JSON: {snippet:?}"))
+                } else {
+                    QueryError::Status {
+                        status: status.as_u16(),
+                        error_type: None,
+                        message: snippet,
+                    }
+                });
+            }
+        };
+        if envelope.status != "success" || !status.is_success() {
+            return Err(QueryError::Status {
+                status: status.as_u16(),
+                error_type: envelope.error_type,
+                message: envelope.error.unwrap_or_default(),
+            });
+        }
+        envelope
+            .data
+            .ok_or_else(|| QueryError::Decode("a success without data".into()))
+    }
+
+    /// An instant query at `at` (Unix seconds; `None`: the server's now).
+    /// Scalars come back as one sample without labels.
+    pub async fn query(&self, promql: &str, at: Option<f64>) -> Result<Vec<Sample>, QueryError> {
+        let mut form = vec![("query", promql.to_owned())];
+        if let Some(t) = at {
+            form.push(("time", format_time(t)));
+        }
+        let data = self.call("/api/v1/query", &form).await?;
+        match data.result_type.as_str() {
+            "vector" => {
+                let items: Vec<VectorItem> = serde_json::from_value(data.result)
+                    .map_err(|e| QueryError::Decode(format!("bad vector: {e}")))?;
+                items
+                    .into_iter()
+                    .map(|i| {
+                        Ok(Sample {
+                            labels: i.metric,
+                            timestamp: i.value.0,
+                            value: parse_value(&i.value.1)?,
+                        })
+                    })
+                    .collect()
+            }
+            "scalar" => {
+                let (t, v): (f64, String) = serde_json::from_value(data.result)
+                    .map_err(|e| QueryError::Decode(format!("bad scalar: {e}")))?;
+                Ok(vec![Sample {
+                    labels: BTreeMap::new(),
+                    timestamp: t,
+                    value: parse_value(&v)?,
+                }])
+            }
+            other => Err(QueryError::Decode(format!(
+                "expected an instant vector, got a {other}"
+            ))),
+        }
+    }
+
+    /// A range query from `start` to `end` (Unix seconds) at `step` seconds,
+    /// split into chunks under Prometheus's 11,000 points per series and
+    /// stitched back together.
+    pub async fn query_range(
+        &self,
+        promql: &str,
+        start: f64,
+        end: f64,
+        step: f64,
+    ) -> Result<Vec<RangeSeries>, QueryError> {
+        if !(step > 0.0 && end >= start) {
+            return Err(QueryError::Config(format!(
+                "bad range: start {start}, end {end}, step {step}"
+            )));
+        }
+        let mut series: BTreeMap<Vec<(String, String)>, RangeSeries> = BTreeMap::new();
+        let chunk = step * (MAX_POINTS_PER_SERIES - 1) as f64;
+        let mut from = start;
+        while from <= end {
+            let to = (from + chunk).min(end);
+            let form = [
+                ("query", promql.to_owned()),
+                ("start", format_time(from)),
+                ("end", format_time(to)),
+                ("step", format_time(step)),
+            ];
+            let data = self.call("/api/v1/query_range", &form).await?;
+            if data.result_type != "matrix" {
+                return Err(QueryError::Decode(format!(
+                    "expected a range vector, got a {}",
+                    data.result_type
+                )));
+            }
+            let items: Vec<MatrixItem> = serde_json::from_value(data.result)
+                .map_err(|e| QueryError::Decode(format!("bad matrix: {e}")))?;
+            for item in items {
+                let key: Vec<(String, String)> = item.metric.clone().into_iter().collect();
+                let entry = series.entry(key).or_insert_with(|| RangeSeries {
+                    labels: item.metric,
+                    points: Vec::new(),
+                });
+                for (t, v) in item.values {
+                    // Chunks share their boundary step: keep it once.
+                    if entry.points.last().is_none_or(|(last, _)| t > *last) {
+                        entry.points.push((t, parse_value(&v)?));
+                    }
+                }
+            }
+            from = to + step;
+        }
+        Ok(series.into_values().collect())
+    }
+}
+
+/// Unix seconds as Prometheus reads them (decimal, millisecond precision).
+pub fn format_time(t: f64) -> String {
+    let ms = (t * 1000.0).round() / 1000.0;
+    format!("{ms}")
+}
+
+/// Standard base64, for the basic-auth header.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+    }
+
+    #[test]
+    fn prometheus_value_strings() {
+        assert!(parse_value("NaN").is_ok_and(f64::is_nan));
+        assert_eq!(parse_value("+Inf").ok(), Some(f64::INFINITY));
+        assert_eq!(parse_value("-Inf").ok(), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_value("1e-07").ok(), Some(1e-7));
+        assert!(parse_value("banana").is_err());
+    }
+
+    #[test]
+    fn times_have_millisecond_precision() {
+        assert_eq!(format_time(1_700_000_000.0), "1700000000");
+        assert_eq!(format_time(1_700_000_000.123_45), "1700000000.123");
+    }
+}

@@ -1,0 +1,196 @@
+//! The daemon's HTTP endpoints: `/metrics` (Prometheus exposition, via
+//! `prometheus-client`), `/healthz` (the process lives) and `/readyz` (specs
+//! loaded and one evaluation cycle completed).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+use tokio_util::sync::CancellationToken;
+
+use crate::errors::Error;
+
+/// Label pairs of a metric series.
+pub type LabelSet = Vec<(String, String)>;
+/// A float gauge family.
+pub type GaugeFamily = Family<LabelSet, Gauge<f64, AtomicU64>>;
+
+/// Everything the daemon exports.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Burn rate per SLO instance and window.
+    pub burn_rate: GaugeFamily,
+    /// Error ratio per SLO instance and window.
+    pub error_ratio: GaugeFamily,
+    /// Share of the period's budget left per SLO instance.
+    pub budget_remaining: GaugeFamily,
+    /// Alert state per SLO instance and tier: 0 inactive, 1 pending, 2 firing.
+    pub alert_state: GaugeFamily,
+    /// Seconds the last evaluation cycle took.
+    pub cycle_seconds: Gauge<f64, AtomicU64>,
+    /// Queries issued in the last cycle.
+    pub cycle_queries: Gauge,
+    /// Evaluation cycles run.
+    pub cycles: Counter,
+    /// SLO evaluations that failed, per SLO.
+    pub failures: Family<LabelSet, Counter>,
+    /// Webhook notifications dropped because a queue was full.
+    pub notifications_dropped: Counter,
+    /// Spec reloads that failed (the old specs stay in use).
+    pub reload_failures: Counter,
+}
+
+impl Metrics {
+    /// A registry holding every metric, prefixed `slo_eval_`, with the
+    /// notifier's counters.
+    pub fn registry(&self, notify: &crate::notify::Counters) -> Registry {
+        let mut r = Registry::with_prefix("slo_eval");
+        r.register(
+            "burn_rate",
+            "Error ratio over the budget fraction, per window",
+            self.burn_rate.clone(),
+        );
+        r.register(
+            "error_ratio",
+            "Bad events over all events, per window",
+            self.error_ratio.clone(),
+        );
+        r.register(
+            "budget_remaining_ratio",
+            "Share of the period's error budget left",
+            self.budget_remaining.clone(),
+        );
+        r.register(
+            "alert_state",
+            "0 inactive, 1 pending, 2 firing",
+            self.alert_state.clone(),
+        );
+        r.register(
+            "cycle_duration_seconds",
+            "Duration of the last evaluation cycle",
+            self.cycle_seconds.clone(),
+        );
+        r.register(
+            "cycle_queries",
+            "Queries issued in the last evaluation cycle",
+            self.cycle_queries.clone(),
+        );
+        r.register("cycles", "Evaluation cycles run", self.cycles.clone());
+        r.register(
+            "evaluation_failures",
+            "SLO evaluations that failed",
+            self.failures.clone(),
+        );
+        r.register(
+            "notifications_sent",
+            "Notifications delivered",
+            notify.sent.clone(),
+        );
+        r.register(
+            "notifications_retried",
+            "Notification attempts retried",
+            notify.retried.clone(),
+        );
+        r.register(
+            "notifications_failed",
+            "Notifications not delivered after retries",
+            notify.failed.clone(),
+        );
+        r.register(
+            "notifications_dropped",
+            "Webhook notifications dropped from a full queue",
+            self.notifications_dropped.clone(),
+        );
+        r.register(
+            "reload_failures",
+            "Spec reloads that failed",
+            self.reload_failures.clone(),
+        );
+        r
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    registry: Arc<Registry>,
+    ready: Arc<AtomicBool>,
+}
+
+async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    let mut body = String::new();
+    if encode(&mut body, &s.registry).is_err() {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain")],
+            String::new(),
+        );
+    }
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
+    if s.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: no evaluation cycle completed yet\n",
+        )
+    }
+}
+
+/// Binds `addr` and serves until `cancel` fires. Returns the bound address
+/// (useful with port 0) and the server task.
+pub async fn serve(
+    addr: SocketAddr,
+    registry: Registry,
+    ready: Arc<AtomicBool>,
+    cancel: CancellationToken,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), Error> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(AppState {
+            registry: Arc::new(registry),
+            ready,
+        });
+    let task = tokio::spawn(async move {
+        let shutdown = async move { cancel.cancelled().await };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "metrics server stopped");
+        }
+    });
+    Ok((bound, task))
+}

@@ -1,0 +1,520 @@
+//! Real servers for integration tests: Prometheus with backfilled history,
+//! Alertmanager, and a webhook receiver. Each listens on 127.0.0.1 and a
+//! free port and is stopped when dropped.
+//!
+//! A missing binary fails the test with the command that installs it: these
+//! tests never skip.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::fmt::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The path of `name`: `$NAME` in upper case (e.g. `$PROMTOOL`) when set,
+/// else the first on PATH, else a failure saying how to install it.
+pub fn binary(name: &str) -> PathBuf {
+    let var = name.to_uppercase().replace('-', "_");
+    if let Some(p) = std::env::var_os(&var) {
+        return PathBuf::from(p);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "`{name}` is not installed; these tests run the real thing. Install it with:\n    \
+         apt-get install -y prometheus prometheus-alertmanager\n(Debian's packages ship prometheus, promtool and prometheus-alertmanager)"
+    );
+}
+
+/// A port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("addr: {e}"))
+        .port()
+}
+
+/// Now, Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Writes OpenMetrics text for `promtool tsdb create-blocks-from openmetrics`:
+/// timestamps in seconds, samples in time order per series, `# EOF` last.
+#[derive(Default)]
+pub struct OpenMetrics {
+    text: String,
+    types: std::collections::BTreeSet<String>,
+}
+
+impl OpenMetrics {
+    /// Adds one series: `name{labels}` with `(unix seconds, value)` points.
+    pub fn series(&mut self, name: &str, labels: &[(&str, &str)], points: &[(i64, f64)]) {
+        if self.types.insert(name.to_owned()) {
+            let family = name.strip_suffix("_total").unwrap_or(name);
+            let kind = if name.ends_with("_total") {
+                "counter"
+            } else {
+                "gauge"
+            };
+            let _ = writeln!(self.text, "# TYPE {family} {kind}");
+        }
+        let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        let selector = format!("{name}{{{}}}", labels.join(","));
+        for (t, v) in points {
+            let _ = writeln!(self.text, "{selector} {v} {t}");
+        }
+    }
+
+    /// The finished text.
+    pub fn finish(mut self) -> String {
+        self.text.push_str("# EOF\n");
+        self.text
+    }
+}
+
+fn wait_ready(url: &str, what: &str, child: &mut Child, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            panic!("{what} exited with {status} before it was ready:\n{log}");
+        }
+        if http_get::ok(url).unwrap_or(false) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = std::fs::read_to_string(log).unwrap_or_default();
+    panic!("{what} was not ready within 60 s:\n{log}");
+}
+
+/// A tiny blocking GET for readiness checks.
+mod http_get {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    /// True when `url` (http://127.0.0.1:PORT/path) answers 200.
+    pub fn ok(url: &str) -> std::io::Result<bool> {
+        let rest = url.strip_prefix("http://").unwrap_or(url);
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut stream = TcpStream::connect(host)?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        write!(
+            stream,
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut buf = String::new();
+        stream.read_to_string(&mut buf)?;
+        Ok(buf.starts_with("HTTP/1.1 200") || buf.starts_with("HTTP/1.0 200"))
+    }
+}
+
+/// A running Prometheus with backfilled history.
+pub struct Prometheus {
+    /// Base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Backfills `openmetrics` (see [`OpenMetrics`]) with promtool, then
+    /// starts Prometheus on it with `rule_files` loaded.
+    pub fn start(openmetrics: &str, rule_files: &[PathBuf]) -> Self {
+        let promtool = binary("promtool");
+        let prometheus = binary("prometheus");
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let data = dir.path().join("data");
+        let input = dir.path().join("history.om");
+        std::fs::write(&input, openmetrics).unwrap_or_else(|e| panic!("write: {e}"));
+        let out = Command::new(&promtool)
+            .args([
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                "--max-block-duration=24h",
+            ])
+            .arg(&input)
+            .arg(&data)
+            .output()
+            .unwrap_or_else(|e| panic!("promtool: {e}"));
+        assert!(
+            out.status.success(),
+            "promtool create-blocks-from failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut config =
+            String::from("global:\n  evaluation_interval: 30s\n  scrape_interval: 30s\n");
+        if !rule_files.is_empty() {
+            config.push_str("rule_files:\n");
+            for f in rule_files {
+                let _ = writeln!(config, "  - {:?}", f.display().to_string());
+            }
+        }
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).unwrap_or_else(|e| panic!("write: {e}"));
+        let port = free_port();
+        let log = dir.path().join("prometheus.log");
+        let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log: {e}"));
+        let mut child = Command::new(&prometheus)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg("--storage.tsdb.retention.time=400d")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start prometheus: {e}"));
+        let url = format!("http://127.0.0.1:{port}");
+        wait_ready(&format!("{url}/-/ready"), "prometheus", &mut child, &log);
+        Self { url, child, dir }
+    }
+
+    /// The server's log so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running Alertmanager that notifies one webhook at once (group_wait 0s,
+/// group_interval 1s), clustering off.
+pub struct Alertmanager {
+    /// Base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Alertmanager {
+    /// Starts Alertmanager sending every notification to `webhook_url`.
+    pub fn start(webhook_url: &str) -> Self {
+        let bin = binary("prometheus-alertmanager");
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let config = format!(
+            "route:\n  receiver: hook\n  group_by: ['...']\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\n\
+             receivers:\n  - name: hook\n    webhook_configs:\n      - url: {webhook_url:?}\n        send_resolved: true\n"
+        );
+        let config_path = dir.path().join("alertmanager.yml");
+        std::fs::write(&config_path, config).unwrap_or_else(|e| panic!("write: {e}"));
+        let port = free_port();
+        let log = dir.path().join("alertmanager.log");
+        let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log: {e}"));
+        let mut child = Command::new(&bin)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start alertmanager: {e}"));
+        let url = format!("http://127.0.0.1:{port}");
+        wait_ready(&format!("{url}/-/ready"), "alertmanager", &mut child, &log);
+        Self { url, child, dir }
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP server on 127.0.0.1 that records every POST body (and headers).
+#[derive(Clone)]
+pub struct Receiver {
+    /// `http://127.0.0.1:PORT/hook`.
+    pub url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// Request headers, lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// The body as JSON (Null when it was not JSON).
+    pub json: serde_json::Value,
+    /// The raw body.
+    pub body: Vec<u8>,
+}
+
+impl Receiver {
+    /// Starts the receiver on a background thread.
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"))
+            .port();
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let sink = Arc::clone(&received);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                // Recorded before the answer goes out, so a sender that got
+                // its 200 always finds its request here.
+                read_request(stream, &sink);
+            }
+        });
+        Self {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            received,
+        }
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// Waits (bounded) until `pred` holds for what was received.
+    pub fn wait_for(&self, within: Duration, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let deadline = Instant::now() + within;
+        loop {
+            let got = self.received();
+            if pred(&got) || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn read_request(mut stream: std::net::TcpStream, sink: &Mutex<Vec<Received>>) -> Option<()> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut headers = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            if k == "content-length" {
+                length = v.parse().unwrap_or(0);
+            }
+            headers.push((k, v));
+        }
+    }
+    let mut body = vec![0; length.min(16 * 1024 * 1024)];
+    reader.read_exact(&mut body).ok()?;
+    let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    if let Ok(mut v) = sink.lock() {
+        v.push(Received {
+            headers,
+            json,
+            body,
+        });
+    }
+    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    Some(())
+}
+
+/// Synthetic request counters: `rate(t)` requests per second, `error_ratio(t)`
+/// of them failing, sampled every `step` seconds from `start` to `end`.
+/// Counts are whole numbers carried forward exactly, so rates are exact.
+pub fn request_counters(
+    om: &mut OpenMetrics,
+    name: &str,
+    labels: &[(&str, &str)],
+    (start, end, step): (i64, i64, i64),
+    rate: impl Fn(i64) -> f64,
+    error_ratio: impl Fn(i64) -> f64,
+) {
+    let (mut ok, mut bad) = (0.0_f64, 0.0_f64);
+    let mut ok_points = Vec::new();
+    let mut bad_points = Vec::new();
+    let mut t = start;
+    while t <= end {
+        ok_points.push((t, ok.round()));
+        bad_points.push((t, bad.round()));
+        let n = rate(t) * step as f64;
+        let e = error_ratio(t);
+        bad += n * e;
+        ok += n * (1.0 - e);
+        t += step;
+    }
+    let mut with = |code: &str, points: &[(i64, f64)]| {
+        let mut l: Vec<(&str, &str)> = labels.to_vec();
+        l.push(("code", code));
+        om.series(name, &l, points);
+    };
+    with("200", &ok_points);
+    with("500", &bad_points);
+}
+
+/// A live scrape target: request counters growing at `rate` per second with
+/// a settable error ratio, served as Prometheus text on 127.0.0.1.
+pub struct LiveTarget {
+    /// `127.0.0.1:PORT`.
+    pub address: String,
+    error_ratio: Arc<Mutex<f64>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LiveTarget {
+    /// Starts counting `rate` requests per second of job `job`.
+    pub fn start(job: &str, rate: f64) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let address = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"))
+            .to_string();
+        let error_ratio = Arc::new(Mutex::new(0.0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let counts = Arc::new(Mutex::new((0.0_f64, 0.0_f64)));
+        {
+            let (counts, ratio, stop) = (
+                Arc::clone(&counts),
+                Arc::clone(&error_ratio),
+                Arc::clone(&stop),
+            );
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    let e = ratio.lock().map(|r| *r).unwrap_or(0.0);
+                    if let Ok(mut c) = counts.lock() {
+                        c.0 += rate * 0.1 * (1.0 - e);
+                        c.1 += rate * 0.1 * e;
+                    }
+                }
+            });
+        }
+        let job = job.to_owned();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, BufReader, Write};
+            for mut stream in listener.incoming().flatten() {
+                let mut line = String::new();
+                let _ = BufReader::new(&stream).read_line(&mut line);
+                let (ok, bad) = counts.lock().map(|c| *c).unwrap_or((0.0, 0.0));
+                let body = format!(
+                    "# TYPE http_requests_total counter\nhttp_requests_total{{job=\"{job}\",code=\"200\"}} {}\nhttp_requests_total{{job=\"{job}\",code=\"500\"}} {}\n",
+                    ok.floor(),
+                    bad.floor()
+                );
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self {
+            address,
+            error_ratio,
+            stop,
+        }
+    }
+
+    /// Sets the share of requests that fail from now on.
+    pub fn set_error_ratio(&self, e: f64) {
+        if let Ok(mut r) = self.error_ratio.lock() {
+            *r = e;
+        }
+    }
+}
+
+impl Drop for LiveTarget {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Prometheus {
+    /// Starts Prometheus with no history, scraping `target` every second.
+    pub fn scraping(target: &str) -> Self {
+        let prometheus = binary("prometheus");
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: live\n    honor_labels: true\n    static_configs:\n      - targets: [{target:?}]\n"
+        );
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).unwrap_or_else(|e| panic!("write: {e}"));
+        let port = free_port();
+        let log = dir.path().join("prometheus.log");
+        let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log: {e}"));
+        let mut child = Command::new(&prometheus)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start prometheus: {e}"));
+        let url = format!("http://127.0.0.1:{port}");
+        wait_ready(&format!("{url}/-/ready"), "prometheus", &mut child, &log);
+        Self { url, child, dir }
+    }
+}
+
+/// GETs `url` (http://127.0.0.1:PORT/path), returning status and body.
+pub fn get(url: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = String::new();
+    stream.read_to_string(&mut buf).ok()?;
+    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// Polls `f` every 200 ms until it returns `Some`, for at most `within`.
+pub fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
