@@ -49,7 +49,7 @@ fn raw_samples() -> impl Strategy<Value = Vec<(i64, f64)>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(common::config(256, "proptest-regressions/properties.txt"))]
 
     #[test]
     fn windowed_increase_equals_a_rescan(
