@@ -37,3 +37,16 @@ print(f"SLOs: {len(r['slos'])} evaluated, {len(r['failed'])} failed, {firing} pa
 print(f"queries per cycle: {n * 16} (7 windows x 2 + period x 2 per SLO)")
 print(f"cycle: {t}")
 PY
+echo "== the daemon over the same SLOs (evaluating at now: the short windows are empty)"
+lport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'prometheus: {url: "http://127.0.0.1:%s", concurrency: 8}\nspecs: [specs]\ninterval: 15s\nlisten: 127.0.0.1:%s\nstate_file: state.json\n' "$port" "$lport" > "$work/daemon.yaml"
+"$bin" run --config "$work/daemon.yaml" 2>"$work/daemon.log" &
+dpid=$!
+for _ in $(seq 1 120); do
+  c=$(curl -sf "http://127.0.0.1:$lport/metrics" | awk '/^slo_eval_cycles_total/ {print $2}')
+  [ "${c:-0}" -ge 3 ] && break
+  sleep 1
+done
+curl -sf "http://127.0.0.1:$lport/metrics" | grep -E '^slo_eval_(cycle_duration_seconds|cycle_queries|cycles_total) '
+echo "daemon peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$dpid/status)"
+kill "$dpid"; wait "$dpid" 2>/dev/null || true
