@@ -1,5 +1,9 @@
 //! `slo-eval generate`: Prometheus rules for every SLO of the specs, as a
 //! rule file or a prometheus-operator `PrometheusRule`.
+//!
+//! `--naming sloth` writes Sloth's series and label names
+//! ([`Naming::Sloth`](slo_core::rules::Naming)) so dashboards built on Sloth
+//! keep working; the rules are otherwise the same.
 
 use std::collections::BTreeMap;
 use std::path::Path;
