@@ -66,7 +66,10 @@
 //! `slo:period_burn_rate:ratio`, `slo:period_error_budget_remaining:ratio`,
 //! the step increases) are the same in both. Group names stay ours: nothing
 //! reads them. Sloth's `sloth_version`, `sloth_mode` and `sloth_spec` info
-//! labels describe a run of Sloth and are not written.
+//! labels describe a run of Sloth and are not written. Where Sloth records
+//! more, this layout does not follow: Sloth records all eight windows and
+//! averages 5m ratios into a period for `raw` SLIs, while here a disabled
+//! tier's windows are not recorded and a `raw` SLI has no period series.
 //!
 //! # Alerts
 //!
