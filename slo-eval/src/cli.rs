@@ -3,7 +3,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
+use slo_core::rules::Naming;
 
 use crate::errors::Error;
 use crate::generate::{self, Target};
@@ -64,6 +66,15 @@ pub enum Command {
         /// PrometheusRule label, as key=value; repeat for more.
         #[arg(long = "label", value_name = "KEY=VALUE")]
         labels: Vec<String>,
+        /// Series and label names: this tool's, or Sloth's (`sloth_id`,
+        /// `sloth_window`, `slo:sli_error:ratio_rate30d`...) so Sloth
+        /// dashboards keep working. The alerts are the same either way.
+        #[arg(
+            long,
+            default_value = "native",
+            value_parser = PossibleValuesParser::new(Naming::NAMES).try_map(|s| s.parse::<Naming>())
+        )]
+        naming: Naming,
     },
     /// Print specs of any format read (Sloth prometheus/v1, Sloth
     /// PrometheusServiceLevel, OpenSLO v1, slo/v1) as slo/v1.
@@ -195,6 +206,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             name,
             namespace,
             labels,
+            naming,
         } => {
             let specs = specs::load_all(&paths, &mut reporter)?;
             let options = generate::Options {
@@ -202,6 +214,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 name,
                 namespace,
                 labels,
+                naming,
             };
             let text = generate::generate(&specs, &options)?;
             generate::write(&text, output.as_deref())
