@@ -378,9 +378,43 @@ impl RulesHistory {
             }
             run_all_bounded(cmds, 8, "promtool tsdb create-blocks-from rules");
             prom.restart();
+            // A rule whose inputs were not there records nothing, silently:
+            // every name of the layer must now have some series.
+            for group in &layer.groups {
+                for rule in &group.rules {
+                    let name = match rule {
+                        slo_core::rules::Rule::Recording(r) => &r.record,
+                        slo_core::rules::Rule::Alerting(a) => &a.alert,
+                    };
+                    let query = format!("count(present_over_time({name}[{}s]))", end - start);
+                    let (status, body) = get(&format!(
+                        "{}/api/v1/query?query={}&time={end}",
+                        prom.url,
+                        url_encode(&query)
+                    ))
+                    .unwrap_or_else(|| panic!("prometheus did not answer {query}"));
+                    assert!(
+                        status == 200 && body.contains("\"value\""),
+                        "backfilling {name} recorded nothing ({status}): {body}\n{}",
+                        prom.log()
+                    );
+                }
+            }
         }
         prom
     }
+}
+
+/// Percent-encodes `s` for a query string.
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// True when `expr` reads the series named `metric` (a whole name, not a
