@@ -333,8 +333,11 @@ pub struct RulesHistory;
 
 impl RulesHistory {
     /// Backfills `openmetrics` and the recording rules of `rules` from
-    /// `start` to `end` (Unix seconds; promtool refuses nothing in the last
-    /// ~3 hours, but Prometheus may not read it: end history earlier).
+    /// `start` to `end` (Unix seconds). History within ~3 hours of now
+    /// overlaps Prometheus's head and is unsafe to backfill: end it earlier.
+    ///
+    /// Cost here: two days of 2 SLOs (20 recording rules, ~500 blocks of
+    /// 2h) take ~15 s, and deleting those blocks on drop ~8 s more.
     pub fn start(
         openmetrics: &str,
         rules: &slo_core::rules::RuleFile,
