@@ -185,7 +185,7 @@ async fn replay_start(client: &Client, slo: &Slo, not_before: i64) -> f64 {
     let q = format!(
         "timestamp({}{})",
         rules::error_ratio_metric(rules::STEP),
-        slo_core::promql::identity_matchers(slo)
+        rules::Naming::Native.matchers(slo)
     );
     let grid = client
         .query(&q, Some((not_before + STEP) as f64))
@@ -214,7 +214,7 @@ async fn prometheus_decisions(
         panic!("no replay steps");
     };
     for severity in slo.policy.severities() {
-        let alert = rules::tier_alert(slo, severity)
+        let alert = rules::tier_alert(slo, rules::Naming::Native, severity)
             .unwrap_or_else(|| panic!("{} has no {severity} alert", slo.service));
         let series = client
             .query_range(&alert.expr, *first, *last, STEP as f64)
