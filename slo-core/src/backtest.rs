@@ -77,6 +77,9 @@ use crate::time::Timestamp;
 
 /// The default step between evaluations.
 pub const DEFAULT_STEP: Duration = Duration::from_mins(1);
+/// The most steps a replay takes: a few bytes each per window and series
+/// stay in memory (10 million is 19 years at 1m, or 115 days at 1s).
+pub const MAX_STEPS: u64 = 10_000_000;
 /// The default spacing of the budget timeline.
 pub const DEFAULT_BUDGET_EVERY: Duration = Duration::from_hours(1);
 
@@ -362,6 +365,16 @@ impl<'a> Replayer<'a> {
     pub fn new(slo: &'a Slo, options: &'a Options) -> Result<Self, ReplayError> {
         if options.step.is_zero() || options.budget_every.is_zero() {
             return Err(ReplayError::ZeroStep);
+        }
+        if options.end < options.start {
+            return Err(ReplayError::EmptyRange);
+        }
+        let span = options.end.abs_diff(options.start) / options.step.as_millis().max(1);
+        if span >= MAX_STEPS {
+            return Err(ReplayError::TooManySteps {
+                steps: span.saturating_add(1),
+                max: MAX_STEPS,
+            });
         }
         let steps =
             Steps::new(options.start, options.end, options.step).ok_or(ReplayError::EmptyRange)?;

@@ -273,4 +273,11 @@ fn unsupported_slis_and_bad_ranges_are_errors() {
     let mut options = Options::new(0, HOUR);
     options.step = Duration::ZERO;
     assert!(backtest::backtest(&slo, &data, &options).is_err());
+    // A range too long for its step is refused, not allocated.
+    let mut options = Options::new(i64::MIN, i64::MAX);
+    options.step = Duration::from_millis(1);
+    let err = backtest::backtest(&slo, &data, &options)
+        .err()
+        .map(|e| e.to_string());
+    assert!(err.is_some_and(|e| e.contains("more than 10000000")));
 }

@@ -39,7 +39,8 @@ enum Slot {
 
 /// Counters that exercise every rule of `increase()`.
 fn cases() -> BTreeMap<&'static str, Vec<Slot>> {
-    let ramp = |from: f64, by: f64, n: usize| (0..n).map(move |i| Slot::Value(from + by * i as f64));
+    let ramp =
+        |from: f64, by: f64, n: usize| (0..n).map(move |i| Slot::Value(from + by * i as f64));
     let mut cases = BTreeMap::new();
     cases.insert("steady", ramp(0.0, 10.0, 400).collect());
     // Resets: a restart to a low value, and one to zero.
@@ -126,14 +127,21 @@ fn increase_matches_prometheus() {
         "1m", "5m", "7m", "12m30s", "17m7s", "30m", "32m30s", "47m15s", "60m", "61m1s", "75m",
         "89m59s", "100m", "110m",
     ];
-    let mut yaml = String::from("rule_files: []\nevaluation_interval: 1m\ntests:\n  - interval: 15s\n    input_series:\n");
+    let mut yaml = String::from(
+        "rule_files: []\nevaluation_interval: 1m\ntests:\n  - interval: 15s\n    input_series:\n",
+    );
     for (name, slots) in &cases {
-        yaml.push_str(&format!("      - series: 'c{{case=\"{name}\"}}'\n        values: '{}'\n", notation(slots)));
+        yaml.push_str(&format!(
+            "      - series: 'c{{case=\"{name}\"}}'\n        values: '{}'\n",
+            notation(slots)
+        ));
     }
     yaml.push_str("    promql_expr_test:\n");
     for w in windows {
         for t in times {
-            yaml.push_str(&format!("      - expr: increase(c[{w}])\n        eval_time: {t}\n        exp_samples: []\n"));
+            yaml.push_str(&format!(
+                "      - expr: increase(c[{w}])\n        eval_time: {t}\n        exp_samples: []\n"
+            ));
         }
     }
     let dir = std::env::temp_dir().join(format!("slo-core-oracle-{}", std::process::id()));
@@ -147,7 +155,8 @@ fn increase_matches_prometheus() {
         .output()
         .unwrap_or_else(|e| panic!("promtool: {e}"));
     let _ = std::fs::remove_dir_all(&dir);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
 
     // Prometheus's answers: (window, time) -> case -> value. A test whose
     // answer is empty passes and prints nothing.
@@ -155,13 +164,17 @@ fn increase_matches_prometheus() {
     let mut current: Option<(String, String)> = None;
     for line in text.lines().map(str::trim) {
         if let Some(rest) = line.strip_prefix("expr: \"increase(c[") {
-            let (w, rest) = rest.split_once("])\", time: ").unwrap_or_else(|| panic!("{line}"));
+            let (w, rest) = rest
+                .split_once("])\", time: ")
+                .unwrap_or_else(|| panic!("{line}"));
             current = Some((w.to_owned(), rest.trim_end_matches(',').to_owned()));
         } else if let (Some(rest), Some(key)) = (line.strip_prefix("got: "), &current) {
             let answers = got.entry(key.clone()).or_default();
             for item in rest.split(", ") {
                 let (labels, value) = item.rsplit_once(' ').unwrap_or_else(|| panic!("{item}"));
-                let case = labels.trim_start_matches("{case=\"").trim_end_matches("\"}");
+                let case = labels
+                    .trim_start_matches("{case=\"")
+                    .trim_end_matches("\"}");
                 let value: f64 = value.parse().unwrap_or_else(|e| panic!("{value}: {e}"));
                 answers.insert(case.to_owned(), value);
             }
