@@ -4,7 +4,7 @@
 //! At every step from `start` to `end` (default 1m) the replay measures each
 //! window of the policy with Prometheus's `increase()` semantics
 //! ([`series`](crate::series)), decides every pair with the same rules the
-//! daemon uses ([`alert::Decider`]) and advances each tier's alert through
+//! daemon uses ([`crate::alert::Decider`]) and advances each tier's alert through
 //! the same state machine ([`AlertState`]). Each window costs
 //! `O(samples + steps)`, never a re-scan per step.
 //!

@@ -84,10 +84,10 @@ fn cases() -> BTreeMap<&'static str, Vec<Slot>> {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            if x % 5 == 0 {
+            if x.is_multiple_of(5) {
                 v += (x >> 40) as f64 / (1u64 << 20) as f64;
                 Slot::Value(v)
-            } else if x % 3 == 0 {
+            } else if x.is_multiple_of(3) {
                 v += 0.125;
                 Slot::Value(v)
             } else {
