@@ -112,6 +112,15 @@ impl Options {
     }
 }
 
+impl Options {
+    /// [`Options::new`] over the whole of `data`'s history, from its first
+    /// sample to its last; `None` for data without samples.
+    pub fn covering(data: &Dataset) -> Option<Self> {
+        let (start, end) = data.time_range()?;
+        Some(Self::new(start, end))
+    }
+}
+
 /// Where the incidents come from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Incidents {
