@@ -26,14 +26,18 @@
 //!
 //! # Cost
 //!
-//! A replay evaluates `increase()` for each window at every step. Re-reading
-//! the window's samples at each step (what Prometheus's `query_range` does)
-//! costs `O(steps * samples per window)`. Here each series keeps its values with
-//! the resets undone (a prefix sum of the values lost to resets), so the raw
-//! increase between any two samples is `O(1)`, and the first and last sample in range are found by pointers that
-//! only move forward: `O(samples + steps)` per window. When every window is
-//! a whole number of steps (the usual case), the pointers are computed once
-//! per series on a shared grid and reused by all windows.
+//! A replay needs `increase()` for each window at every step. Re-reading the
+//! window's samples at each step (what Prometheus's `query_range` does) costs
+//! `O(steps * samples per window)`. Here a series keeps its values with the
+//! resets undone (a prefix sum of the values lost to resets), so the raw
+//! increase between any two samples is one subtraction, and
+//! [`WindowedSums`] places every step's window edges among the samples with
+//! pointers that only move forward: `O(samples + steps)` per series (per
+//! window and series when windows are not whole numbers of steps). After
+//! that, any window's sum at any step is `O(series)`, and
+//! [`WindowedSums::bounds`] bounds a sum over a whole run of steps without
+//! extrapolating, so that a replay can skip the steps where nothing can
+//! fire.
 //!
 //! # Bad samples
 //!
