@@ -1,12 +1,18 @@
 //! Backtesting: replay an SLO's alert policy over recorded history and score
 //! the alerts it would have sent.
 //!
-//! At every step from `start` to `end` (default 1m) the replay measures each
-//! window of the policy with Prometheus's `increase()` semantics
-//! ([`series`](crate::series)), decides every pair with the same rules the
-//! daemon uses ([`crate::alert::Decider`]) and advances each tier's alert through
-//! the same state machine ([`AlertState`]). Each window costs
-//! `O(samples + steps)`, never a re-scan per step.
+//! At every step from `start` to `end` (default 1m) the replay decides every
+//! pair with the rules the daemon uses ([`crate::alert::Decider`]), from
+//! each window measured with Prometheus's `increase()` semantics
+//! ([`series`](crate::series)), and advances each tier's alert through the
+//! same state machine ([`AlertState`]). Placing the steps among a series'
+//! samples costs `O(samples + steps)`, once; a window is never re-scanned.
+//!
+//! Most steps of most pairs cannot fire: a pair fires only when both its
+//! windows exceed its threshold, and bounds on the windows' sums (raw
+//! increases, no extrapolation, no division) prove a window at or below it
+//! over whole runs of steps. Only the steps left are measured exactly and
+//! decided; a test checks the alerts equal those of deciding every step.
 //!
 //! Per SLO instance it reports:
 //!
