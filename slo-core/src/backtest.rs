@@ -77,7 +77,7 @@ use crate::errors::ReplayError;
 use crate::events::{self, Counts, EventSeries};
 use crate::incident::Incident;
 use crate::policy::Severity;
-use crate::series::{IncreaseCursor, Steps, SumBounds, WindowedSums};
+use crate::series::{Steps, SumBounds, WindowedSums};
 use crate::spec::{Counted, Labels, Sli, Slo};
 use crate::time::Timestamp;
 
@@ -98,7 +98,8 @@ pub struct Options {
     pub end: Timestamp,
     /// The time between evaluations (the rule group's interval).
     pub step: Duration,
-    /// The time between points of the budget timeline.
+    /// The time between points of the budget timeline (rounded down to
+    /// whole steps; the last step is always a point).
     pub budget_every: Duration,
     /// The ground truth.
     pub incidents: Incidents,
@@ -430,7 +431,7 @@ impl<'a> Replayer<'a> {
     pub fn replay(&mut self, inst: &EventSeries<'a>) -> InstanceReport {
         self.track(inst);
         let alerts = self.run_alerts(inst.counts);
-        let budget = self.budget_timeline(inst);
+        let budget = self.budget_timeline(inst.counts);
         let incidents: Vec<Incident> = match (&self.options.incidents, self.significance) {
             (Incidents::Given(list), _) => list
                 .iter()
@@ -686,53 +687,28 @@ impl<'a> Replayer<'a> {
         done
     }
 
-    fn budget_timeline(&self, inst: &EventSeries<'_>) -> Vec<BudgetPoint> {
-        let every = millis(self.options.budget_every);
-        let (start, end) = (self.steps.start(), self.steps.end());
-        let period = self.slo.period;
-        // Points come in time order: cursors, not a search per point; one
-        // per distinct series, with the sums it counts toward.
-        let mut cursors: Vec<(IncreaseCursor<'_>, [bool; 2])> = Vec::new();
-        for (group, list) in [&inst.total, &inst.counted].into_iter().enumerate() {
-            for s in list {
-                match cursors
-                    .iter_mut()
-                    .find(|(c, _)| std::ptr::eq(c.series(), *s))
-                {
-                    Some((_, member)) => member[group] = true,
-                    None => {
-                        let mut member = [false; 2];
-                        member[group] = true;
-                        cursors.push((s.cursor(period), member));
-                    }
+    fn budget_timeline(&self, counts: Counts) -> Vec<BudgetPoint> {
+        // Points on whole steps, so that their ends are already placed.
+        let every = (self.options.budget_every.as_millis() / self.options.step.as_millis().max(1))
+            .max(1) as usize;
+        let period = millis(self.slo.period);
+        let last = self.steps.len() - 1;
+        let mut from = Vec::new();
+        (0..=last)
+            .step_by(every)
+            .chain((last % every != 0).then_some(last))
+            .map(|k| {
+                let t = self.steps.at(k);
+                let [total, counted] = self.sums.sums_since(t.saturating_sub(period), k, &mut from);
+                let ratio = events::bad_and_total(total, counted, counts)
+                    .and_then(|(bad, total)| (total > 0.0).then(|| bad / total));
+                BudgetPoint {
+                    time: t,
+                    error_ratio: ratio,
+                    remaining: ratio.map(|r| self.budget.remaining(r)),
                 }
-            }
-        }
-        let mut points = Vec::new();
-        let mut t = start;
-        loop {
-            let mut sums: [Option<f64>; 2] = [None; 2];
-            for (cursor, member) in &mut cursors {
-                if let Some(x) = cursor.at(t) {
-                    for (sum, _) in sums.iter_mut().zip(*member).filter(|(_, m)| *m) {
-                        *sum = Some(sum.map_or(x, |s| s + x));
-                    }
-                }
-            }
-            let [total, counted] = sums;
-            let ratio = events::bad_and_total(total, counted, inst.counts)
-                .and_then(|(bad, total)| (total > 0.0).then(|| bad / total));
-            points.push(BudgetPoint {
-                time: t,
-                error_ratio: ratio,
-                remaining: ratio.map(|r| self.budget.remaining(r)),
-            });
-            if t >= end {
-                break;
-            }
-            t = t.saturating_add(every).min(end);
-        }
-        points
+            })
+            .collect()
     }
 
     /// The events a full period would hold at the traffic seen over the

@@ -686,6 +686,39 @@ impl<'a> WindowedSums<'a> {
         out
     }
 
+    /// Sums of `increase()` over `[start, t_k]` for any `start` at or
+    /// before step `k` (e.g. a whole period, longer than every window): the
+    /// step's end is already placed among each series' samples, and each
+    /// series' start is searched forward from `from[i]` (updated), so that
+    /// increasing starts cost little. `from` has one entry per series added.
+    pub fn sums_since(
+        &self,
+        start: Timestamp,
+        k: usize,
+        from: &mut Vec<usize>,
+    ) -> [Option<f64>; GROUPS] {
+        let mut out = [None; GROUPS];
+        if k >= self.steps.len {
+            return out;
+        }
+        from.resize(self.tracked.len(), 0);
+        let end = self.steps.at(k);
+        for (t, hint) in self.tracked.iter().zip(from.iter_mut()) {
+            // Any window will do: a step's end is the same for all.
+            let (_, after) = self.range(t, 0, k);
+            let first = skip_while(t.series.times(), *hint, |x| x < start);
+            *hint = first;
+            if let Some(x) = t.series.increase_between(first, after, start, end) {
+                for (g, slot) in out.iter_mut().enumerate() {
+                    if t.groups & (1 << g) != 0 {
+                        *slot = Some(slot.map_or(x, |s| s + x));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Bounds on [`get`](Self::get) for window `w` that hold at every step
     /// of `from..=to`, found without extrapolating (no division): for each
     /// group, [`SumBounds`], or `None` when unsure (a series that has data
