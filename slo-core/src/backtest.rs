@@ -696,7 +696,7 @@ impl<'a> Replayer<'a> {
         let mut from = Vec::new();
         (0..=last)
             .step_by(every)
-            .chain((last % every != 0).then_some(last))
+            .chain((!last.is_multiple_of(every)).then_some(last))
             .map(|k| {
                 let t = self.steps.at(k);
                 let [total, counted] = self.sums.sums_since(t.saturating_sub(period), k, &mut from);
