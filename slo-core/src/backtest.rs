@@ -1043,24 +1043,35 @@ mod tests {
 
     #[test]
     fn the_bounds_gate_never_changes_a_decision() {
-        let yaml = "version: slo/v1\nservice: s\nslos:\n  - name: a\n    objective: 99.9\n    sli:\n      ratio:\n        errors: req{code=\"500\"}\n        total: req\n    alerting:\n      min_events: 50\n";
-        let slo = crate::load::load_str(yaml)
-            .unwrap_or_else(|d| panic!("{d:?}"))
-            .slos
-            .remove(0);
         let data = wandering();
-        let options = Options::new(3_600_000, 3 * 86_400_000);
-        let report = backtest(&slo, &data, &options).unwrap_or_else(|e| panic!("{e}"));
-        let got: Vec<Interval> = report.instances[0]
-            .alerts
-            .iter()
-            .map(|a| (a.severity, a.start, a.end))
-            .collect();
-        let instances = events::event_series(&slo.sli, slo.group_by(), &data).unwrap_or_default();
-        let mut r = Replayer::new(&slo, &options).unwrap_or_else(|e| panic!("{e}"));
-        r.track(&instances[0]);
-        let want = reference(&r, Counts::Bad);
-        assert!(want.len() > 10, "{want:?}");
-        assert_eq!(got, want);
+        for (step, alerting) in [
+            (60_000, "      min_events: 50\n"),
+            // Windows that are not whole steps: pointers per window.
+            (45_000, "      min_events: 50\n"),
+            (60_000, "      page:\n        for: 3m\n"),
+        ] {
+            let yaml = format!(
+                "version: slo/v1\nservice: s\nslos:\n  - name: a\n    objective: 99.9\n    sli:\n      ratio:\n        errors: req{{code=\"500\"}}\n        total: req\n    alerting:\n{alerting}"
+            );
+            let slo = crate::load::load_str(&yaml)
+                .unwrap_or_else(|d| panic!("{d:?}"))
+                .slos
+                .remove(0);
+            let mut options = Options::new(3_600_000, 3 * 86_400_000);
+            options.step = Duration::from_millis(step);
+            let report = backtest(&slo, &data, &options).unwrap_or_else(|e| panic!("{e}"));
+            let got: Vec<Interval> = report.instances[0]
+                .alerts
+                .iter()
+                .map(|a| (a.severity, a.start, a.end))
+                .collect();
+            let instances =
+                events::event_series(&slo.sli, slo.group_by(), &data).unwrap_or_default();
+            let mut r = Replayer::new(&slo, &options).unwrap_or_else(|e| panic!("{e}"));
+            r.track(&instances[0]);
+            let want = reference(&r, Counts::Bad);
+            assert!(want.len() > 10, "{want:?}");
+            assert_eq!(got, want, "step {step}, {alerting}");
+        }
     }
 }
