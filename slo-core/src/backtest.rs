@@ -503,29 +503,33 @@ impl<'a> Replayer<'a> {
         w: usize,
         threshold: f64,
         counts: Counts,
-        within: Option<&[bool]>,
+        within: Option<&StepSet>,
         refine: bool,
-    ) -> Vec<bool> {
+    ) -> StepSet {
         let n = self.steps.len();
-        let mut out = vec![false; n];
+        let mut out = StepSet::new(n);
         let steps_per_window = self.sums.window(w).map_or(1, |d| {
             (d.as_millis() / self.options.step.as_millis().max(1)) as usize
         });
         let (top, leaf) = ((steps_per_window / 2).max(1), (steps_per_window / 8).max(1));
-        let wanted = |k: usize| within.is_none_or(|m| m.get(k).copied().unwrap_or(false));
+        let wanted = |k: usize| within.is_none_or(|m| m.contains(k));
+        let any_wanted = |a: usize, b: usize| within.is_none_or(|m| m.any_in(a, b));
         if top <= 4 {
             // A window of a few steps: runs would be nearly as many as
             // steps, so check each wanted step (all of them in one pass).
             match within {
                 None => self.sums.each_step_bounds(w, |k, bounds| {
-                    if let Some(slot) = out.get_mut(k) {
-                        *slot = !clears(bounds, threshold, counts);
+                    if !clears(bounds, threshold, counts) {
+                        out.insert(k);
                     }
                 }),
                 Some(m) => {
-                    for (k, slot) in out.iter_mut().enumerate() {
-                        *slot = m.get(k).copied().unwrap_or(false)
-                            && !self.surely_at_most(w, k, k, threshold, counts);
+                    let mut k = 0;
+                    while let Some(next) = m.next_from(k) {
+                        if !self.surely_at_most(w, next, next, threshold, counts) {
+                            out.insert(next);
+                        }
+                        k = next + 1;
                     }
                 }
             }
@@ -536,15 +540,15 @@ impl<'a> Replayer<'a> {
         while from < n {
             // Jump to the next step wanted.
             if let Some(m) = within {
-                match m.get(from..).and_then(|rest| rest.iter().position(|&x| x)) {
-                    Some(skip) => from += skip,
+                match m.next_from(from) {
+                    Some(next) => from = next,
                     None => break,
                 }
             }
             let to = (from + top - 1).min(n - 1);
             pending.push((from, to));
             while let Some((a, b)) = pending.pop() {
-                if !(a..=b).any(wanted) || self.surely_at_most(w, a, b, threshold, counts) {
+                if !any_wanted(a, b) || self.surely_at_most(w, a, b, threshold, counts) {
                     continue;
                 }
                 if b - a + 1 > leaf {
@@ -553,9 +557,10 @@ impl<'a> Replayer<'a> {
                     pending.push((a, mid));
                     continue;
                 }
-                for (k, slot) in out.iter_mut().enumerate().take(b + 1).skip(a) {
-                    *slot =
-                        wanted(k) && !(refine && self.surely_at_most(w, k, k, threshold, counts));
+                for k in a..=b {
+                    if wanted(k) && !(refine && self.surely_at_most(w, k, k, threshold, counts)) {
+                        out.insert(k);
+                    }
                 }
             }
             from = to + 1;
@@ -591,31 +596,29 @@ impl<'a> Replayer<'a> {
         // at or below its threshold. In a quiet history almost no step
         // survives this.
         let n = self.steps.len();
-        let candidates: Vec<Vec<bool>> = pairs
+        let candidates: Vec<StepSet> = pairs
             .iter()
             .map(|&(_, long, short, threshold)| {
                 let long = self.may_exceed(long, threshold, counts, None, false);
                 self.may_exceed(short, threshold, counts, Some(&long), true)
             })
             .collect();
-        let mut any = vec![false; n];
+        let mut any = StepSet::new(n);
         for c in &candidates {
-            for (a, &b) in any.iter_mut().zip(c) {
-                *a |= b;
-            }
+            any.union_with(c);
         }
         let mut k = 0;
         while k < n {
             // Nothing can fire and nothing is pending or firing: the state
             // machine would stay put (inactive or resolved) until the next
             // candidate step.
-            if !any[k]
+            if !any.contains(k)
                 && states
                     .iter()
                     .all(|s| matches!(s, AlertState::Inactive | AlertState::Resolved { .. }))
             {
-                match any[k..].iter().position(|&a| a) {
-                    Some(skip) => k += skip,
+                match any.next_from(k) {
+                    Some(next) => k = next,
                     None => break,
                 }
             }
@@ -624,7 +627,7 @@ impl<'a> Replayer<'a> {
             firing.fill(false);
             peak.fill(f64::NEG_INFINITY);
             for (i, &(tier, long, short, _)) in pairs.iter().enumerate() {
-                if !candidates[i][k] {
+                if !candidates[i].contains(k) {
                     continue;
                 }
                 for w in [long, short] {
@@ -746,11 +749,12 @@ impl<'a> Replayer<'a> {
         // Burning runs as (first step burning, last step burning).
         let mut runs: Vec<(Timestamp, Timestamp)> = Vec::new();
         let maybe = self.may_exceed(w, threshold, counts, None, true);
-        for (k, maybe) in maybe.into_iter().enumerate() {
-            let burning = maybe
-                && self
-                    .measure(w, k, counts)
-                    .is_some_and(|m| m.error_ratio > threshold);
+        let mut next = maybe.next_from(0);
+        while let Some(k) = next {
+            next = maybe.next_from(k + 1);
+            let burning = self
+                .measure(w, k, counts)
+                .is_some_and(|m| m.error_ratio > threshold);
             if !burning {
                 continue;
             }
@@ -788,6 +792,62 @@ impl<'a> Replayer<'a> {
                 Some(incident)
             })
             .collect()
+    }
+}
+
+/// A set of step indices, as bits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct StepSet {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl StepSet {
+    /// No steps, room for `n`.
+    fn new(n: usize) -> Self {
+        Self {
+            words: vec![0; n.div_ceil(64)],
+            len: n,
+        }
+    }
+
+    fn insert(&mut self, k: usize) {
+        if k >= self.len {
+            return;
+        }
+        if let Some(w) = self.words.get_mut(k / 64) {
+            *w |= 1 << (k % 64);
+        }
+    }
+
+    fn contains(&self, k: usize) -> bool {
+        self.words
+            .get(k / 64)
+            .is_some_and(|w| w >> (k % 64) & 1 == 1)
+    }
+
+    /// True when some step of `a..=b` is in the set.
+    fn any_in(&self, a: usize, b: usize) -> bool {
+        self.next_from(a).is_some_and(|k| k <= b)
+    }
+
+    /// The first step at or after `k` in the set.
+    fn next_from(&self, k: usize) -> Option<usize> {
+        let mut i = k / 64;
+        let mut word = self.words.get(i)? & (u64::MAX << (k % 64));
+        loop {
+            if word != 0 {
+                return Some(i * 64 + word.trailing_zeros() as usize);
+            }
+            i += 1;
+            word = *self.words.get(i)?;
+        }
+    }
+
+    fn union_with(&mut self, other: &StepSet) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a |= b;
+        }
     }
 }
 
@@ -1039,6 +1099,25 @@ mod tests {
             let _ = data.push(&bad, t, n_bad);
         }
         data
+    }
+
+    #[test]
+    fn step_sets() {
+        let mut s = StepSet::new(200);
+        for k in [0, 63, 64, 130, 199, 200, 1000] {
+            s.insert(k);
+        }
+        let all: Vec<usize> =
+            std::iter::successors(s.next_from(0), |k| s.next_from(k + 1)).collect();
+        assert_eq!(all, [0, 63, 64, 130, 199]);
+        assert!(s.contains(130) && !s.contains(131) && !s.contains(5000));
+        assert!(s.any_in(65, 130) && !s.any_in(65, 129) && !s.any_in(200, 300));
+        assert_eq!(s.next_from(131), Some(199));
+        assert_eq!(StepSet::new(0).next_from(0), None);
+        let mut t = StepSet::new(200);
+        t.insert(5);
+        t.union_with(&s);
+        assert_eq!(t.next_from(1), Some(5));
     }
 
     #[test]
