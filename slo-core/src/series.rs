@@ -492,12 +492,13 @@ struct Tracked<'a> {
     series: &'a Series,
     /// Bit `g` set: the series counts toward sum `g`.
     groups: u8,
-    /// Aligned: the index of the first sample at or after each grid time.
-    /// Otherwise: the same for each window's start at each step
-    /// (window-major).
+    /// Not aligned: the index of the first sample at or after each window's
+    /// start at each step (window-major). Aligned: empty (see `afters`).
     firsts: Vec<u32>,
     /// The index after the last sample at or before each grid time
-    /// (aligned) or step.
+    /// (aligned) or step. On the grid, the top bit is set when a sample
+    /// sits exactly on the time: the first sample at or after it is then
+    /// one earlier (one array instead of two: half the memory to walk).
     afters: Vec<u32>,
 }
 
@@ -574,9 +575,10 @@ impl<'a> WindowedSums<'a> {
             t.groups |= bit;
             return;
         }
-        // Pointers are u32 to halve their memory; longer series are skipped
-        // rather than misread (4 billion samples is years at 15 s).
-        if series.len() < 2 || u32::try_from(series.len()).is_err() {
+        // Pointers are 31-bit to keep memory small; longer series are
+        // skipped rather than misread (2 billion samples is 1,000 years at
+        // 15 s).
+        if series.len() < 2 || series.len() >= 1 << 31 {
             return;
         }
         let mut firsts = self.pool.pop().unwrap_or_default();
@@ -587,10 +589,7 @@ impl<'a> WindowedSums<'a> {
         let n = self.steps.len;
         let lead = self.aligned.as_ref().map_or(0, |(_, lead)| *lead);
         match &self.aligned {
-            Some(_) => {
-                firsts.reserve_exact(n + lead);
-                afters.reserve_exact(n + lead);
-            }
+            Some(_) => afters.reserve_exact(n + lead),
             None => {
                 firsts.reserve_exact(n.saturating_mul(self.windows.len()));
                 afters.reserve_exact(n);
@@ -613,8 +612,7 @@ impl<'a> WindowedSums<'a> {
                         after += 1;
                     }
                     let on_time = after > 0 && times[after - 1] == t;
-                    firsts.push((after - usize::from(on_time)) as u32);
-                    afters.push(after as u32);
+                    afters.push(after as u32 | u32::from(on_time) << 31);
                 }
             }
             None => {
@@ -653,14 +651,17 @@ impl<'a> WindowedSums<'a> {
         let (first, after) = match &self.aligned {
             Some((lengths, lead)) => {
                 let m = lengths.get(w).copied().unwrap_or(0);
-                (t.firsts.get(k + lead - m), t.afters.get(k + lead))
+                (
+                    t.afters.get(k + lead - m).map(|&a| first_on_grid(a)),
+                    t.afters.get(k + lead),
+                )
             }
-            None => (t.firsts.get(w * self.steps.len + k), t.afters.get(k)),
+            None => (
+                t.firsts.get(w * self.steps.len + k).map(|&i| i as usize),
+                t.afters.get(k),
+            ),
         };
-        (
-            first.map_or(0, |&i| i as usize),
-            after.map_or(0, |&i| i as usize),
-        )
+        (first.unwrap_or(0), after.map_or(0, |&a| after_of(a)))
     }
 
     /// The sums for window number `w` at step `k`; `None` for a group in
@@ -770,7 +771,7 @@ impl<'a> WindowedSums<'a> {
                 let (firsts, afters) = match &self.aligned {
                     Some((lengths, lead)) => {
                         let from = lead - lengths.get(w).copied().unwrap_or(0);
-                        (t.firsts.get(from..from + n), t.afters.get(*lead..lead + n))
+                        (t.afters.get(from..from + n), t.afters.get(*lead..lead + n))
                     }
                     None => (t.firsts.get(w * n..(w + 1) * n), t.afters.get(..n)),
                 };
@@ -781,7 +782,11 @@ impl<'a> WindowedSums<'a> {
             let mut acc = BoundsAcc::default();
             for (t, firsts, afters) in &views {
                 if let (Some(&first), Some(&after)) = (firsts.get(k), afters.get(k)) {
-                    let range = (first as usize, after as usize);
+                    let first = match self.aligned {
+                        Some(_) => first_on_grid(first),
+                        None => first as usize,
+                    };
+                    let range = (first, after_of(after));
                     acc.add(t, range, range);
                 }
             }
@@ -871,6 +876,18 @@ impl BoundsAcc {
         }
         out
     }
+}
+
+/// The sample index after a grid time, from its packed pointer.
+#[inline]
+fn after_of(packed: u32) -> usize {
+    (packed & !(1 << 31)) as usize
+}
+
+/// The first sample at or after a grid time, from its packed pointer.
+#[inline]
+fn first_on_grid(packed: u32) -> usize {
+    after_of(packed) - (packed >> 31) as usize
 }
 
 /// Bounds on a sum of increases: `low <= sum <= high_numerator /
