@@ -117,4 +117,14 @@ pub enum ReplayError {
     /// A step of zero.
     #[error("the replay step must be longer than 0s")]
     ZeroStep,
+    /// More evaluations than a replay holds in memory.
+    #[error(
+        "the replay would take {steps} steps, more than {max}: use a longer step or a shorter range"
+    )]
+    TooManySteps {
+        /// Steps the range and step make.
+        steps: u64,
+        /// The most allowed.
+        max: u64,
+    },
 }

@@ -11,6 +11,12 @@
 //!   decides which pairs and tiers fire from what each window measured.
 //! - [`promql`] builds the SLI queries for any window; [`rules`] turns specs
 //!   into Prometheus recording and alerting rules, written out by [`emit`].
+//! - [`backtest`] replays a policy over recorded history and scores its
+//!   alerts against [`incident`]s: history is read from [`openmetrics`] text
+//!   into a [`dataset`], an SLI's series are found by [`selector`]s
+//!   ([`events`]), and [`series`] evaluates Prometheus's `increase()` over
+//!   every window at every step in one pass; [`alert::AlertState`] is the
+//!   alert state machine the daemon shares; [`time`] reads and prints times.
 //!
 //! ```
 //! use slo_core::{alert, load};

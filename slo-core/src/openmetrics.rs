@@ -144,7 +144,10 @@ impl<'a> Parser<'a> {
     ) {
         let at = at.min(line.len());
         let column = line.get(..at).map_or(at, |s| s.chars().count()) + 1;
-        let len = line[at..].chars().next().map_or(1, char::len_utf8);
+        let len = line
+            .get(at..)
+            .and_then(|r| r.chars().next())
+            .map_or(1, char::len_utf8);
         self.diags.push(Diagnostic::error(
             Location {
                 line: line_no,

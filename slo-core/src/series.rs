@@ -26,14 +26,18 @@
 //!
 //! # Cost
 //!
-//! A replay evaluates `increase()` for each window at every step. Re-reading
-//! the window's samples at each step (what Prometheus's `query_range` does)
-//! costs `O(steps * samples per window)`. Here each series keeps its values with
-//! the resets undone (a prefix sum of the values lost to resets), so the raw
-//! increase between any two samples is `O(1)`, and the first and last sample in range are found by pointers that
-//! only move forward: `O(samples + steps)` per window. When every window is
-//! a whole number of steps (the usual case), the pointers are computed once
-//! per series on a shared grid and reused by all windows.
+//! A replay needs `increase()` for each window at every step. Re-reading the
+//! window's samples at each step (what Prometheus's `query_range` does) costs
+//! `O(steps * samples per window)`. Here a series keeps its values with the
+//! resets undone (a prefix sum of the values lost to resets), so the raw
+//! increase between any two samples is one subtraction, and
+//! [`WindowedSums`] places every step's window edges among the samples with
+//! pointers that only move forward: `O(samples + steps)` per series (per
+//! window and series when windows are not whole numbers of steps). After
+//! that, any window's sum at any step is `O(series)`, and
+//! [`WindowedSums::bounds`] bounds a sum over a whole run of steps without
+//! extrapolating, so that a replay can skip the steps where nothing can
+//! fire.
 //!
 //! # Bad samples
 //!
@@ -488,12 +492,13 @@ struct Tracked<'a> {
     series: &'a Series,
     /// Bit `g` set: the series counts toward sum `g`.
     groups: u8,
-    /// Aligned: the index of the first sample at or after each grid time.
-    /// Otherwise: the same for each window's start at each step
-    /// (window-major).
+    /// Not aligned: the index of the first sample at or after each window's
+    /// start at each step (window-major). Aligned: empty (see `afters`).
     firsts: Vec<u32>,
     /// The index after the last sample at or before each grid time
-    /// (aligned) or step.
+    /// (aligned) or step. On the grid, the top bit is set when a sample
+    /// sits exactly on the time: the first sample at or after it is then
+    /// one earlier (one array instead of two: half the memory to walk).
     afters: Vec<u32>,
 }
 
@@ -570,9 +575,10 @@ impl<'a> WindowedSums<'a> {
             t.groups |= bit;
             return;
         }
-        // Pointers are u32 to halve their memory; longer series are skipped
-        // rather than misread (4 billion samples is years at 15 s).
-        if series.len() < 2 || u32::try_from(series.len()).is_err() {
+        // Pointers are 31-bit to keep memory small; longer series are
+        // skipped rather than misread (2 billion samples is 1,000 years at
+        // 15 s).
+        if series.len() < 2 || series.len() >= 1 << 31 {
             return;
         }
         let mut firsts = self.pool.pop().unwrap_or_default();
@@ -583,10 +589,7 @@ impl<'a> WindowedSums<'a> {
         let n = self.steps.len;
         let lead = self.aligned.as_ref().map_or(0, |(_, lead)| *lead);
         match &self.aligned {
-            Some(_) => {
-                firsts.reserve_exact(n + lead);
-                afters.reserve_exact(n + lead);
-            }
+            Some(_) => afters.reserve_exact(n + lead),
             None => {
                 firsts.reserve_exact(n.saturating_mul(self.windows.len()));
                 afters.reserve_exact(n);
@@ -609,8 +612,7 @@ impl<'a> WindowedSums<'a> {
                         after += 1;
                     }
                     let on_time = after > 0 && times[after - 1] == t;
-                    firsts.push((after - usize::from(on_time)) as u32);
-                    afters.push(after as u32);
+                    afters.push(after as u32 | u32::from(on_time) << 31);
                 }
             }
             None => {
@@ -649,14 +651,17 @@ impl<'a> WindowedSums<'a> {
         let (first, after) = match &self.aligned {
             Some((lengths, lead)) => {
                 let m = lengths.get(w).copied().unwrap_or(0);
-                (t.firsts.get(k + lead - m), t.afters.get(k + lead))
+                (
+                    t.afters.get(k + lead - m).map(|&a| first_on_grid(a)),
+                    t.afters.get(k + lead),
+                )
             }
-            None => (t.firsts.get(w * self.steps.len + k), t.afters.get(k)),
+            None => (
+                t.firsts.get(w * self.steps.len + k).map(|&i| i as usize),
+                t.afters.get(k),
+            ),
         };
-        (
-            first.map_or(0, |&i| i as usize),
-            after.map_or(0, |&i| i as usize),
-        )
+        (first.unwrap_or(0), after.map_or(0, |&a| after_of(a)))
     }
 
     /// The sums for window number `w` at step `k`; `None` for a group in
@@ -671,6 +676,39 @@ impl<'a> WindowedSums<'a> {
         let start = end.saturating_sub(window);
         for t in &self.tracked {
             let (first, after) = self.range(t, w, k);
+            if let Some(x) = t.series.increase_between(first, after, start, end) {
+                for (g, slot) in out.iter_mut().enumerate() {
+                    if t.groups & (1 << g) != 0 {
+                        *slot = Some(slot.map_or(x, |s| s + x));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Sums of `increase()` over `[start, t_k]` for any `start` at or
+    /// before step `k` (e.g. a whole period, longer than every window): the
+    /// step's end is already placed among each series' samples, and each
+    /// series' start is searched forward from `from[i]` (updated), so that
+    /// increasing starts cost little. `from` has one entry per series added.
+    pub fn sums_since(
+        &self,
+        start: Timestamp,
+        k: usize,
+        from: &mut Vec<usize>,
+    ) -> [Option<f64>; GROUPS] {
+        let mut out = [None; GROUPS];
+        if k >= self.steps.len {
+            return out;
+        }
+        from.resize(self.tracked.len(), 0);
+        let end = self.steps.at(k);
+        for (t, hint) in self.tracked.iter().zip(from.iter_mut()) {
+            // Any window will do: a step's end is the same for all.
+            let (_, after) = self.range(t, 0, k);
+            let first = skip_while(t.series.times(), *hint, |x| x < start);
+            *hint = first;
             if let Some(x) = t.series.increase_between(first, after, start, end) {
                 for (g, slot) in out.iter_mut().enumerate() {
                     if t.groups & (1 << g) != 0 {
@@ -733,7 +771,7 @@ impl<'a> WindowedSums<'a> {
                 let (firsts, afters) = match &self.aligned {
                     Some((lengths, lead)) => {
                         let from = lead - lengths.get(w).copied().unwrap_or(0);
-                        (t.firsts.get(from..from + n), t.afters.get(*lead..lead + n))
+                        (t.afters.get(from..from + n), t.afters.get(*lead..lead + n))
                     }
                     None => (t.firsts.get(w * n..(w + 1) * n), t.afters.get(..n)),
                 };
@@ -744,7 +782,11 @@ impl<'a> WindowedSums<'a> {
             let mut acc = BoundsAcc::default();
             for (t, firsts, afters) in &views {
                 if let (Some(&first), Some(&after)) = (firsts.get(k), afters.get(k)) {
-                    let range = (first as usize, after as usize);
+                    let first = match self.aligned {
+                        Some(_) => first_on_grid(first),
+                        None => first as usize,
+                    };
+                    let range = (first, after_of(after));
                     acc.add(t, range, range);
                 }
             }
@@ -834,6 +876,18 @@ impl BoundsAcc {
         }
         out
     }
+}
+
+/// The sample index after a grid time, from its packed pointer.
+#[inline]
+fn after_of(packed: u32) -> usize {
+    (packed & !(1 << 31)) as usize
+}
+
+/// The first sample at or after a grid time, from its packed pointer.
+#[inline]
+fn first_on_grid(packed: u32) -> usize {
+    after_of(packed) - (packed >> 31) as usize
 }
 
 /// Bounds on a sum of increases: `low <= sum <= high_numerator /

@@ -273,4 +273,66 @@ fn unsupported_slis_and_bad_ranges_are_errors() {
     let mut options = Options::new(0, HOUR);
     options.step = Duration::ZERO;
     assert!(backtest::backtest(&slo, &data, &options).is_err());
+    // A range too long for its step is refused, not allocated.
+    let mut options = Options::new(i64::MIN, i64::MAX);
+    options.step = Duration::from_millis(1);
+    let err = backtest::backtest(&slo, &data, &options)
+        .err()
+        .map(|e| e.to_string());
+    assert!(err.is_some_and(|e| e.contains("more than 10000000")));
+}
+
+#[test]
+fn group_by_replays_each_instance_on_its_own() {
+    use slo_core::dataset::{Dataset, SeriesKey};
+    // Two regions; eu has an outage, us does not.
+    let mut data = Dataset::new();
+    for (region, outage) in [("eu", true), ("us", false)] {
+        let one = requests(0, 6 * HOUR, 15 * S, 10.0, |t| {
+            if outage && t > 3 * HOUR && t <= 3 * HOUR + 20 * MIN {
+                1.0
+            } else {
+                0.0
+            }
+        });
+        for (key, series) in one.iter() {
+            let mut labels: Vec<(&str, &str)> = key
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            labels.push(("region", region));
+            data.insert(SeriesKey::new(&key.name, labels), series.clone());
+        }
+    }
+    let yaml = "version: slo/v1\nservice: shop\nslos:\n  - name: availability\n    objective: 99.9\n    sli:\n      ratio:\n        errors: req_total{code=\"500\"}\n        total: req_total\n        group_by: [region]\n";
+    let slo = slo_core::load::load_str(yaml)
+        .unwrap_or_else(|d| panic!("{d:?}"))
+        .slos
+        .remove(0);
+    let mut options = Options::covering(&data).unwrap_or_else(|| panic!("no data"));
+    options.incidents = Incidents::Given(vec![{
+        let mut i = Incident::new(3 * HOUR, 3 * HOUR + 20 * MIN, Some(Severity::Page));
+        i.labels.insert("region".to_owned(), "eu".to_owned());
+        i
+    }]);
+    let report = backtest::backtest(&slo, &data, &options).unwrap_or_else(|e| panic!("{e}"));
+    let summary: Vec<(String, usize, usize)> = report
+        .instances
+        .iter()
+        .map(|i| {
+            (
+                i.labels["region"].clone(),
+                i.alerts_of(Severity::Page).count(),
+                i.incidents.len(),
+            )
+        })
+        .collect();
+    assert_eq!(summary, [("eu".to_owned(), 1, 1), ("us".to_owned(), 0, 0)]);
+    assert_eq!(
+        report.instances[0]
+            .quality_of(Some(Severity::Page))
+            .and_then(|q| q.recall),
+        Some(1.0)
+    );
 }

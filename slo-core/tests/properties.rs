@@ -198,6 +198,25 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(common::config(512, "proptest-regressions/properties.txt"))]
+
+    /// The readers of user files never panic, on text near their syntax or
+    /// on any text at all.
+    #[test]
+    fn readers_never_panic(
+        near in r#"[a-z_:{}=!~",. 0-9#\\\n\t+\-eEINaf()\[\]`'é]{0,300}"#,
+        any in ".{0,100}",
+    ) {
+        for text in [&near, &any] {
+            let _ = slo_core::openmetrics::check(text);
+            let _ = text.parse::<slo_core::selector::Selector>();
+            let _ = slo_core::incident::load_str(text);
+            let _ = slo_core::time::parse(text);
+        }
+    }
+}
+
 /// 8 hours of traffic at 15 s with error bursts `(start minute, minutes,
 /// ratio)`.
 fn bursty(bursts: &[(i64, i64, f64)], by: i64) -> Dataset {
