@@ -68,6 +68,9 @@ fn plain_ok(s: &str, style: Plain) -> bool {
         // misread: both go to quotes.
         && !s.ends_with(' ')
         && !s.contains("  ")
+        // `a:` at the end of a plain scalar starts a mapping (found by the
+        // read-back property: `key: a:` does not parse).
+        && !s.ends_with(':')
         && !reads_as_another_type(s)
 }
 
@@ -308,6 +311,16 @@ mod tests {
             return None;
         };
         pairs.first()?.1.as_scalar().map(str::to_owned)
+    }
+
+    #[test]
+    fn a_trailing_colon_is_quoted() {
+        assert_eq!(scalar("a:"), "'a:'");
+        assert_eq!(read_back(&scalar("slo:sli:")), Some("slo:sli:".to_owned()));
+        assert_eq!(
+            scalar("slo:sli_error:ratio_rate5m"),
+            "slo:sli_error:ratio_rate5m"
+        );
     }
 
     proptest::proptest! {
