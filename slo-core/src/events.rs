@@ -61,7 +61,9 @@ pub fn event_series<'a>(
     match sli {
         Sli::Ratio(r) => ratio(r, group_by, data),
         Sli::Latency(l) => latency(l, group_by, data),
-        Sli::Events(_) | Sli::Raw(_) => Err(ReplayError::UnsupportedSli { kind: sli.kind() }),
+        Sli::Events(_) | Sli::Raw(_) | Sli::Slices(_) => {
+            Err(ReplayError::UnsupportedSli { kind: sli.kind() })
+        }
     }
 }
 

@@ -100,6 +100,12 @@ fn write_sli(out: &mut String, indent: usize, sli: &Sli) {
             field(out, inner, "total_query", &e.total_query);
         }
         Sli::Raw(r) => field(out, inner, "error_ratio_query", &r.error_ratio_query),
+        Sli::Slices(sl) => {
+            field(out, inner, "query", &sl.query);
+            field(out, inner, "op", sl.op.as_str());
+            let _ = writeln!(out, "{:inner$}threshold: {}", "", num::format(sl.threshold));
+            duration(out, inner, "slice", sl.slice);
+        }
     }
 }
 
