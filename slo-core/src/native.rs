@@ -359,6 +359,18 @@ mod tests {
     }
 
     #[test]
+    fn slices_round_trip() {
+        for (op, threshold) in [(">=", "1000"), (">", "0.9"), ("<=", "-2.5"), ("<", "300")] {
+            let src = format!(
+                "version: slo/v1\nservice: frontend\nslos:\n  - name: floor\n    objective: 99\n    sli:\n      slices:\n        query: 'sum(rate(x{{a=\"b\"}}[1m])) * 60'\n        op: '{op}'\n        threshold: {threshold}\n        slice: 1m\n    alerting: {{min_events: 30}}\n"
+            );
+            let spec = crate::load::load_str(&src).unwrap_or_else(|d| panic!("{d:?}"));
+            let text = to_yaml(&spec);
+            assert_eq!(crate::load::load_str(&text), Ok(spec), "{text}");
+        }
+    }
+
+    #[test]
     fn quoting() {
         assert_eq!(scalar("checkout"), "checkout");
         assert_eq!(scalar("30d"), "30d");
