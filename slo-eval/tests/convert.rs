@@ -109,7 +109,8 @@ fn examples_of_every_format_validate_and_explain() {
     let (code, stdout, stderr) = slo_eval(&["validate", "examples"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.starts_with("ok: 4 file(s), 4 service(s), 8 SLO(s)"),
+        // Sloth, OpenSLO and slo/v1 (4 files, 8 SLOs) plus examples/istio (6, 16).
+        stdout.starts_with("ok: 10 file(s), 10 service(s), 24 SLO(s)"),
         "{stdout}"
     );
     let (code, stdout, stderr) = slo_eval(&["explain", "examples/openslo"]);
