@@ -854,6 +854,64 @@ slos:
     }
 
     #[test]
+    fn slices_record_the_indicator_and_derive_every_window() {
+        let s = spec(
+            r#"
+version: slo/v1
+service: web
+slos:
+  - name: floor
+    objective: 99
+    sli:
+      slices: {query: 'sum(rate(x[1m])) * 60', op: '>=', threshold: 1000, slice: 1m}
+    alerting:
+      min_events: 30
+      absent_for: 10m
+      windows:
+        - {severity: page, long: 5m, short: 1m, factor: 14.4}
+        - {severity: ticket, long: 1d, short: 2h, factor: 3}
+"#,
+        );
+        let slo = &s.slos[0];
+        let groups = slo_groups(slo);
+        let names: Vec<(&str, Option<Duration>)> = groups
+            .iter()
+            .map(|g| (g.name.as_str(), g.interval))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("slo:web:floor:slice", Some(Duration::from_mins(1))),
+                ("slo:web:floor", None),
+                ("slo:web:floor:period", Some(PERIOD_INTERVAL)),
+            ]
+        );
+        assert_eq!(
+            groups[0].rules[0].expr(),
+            "(sum(rate(x[1m])) * 60) >= bool 1000"
+        );
+        let good = r#"slo:sli_slice:good{slo_service="web",slo="floor"}"#;
+        // Short windows too are read from the indicator, never the raw query.
+        assert_eq!(
+            window_expr(slo, Duration::from_mins(1)),
+            format!("1 - avg_over_time({good}[1m])")
+        );
+        let exprs: Vec<&str> = groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .map(Rule::expr)
+            .collect();
+        assert!(exprs.contains(&format!("1 - avg_over_time({good}[30d])").as_str()));
+        // min_events counts slices with data, the 5m long window included
+        // (there is no recorded step to reuse).
+        assert!(exprs.contains(&format!("count_over_time({good}[5m])").as_str()));
+        assert!(exprs.contains(&format!("count_over_time({good}[1d])").as_str()));
+        assert!(exprs.contains(&format!("absent_over_time({good}[10m])").as_str()));
+        // No steps of bad events: a slices SLI has no step group.
+        assert!(!exprs.iter().any(|e| e.contains(ERROR_INCREASE_PREFIX)));
+    }
+
+    #[test]
     fn an_empty_file_is_an_empty_list() {
         let yaml = RuleFile::default().to_yaml();
         assert!(yaml.ends_with("\ngroups: []\n"), "{yaml}");
