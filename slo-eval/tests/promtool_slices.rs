@@ -26,7 +26,11 @@ const ABOVE: u64 = 2_000;
 const BELOW: u64 = 500;
 
 fn floor_spec() -> Spec {
-    spec(
+    floor_spec_with("")
+}
+
+fn floor_spec_with(alerting_extra: &str) -> Spec {
+    spec(&format!(
         r#"
 version: slo/v1
 service: frontend
@@ -35,14 +39,15 @@ slos:
     objective: 99
     sli:
       slices:
-        query: sum(rate(http_requests_total{job="frontend"}[1m])) * 60
+        query: sum(rate(http_requests_total{{job="frontend"}}[1m])) * 60
         op: ">="
         threshold: 1000
         slice: 1m
     alerting:
       name: FrontendTrafficFloor
-"#,
-    )
+{alerting_extra}
+"#
+    ))
 }
 
 const ALERT: &str = "FrontendTrafficFloor";
@@ -283,4 +288,41 @@ fn the_evaluator_queries_agree_with_the_recorded_rules() {
         assert_eq!(query_bad, recorded_bad, "bad slices at {at}");
         eprintln!("t={at}: ratio {query_ratio:?}, bad {query_bad:?} of {query_total:?} slices");
     }
+}
+
+/// `min_events` counts slices with data: the gap test's page (6 bad of 40
+/// slices with data in the 1h window) is held back when a pair needs 50.
+#[test]
+fn min_events_counts_slices_with_data() {
+    let spec = floor_spec_with("      min_events: 50");
+    let t0 = 7 * HOUR;
+    let traffic = Traffic::new()
+        .run(t0 / MIN, ABOVE, 0.0)
+        .gap(20, ABOVE, 0.0)
+        .run(7, BELOW, 0.0)
+        .run(30, ABOVE, 0.0);
+    let fire_without_guard = t0 + 27 * MIN;
+    let mut suite = suite(&spec, &traffic);
+    never_fired(
+        &mut suite,
+        Some(Severity::Page),
+        fire_without_guard + 5 * MIN,
+    );
+    let slo = slo(&spec);
+    suite.exprs.push(common::ExprTest {
+        expr: format!(
+            "{}{}",
+            rules::total_increase_metric(Duration::from_hours(1)),
+            promql::identity_matchers(slo)
+        ),
+        at: fire_without_guard,
+        samples: vec![Sample {
+            labels: format!(
+                "{}{{slo=\"traffic-floor\",slo_service=\"frontend\",slo_window=\"1h\"}}",
+                rules::total_increase_metric(Duration::from_hours(1))
+            ),
+            value: 40.0,
+        }],
+    });
+    suite.assert_passes();
 }
