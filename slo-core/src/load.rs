@@ -754,7 +754,9 @@ impl Cx {
             .and_then(|s| map_value(s, "slice"))
             .map_or(f.key_location("sli"), |n| n.location);
         let path = format!("{}.slices.slice", f.path("sli"));
-        let windows = policy.windows();
+        // The windows the rules record: the policy's, or the step alone
+        // when every tier is disabled.
+        let windows = crate::rules::recorded_windows_of(policy);
         if let Some(shortest) = windows.first()
             && slice > *shortest
         {

@@ -95,7 +95,7 @@ use crate::duration::Duration;
 use crate::emit::Writer;
 use crate::names::{SERVICE_LABEL, SLO_LABEL, TIER_LABEL, WINDOW_LABEL};
 use crate::num;
-use crate::policy::{Severity, WindowPair};
+use crate::policy::{Policy, Severity, WindowPair};
 pub use crate::promql::STEP;
 use crate::promql::{self, Counter};
 use crate::spec::{Labels, Sli, Slo, Spec};
@@ -334,7 +334,12 @@ pub fn is_derived(sli: &Sli, window: Duration) -> bool {
 /// The windows whose error ratio is recorded: the policy's, or the step
 /// alone when every tier is disabled (the current burn rate still needs one).
 pub fn recorded_windows(slo: &Slo) -> Vec<Duration> {
-    let windows: Vec<Duration> = slo.policy.windows().into_iter().collect();
+    recorded_windows_of(&slo.policy)
+}
+
+/// [`recorded_windows`] of a policy, shortest first.
+pub fn recorded_windows_of(policy: &Policy) -> Vec<Duration> {
+    let windows: Vec<Duration> = policy.windows().into_iter().collect();
     if windows.is_empty() {
         vec![STEP]
     } else {
