@@ -36,8 +36,9 @@ impl Objective {
         if percent.is_finite() && percent > 0.0 && percent < 100.0 {
             let ratio = num::canonical(percent / 100.0);
             // Rounding can reach either end: 99.99999999999999 rounds to 1,
-            // and a subnormal percentage divides to 0.
-            if ratio > 0.0 && ratio < 1.0 {
+            // and a tiny percentage divides to 0 or to a subnormal that has
+            // lost its digits.
+            if ratio.is_normal() && ratio < 1.0 {
                 return Ok(Self { ratio });
             }
         }
@@ -169,8 +170,10 @@ mod tests {
         let tiny = Objective::from_percent(1e-300).map(Objective::ratio);
         assert_eq!(tiny, Ok(1e-302));
         assert!(Objective::from_percent(5e-324).is_err());
-        let subnormal = Objective::from_percent(1e-318).map(Objective::ratio);
-        assert!(subnormal.as_ref().is_ok_and(|r| *r > 0.0), "{subnormal:?}");
+        // A percentage whose ratio would be subnormal has lost its digits
+        // (6.55e-313% read back as 6.55e-313 only to 10 digits): refused.
+        assert!(Objective::from_percent(1e-318).is_err());
+        assert!(Objective::from_percent(6.55127318255e-313).is_err());
     }
 
     #[test]

@@ -1,71 +1,125 @@
-//! A small, deterministic YAML writer for generated files.
+//! The one YAML scalar writer of the crate, and a small, deterministic YAML
+//! writer for generated rule files.
 //!
-//! Generated files carry user text (label values, annotations, hand-written
-//! PromQL) that may hold quotes, backslashes, `#`, `{{ }}`, newlines or
-//! words YAML 1.1 reads as booleans (`on`, `yes`). Prometheus reads rule files
-//! with a YAML 1.1 parser, so every scalar is written in the safest style
-//! that still reads well:
+//! Two kinds of files are written: Prometheus rule files ([`Writer`], used by
+//! [`rules`](crate::rules)) and slo/v1 specs ([`native`](crate::native)).
+//! Both carry user text (label values, annotations, hand-written PromQL) that
+//! may hold quotes, backslashes, `#`, `{{ }}`, newlines or words YAML 1.1
+//! reads as booleans (`on`, `yes`). Prometheus reads rule files with a YAML
+//! 1.1-minded parser, so every scalar is written in the safest style that
+//! still reads well:
 //!
-//! - plain, only for identifier-like text that no YAML version reads as
-//!   anything but a string (`slo:sli_error:ratio_rate5m`, `5m`, `page`);
+//! - plain, only for text that no YAML version reads as anything but this
+//!   string; what counts as plain is the one thing the two kinds of files
+//!   differ in ([`Plain`]);
 //! - single-quoted for other printable one-line text (PromQL with `"`, `{`,
 //!   `#`), where only `'` needs doubling;
-//! - double-quoted with escapes for anything with control characters or
-//!   line breaks;
-//! - a literal block (`|-`) for multi-line expressions whose lines are
-//!   printable and carry no trailing spaces.
+//! - double-quoted with escapes for anything with control characters, line
+//!   breaks, or a leading or trailing space;
+//! - a literal block (`|-`, or `|` for one final line break) for multi-line
+//!   text whose lines are printable and carry no trailing spaces ([`block`]).
 //!
 //! Output depends only on the input: no maps with random order, no floats
 //! printed here (callers use [`num::format`](crate::num::format)).
 
 use std::fmt::Write as _;
 
-/// Words that YAML 1.1 or 1.2 resolve to null, booleans or numbers.
-const SPECIAL_WORDS: [&str; 18] = [
-    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf", "~", "Y", "N",
-    "Yes", "No", "On", "Off",
+/// Words that YAML 1.1 or 1.2 resolve to null, booleans or special floats,
+/// in any letter case.
+const SPECIAL_WORDS: [&str; 12] = [
+    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf", "~",
 ];
 
-fn plain_ok(s: &str) -> bool {
+/// Which text may be written as a plain scalar.
+///
+/// Both sets are safe in block context for YAML 1.1 and 1.2 alike; they
+/// differ so that each kind of file reads naturally. Rule files are full of
+/// metric names (`slo:sli_error:ratio_rate5m`), specs of sentences
+/// (`it's up`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Plain {
+    /// Identifier-like text: letters, digits, `_ : . / -`, no spaces (rule
+    /// files).
+    #[default]
+    Names,
+    /// Words: letters, digits, `_ . / - ( ) '` and single spaces between
+    /// words, but no `:`, so that nothing looks like `key: value` (specs;
+    /// also safe in flow sequences, where the names of `group_by` go).
+    Words,
+}
+
+impl Plain {
+    fn allows(self, c: char) -> bool {
+        c.is_ascii_alphanumeric()
+            || match self {
+                Plain::Names => matches!(c, '_' | ':' | '.' | '/' | '-'),
+                Plain::Words => matches!(c, '_' | '.' | '/' | '-' | ' ' | '(' | ')' | '\''),
+            }
+    }
+}
+
+fn plain_ok(s: &str, style: Plain) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    if !(first.is_ascii_alphabetic() || first == '_' || first.is_ascii_digit()) {
-        return false;
-    }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '.' | '/' | '-'))
+    (first.is_ascii_alphanumeric() || first == '_')
+        && s.chars().all(|c| style.allows(c))
+        // A trailing space would be dropped, and runs of spaces are easy to
+        // misread: both go to quotes.
+        && !s.ends_with(' ')
+        && !s.contains("  ")
+        && !reads_as_another_type(s)
+}
+
+/// True when some YAML reader could take `s`, written plain, for null, a
+/// boolean or a number rather than a string.
+fn reads_as_another_type(s: &str) -> bool {
+    if SPECIAL_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+        || s.parse::<f64>().is_ok()
+        || crate::yaml::parse_yaml_float(s).is_some()
     {
+        return true;
+    }
+    let mut chars = s.chars();
+    let (Some(first), second) = (chars.next(), chars.next()) else {
+        return false;
+    };
+    if !first.is_ascii_digit() {
         return false;
     }
-    // Anything that starts like a number may be read as one (1, 0x1, 1e3,
-    // 1_000, 1:30 sexagesimal in YAML 1.1); durations such as 5m start with
-    // a digit too but end in a unit letter, which no number does.
-    if first.is_ascii_digit() {
-        let ends_in_unit = s.ends_with(['s', 'm', 'h', 'd', 'w', 'y']);
-        let digits_and_units = s.chars().all(|c| c.is_ascii_alphanumeric());
-        if !(ends_in_unit && digits_and_units) {
-            return false;
-        }
+    // 0x1F, 0o17 and 0b1 are integers somewhere.
+    if first == '0' && second.is_some_and(|c| c.is_ascii_alphabetic()) {
+        return true;
     }
-    let lower = s.to_ascii_lowercase();
-    !SPECIAL_WORDS.contains(&s)
-        && !matches!(
-            lower.as_str(),
-            "yes" | "no" | "on" | "off" | "true" | "false" | "null" | "y" | "n"
-        )
+    // Anything else that starts like a number may be read as one (1_000,
+    // 1:30 sexagesimal and 2001-12-14 dates in YAML 1.1); durations such as
+    // 5m start with a digit too but end in a unit letter, which no number
+    // does.
+    let ends_in_unit = s.ends_with(['s', 'm', 'h', 'd', 'w', 'y']);
+    !(ends_in_unit && s.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
+/// Characters a single-quoted or block scalar can hold: everything but
+/// controls and the characters some YAML readers take for line breaks or a
+/// byte-order mark.
 fn printable(c: char) -> bool {
-    !(c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}'))
+    !(c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'))
 }
 
-/// A YAML scalar for `s`, quoted as needed (see the module docs).
+/// A one-line YAML scalar for `s` in a rule file ([`Plain::Names`]).
 pub fn scalar(s: &str) -> String {
-    if plain_ok(s) {
+    scalar_with(s, Plain::Names)
+}
+
+/// A one-line YAML scalar that reads back as `s`: plain when `style` allows
+/// and nothing could read it as another type, single-quoted when it can
+/// be, else double-quoted with escapes.
+pub fn scalar_with(s: &str, style: Plain) -> String {
+    if plain_ok(s, style) {
         return s.to_owned();
     }
+    // Leading and trailing spaces are legal in single quotes, but easy to
+    // lose when text is copied: the escapes of double quotes make them seen.
     if s.chars().all(printable) && !s.starts_with(' ') && !s.ends_with(' ') {
         return format!("'{}'", s.replace('\'', "''"));
     }
@@ -93,14 +147,33 @@ pub fn double_quoted(s: &str) -> String {
     out
 }
 
-/// True when `s` can be written as a literal block: several lines, all
-/// printable, none with trailing spaces, the first not indented.
-fn block_ok(s: &str) -> bool {
-    s.contains('\n')
-        && !s.starts_with([' ', '\n'])
-        && !s.ends_with('\n')
-        && s.lines()
-            .all(|l| l.chars().all(printable) && !l.ends_with([' ', '\t']) && !l.contains('\t'))
+/// `s` as a literal block scalar, for the value of a key at `indent`: the
+/// header (`|-`, or `|` when `s` ends with one line break) then each line
+/// at `indent + 2`. `None` unless the block reads back exactly: several
+/// lines, all printable, none with trailing spaces, the first not indented,
+/// at most one final line break, and no tabs (some readers take a tab for
+/// indentation).
+pub fn block(s: &str, indent: usize) -> Option<String> {
+    let (text, header) = match s.strip_suffix('\n') {
+        None => (s, "|-"),
+        Some(body) => (body, "|"),
+    };
+    let ok = text.contains('\n')
+        && !text.starts_with([' ', '\n'])
+        && !text.ends_with('\n')
+        && text.chars().all(|c| c == '\n' || printable(c))
+        && !text.lines().any(|l| l.ends_with(' '));
+    if !ok {
+        return None;
+    }
+    let mut out = header.to_owned();
+    for line in text.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            let _ = write!(out, "{:w$}{line}", "", w = indent + 2);
+        }
+    }
+    Some(out)
 }
 
 /// An indenting writer of block mappings and sequences.
@@ -130,20 +203,8 @@ impl Writer {
     /// `key: value` with the value quoted as needed; multi-line text becomes a
     /// literal block.
     pub fn field(&mut self, indent: usize, dash: bool, key: &str, value: &str) {
-        let p = prefix(indent, dash);
-        if block_ok(value) {
-            let _ = writeln!(self.out, "{p}{}: |-", scalar(key));
-            let inner = indent + 2;
-            for line in value.lines() {
-                if line.is_empty() {
-                    self.out.push('\n');
-                } else {
-                    let _ = writeln!(self.out, "{:inner$}{line}", "");
-                }
-            }
-        } else {
-            let _ = writeln!(self.out, "{p}{}: {}", scalar(key), scalar(value));
-        }
+        let value = block(value, indent).unwrap_or_else(|| scalar(value));
+        let _ = writeln!(self.out, "{}{}: {value}", prefix(indent, dash), scalar(key));
     }
 
     /// `key: []`.
@@ -210,6 +271,23 @@ mod tests {
         assert_eq!(scalar("a\"b\\c\nd}"), r#""a\"b\\c\nd}""#);
         assert_eq!(scalar(" lead"), "\" lead\"");
         assert_eq!(scalar("bell\u{7}"), r#""bell\u0007""#);
+        assert_eq!(scalar("0x1d"), "'0x1d'");
+        assert_eq!(scalar("2001-12-14"), "'2001-12-14'");
+        // Specs write sentences plain, and quote what looks like a key.
+        assert_eq!(scalar_with("it's up", Plain::Words), "it's up");
+        assert_eq!(scalar_with("a:b", Plain::Words), "'a:b'");
+        assert_eq!(scalar_with("a  b", Plain::Words), "'a  b'");
+        assert_eq!(scalar_with("5xx", Plain::Words), "'5xx'");
+    }
+
+    #[test]
+    fn blocks_keep_one_final_line_break() {
+        assert_eq!(block("a\nb\n", 0).as_deref(), Some("|\n  a\n  b"));
+        assert_eq!(block("a\n\nb", 2).as_deref(), Some("|-\n    a\n\n    b"));
+        assert_eq!(block("a\nb\n\n", 0), None);
+        assert_eq!(block("one line", 0), None);
+        assert_eq!(block("a\tb\nc", 0), None);
+        assert_eq!(block(" a\nb", 0), None);
     }
 
     #[test]
@@ -221,5 +299,21 @@ mod tests {
             w.finish(),
             "  - expr: |-\n      a\n        and\n      b\n    summary: \"trailing \\nspace\"\n"
         );
+    }
+
+    /// What the crate's YAML reader reads back from `key: <value>`.
+    fn read_back(value: &str) -> Option<String> {
+        let docs = crate::yaml::parse(&format!("key: {value}\n")).ok()?;
+        let crate::yaml::Kind::Map(pairs) = &docs.first()?.kind else {
+            return None;
+        };
+        pairs.first()?.1.as_scalar().map(str::to_owned)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rule_file_scalars_read_back(s in "\\PC*|[ -~\\t\\n\\r\u{85}\u{2028}\u{feff}]{0,40}") {
+            proptest::prop_assert_eq!(read_back(&scalar(&s)), Some(s));
+        }
     }
 }

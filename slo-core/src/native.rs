@@ -31,6 +31,7 @@
 use std::fmt::Write as _;
 
 use crate::duration::Duration;
+use crate::emit::{self, Plain};
 use crate::load::DEFAULT_ALERT_NAME;
 use crate::num;
 use crate::policy::{Policy, Preset, Severity};
@@ -256,91 +257,16 @@ fn list(out: &mut String, indent: usize, name: &str, items: &[String]) {
     let _ = writeln!(out, "{:indent$}{name}: [{}]", "", items.join(", "));
 }
 
-/// A value at `indent`: a literal block (`|`) for multi-line text that
-/// reads back exactly, otherwise a [`scalar`].
+/// A value at `indent`: a literal block for multi-line text that reads
+/// back exactly, otherwise a [`scalar`].
 fn block_or_scalar(s: &str, indent: usize) -> String {
-    // `|` keeps one final line break, `|-` none; more need quotes.
-    let (text, header) = match s.strip_suffix('\n') {
-        None => (s, "|-"),
-        Some(body) if !body.ends_with('\n') => (body, "|"),
-        Some(_) => return scalar(s),
-    };
-    let literal_safe = text.contains('\n')
-        && !text.starts_with([' ', '\t', '\n'])
-        && text.chars().all(|c| c == '\n' || !needs_escape(c))
-        && !text.contains('\r')
-        && !text.lines().any(|l| l.ends_with([' ', '\t']));
-    if !literal_safe {
-        return scalar(s);
-    }
-    let pad = " ".repeat(indent + 2);
-    let mut out = header.to_owned();
-    for line in text.split('\n') {
-        out.push('\n');
-        if !line.is_empty() {
-            out.push_str(&pad);
-            out.push_str(line);
-        }
-    }
-    out
+    emit::block(s, indent).unwrap_or_else(|| scalar(s))
 }
 
-/// Characters only a double-quoted scalar can hold: controls (but tab) and
-/// the characters some YAML readers take for line breaks or a byte-order
-/// mark.
-fn needs_escape(c: char) -> bool {
-    (c.is_control() && c != '\t') || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
-}
-
-/// A string as a one-line YAML scalar that reads back as the same string:
-/// plain when that is unambiguous, single-quoted when it can be, else
-/// double-quoted with escapes.
-pub fn scalar(s: &str) -> String {
-    if is_plain(s) {
-        return s.to_owned();
-    }
-    if !s.chars().any(|c| needs_escape(c) || c == '\n' || c == '\t') {
-        return format!("'{}'", s.replace('\'', "''"));
-    }
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if needs_escape(c) => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Plain text that every YAML reader takes as this string, in block and
-/// flow context alike: names, metric names, durations, sentences. Anything
-/// that could read as null, a boolean or a number is quoted, and so is any
-/// indicator character (`:`, `#`, `,`, brackets; quotes first).
-fn is_plain(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
-        return false;
-    };
-    let words = [
-        "null", "true", "false", "yes", "no", "on", "off", "y", "n", "~",
-    ];
-    (first.is_ascii_alphanumeric() || first == '_')
-        && !s.ends_with(' ')
-        && !s.contains("  ")
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | ' ' | '(' | ')' | '\'')
-        })
-        && !words.iter().any(|w| w.eq_ignore_ascii_case(s))
-        && crate::yaml::parse_yaml_float(s).is_none()
-        && s.parse::<f64>().is_err()
-        && !(first == '0' && s.len() > 1 && s.as_bytes()[1].is_ascii_alphabetic())
+/// A string as a one-line YAML scalar that reads back as the same string,
+/// plain for names and sentences ([`Plain::Words`]).
+fn scalar(s: &str) -> String {
+    emit::scalar_with(s, Plain::Words)
 }
 
 #[cfg(test)]

@@ -56,9 +56,8 @@
 use std::fmt::Write as _;
 
 use crate::duration::Duration;
-use crate::names::{SERVICE_LABEL, SLO_LABEL};
 use crate::num;
-use crate::spec::{Counted, LatencySli, Sli, SlicesSli, Slo, WINDOW_PLACEHOLDER};
+use crate::spec::{Counted, LatencySli, Sli, SlicesSli, WINDOW_PLACEHOLDER};
 
 /// The step of the recorded event increases: long windows and the period are
 /// sums of these steps (see [`rules`](crate::rules)).
@@ -109,16 +108,6 @@ pub fn quote(s: &str) -> String {
 /// An equality matcher `name="value"`, the value escaped with [`quote`].
 pub fn matcher(name: &str, value: &str) -> String {
     format!("{name}={}", quote(value))
-}
-
-/// The matchers that select one SLO's recorded series:
-/// `{slo_service="checkout",slo="availability"}`.
-pub fn identity_matchers(slo: &Slo) -> String {
-    format!(
-        "{{{},{}}}",
-        matcher(SERVICE_LABEL, &slo.service),
-        matcher(SLO_LABEL, &slo.name)
-    )
 }
 
 /// Replaces every `{{.window}}` in a hand-written query with `window`.

@@ -55,6 +55,34 @@
 //! merged with the SLO's) and the `group_by` labels; window series also carry
 //! `slo_window`.
 //!
+//! ## Sloth's names
+//!
+//! [`Naming::Sloth`] (`generate --naming sloth`) writes the series and labels
+//! Sloth writes, so dashboards and queries built on Sloth keep working after
+//! a switch. Only names change: the layout, the expressions and the values
+//! are the native ones (the period from 5m step increases, not an average of
+//! 5m ratios; alerts without joins), so both namings alert at the same
+//! times.
+//!
+//! | native | Sloth |
+//! |---|---|
+//! | `slo_service`, `slo` | `sloth_id` (`<service>-<slo>`), `sloth_service`, `sloth_slo` |
+//! | `slo_window` | `sloth_window` |
+//! | `slo:sli_error:ratio_period` | `slo:sli_error:ratio_rate<period>` (`ratio_rate30d`, `ratio_rate4w` for 28d) |
+//! | `slo:period:seconds` | `slo:time_period:days` (in days) |
+//! | `slo:info` with `slo_objective`, `slo_period`, `slo_sli` | `sloth_slo_info` with `sloth_objective` |
+//! | alert label `slo_tier` | `sloth_severity` (`page` or `ticket`) |
+//!
+//! The other names (`slo:sli_error:ratio_rate<window>`, `slo:objective:ratio`,
+//! `slo:error_budget:ratio`, `slo:current_burn_rate:ratio`,
+//! `slo:period_burn_rate:ratio`, `slo:period_error_budget_remaining:ratio`,
+//! the step increases) are the same in both. Group names stay ours: nothing
+//! reads them. Sloth's `sloth_version`, `sloth_mode` and `sloth_spec` info
+//! labels describe a run of Sloth and are not written. Where Sloth records
+//! more, this layout does not follow: Sloth records all eight windows and
+//! averages 5m ratios into a period for `raw` SLIs, while here a disabled
+//! tier's windows are not recorded and a `raw` SLI has no period series.
+//!
 //! # Alerts
 //!
 //! One alert per tier (page, ticket), named by the spec. Its expression ORs
@@ -144,6 +172,159 @@ pub const INFO_SLI_LABEL: &str = "slo_sli";
 /// Suffix of the data-absent alert's name.
 pub const ABSENT_SUFFIX: &str = "Absent";
 
+/// Sloth's name for the period in days.
+pub const SLOTH_PERIOD_DAYS: &str = "slo:time_period:days";
+/// Sloth's info series.
+pub const SLOTH_INFO: &str = "sloth_slo_info";
+/// Sloth's identity label: `<service>-<slo>`.
+pub const SLOTH_ID_LABEL: &str = "sloth_id";
+/// Sloth's service label.
+pub const SLOTH_SERVICE_LABEL: &str = "sloth_service";
+/// Sloth's SLO label.
+pub const SLOTH_SLO_LABEL: &str = "sloth_slo";
+/// Sloth's window label.
+pub const SLOTH_WINDOW_LABEL: &str = "sloth_window";
+/// Sloth's alert tier label (`page` or `ticket`).
+pub const SLOTH_SEVERITY_LABEL: &str = "sloth_severity";
+/// `sloth_slo_info` label: the objective in percent.
+pub const SLOTH_OBJECTIVE_LABEL: &str = "sloth_objective";
+
+/// The names of the generated series and labels (see the module docs).
+/// Only names vary: every expression has the same structure and value
+/// under either naming.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Naming {
+    /// This tool's names (`slo_service`, `slo`, `slo_window`, `slo_tier`).
+    #[default]
+    Native,
+    /// Sloth's names and labels (`sloth_id`, `sloth_service`, `sloth_slo`,
+    /// `sloth_window`, `sloth_severity`), so Sloth dashboards keep working.
+    Sloth,
+}
+
+impl Naming {
+    /// Every naming.
+    pub const ALL: [Naming; 2] = [Naming::Native, Naming::Sloth];
+    /// Every naming's name, as `--naming` takes it, in the order of
+    /// [`Naming::ALL`].
+    pub const NAMES: [&'static str; 2] = ["native", "sloth"];
+
+    /// The naming's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Naming::Native => Self::NAMES[0],
+            Naming::Sloth => Self::NAMES[1],
+        }
+    }
+
+    /// The labels that identify an SLO's series, with their values, in
+    /// selector order.
+    pub fn identity(self, slo: &Slo) -> Vec<(&'static str, String)> {
+        match self {
+            Naming::Native => vec![
+                (SERVICE_LABEL, slo.service.clone()),
+                (SLO_LABEL, slo.name.clone()),
+            ],
+            Naming::Sloth => vec![
+                (SLOTH_ID_LABEL, format!("{}-{}", slo.service, slo.name)),
+                (SLOTH_SERVICE_LABEL, slo.service.clone()),
+                (SLOTH_SLO_LABEL, slo.name.clone()),
+            ],
+        }
+    }
+
+    /// The label carrying a window series' window.
+    pub fn window_label(self) -> &'static str {
+        match self {
+            Naming::Native => WINDOW_LABEL,
+            Naming::Sloth => SLOTH_WINDOW_LABEL,
+        }
+    }
+
+    /// The label carrying an alert's tier (`page` or `ticket`).
+    pub fn tier_label(self) -> &'static str {
+        match self {
+            Naming::Native => TIER_LABEL,
+            Naming::Sloth => SLOTH_SEVERITY_LABEL,
+        }
+    }
+
+    /// The error ratio over the period: `slo:sli_error:ratio_period`, or
+    /// Sloth's `slo:sli_error:ratio_rate<period>` (`ratio_rate30d`; a 28d
+    /// period prints as `4w`, as Sloth's Prometheus durations do).
+    pub fn period_error_ratio(self, period: Duration) -> String {
+        match self {
+            Naming::Native => PERIOD_ERROR_RATIO.to_owned(),
+            Naming::Sloth => error_ratio_metric(period),
+        }
+    }
+
+    /// The series holding the period, and its value: seconds, or Sloth's
+    /// days.
+    pub fn period_constant(self, period: Duration) -> (&'static str, f64) {
+        match self {
+            Naming::Native => (PERIOD_SECONDS, period.as_secs_f64()),
+            Naming::Sloth => (SLOTH_PERIOD_DAYS, period.as_secs_f64() / 86_400.0),
+        }
+    }
+
+    /// The info series' name and the labels it adds to the series labels.
+    /// Sloth's version, mode and spec labels describe a run of Sloth, so
+    /// they are not written.
+    pub fn info(self, slo: &Slo) -> (&'static str, Labels) {
+        let objective = num::format(slo.objective.percent());
+        let labels: Vec<(&str, String)> = match self {
+            Naming::Native => vec![
+                (INFO_OBJECTIVE_LABEL, objective),
+                (INFO_PERIOD_LABEL, slo.period.to_string()),
+                (INFO_SLI_LABEL, slo.sli.kind().to_owned()),
+            ],
+            Naming::Sloth => vec![(SLOTH_OBJECTIVE_LABEL, objective)],
+        };
+        let name = match self {
+            Naming::Native => INFO,
+            Naming::Sloth => SLOTH_INFO,
+        };
+        (
+            name,
+            labels.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        )
+    }
+
+    /// The matchers that select one SLO's recorded series:
+    /// `{slo_service="checkout",slo="availability"}`.
+    pub fn matchers(self, slo: &Slo) -> String {
+        let m: Vec<String> = self
+            .identity(slo)
+            .iter()
+            .map(|(k, v)| promql::matcher(k, v))
+            .collect();
+        format!("{{{}}}", m.join(","))
+    }
+}
+
+impl std::fmt::Display for Naming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Naming {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|n| n.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown naming `{s}`: expected one of {}",
+                    Self::NAMES.join(", ")
+                )
+            })
+    }
+}
+
 /// A rule file: what Prometheus loads with `rule_files`.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct RuleFile {
@@ -223,13 +404,19 @@ const HEADER: &str =
     "Generated by slo-eval from SLO specs: do not edit, change the specs and regenerate.";
 
 impl RuleFile {
-    /// The rules for every SLO of `specs`, in order.
+    /// The rules for every SLO of `specs`, in order, with this tool's
+    /// names.
     pub fn from_specs(specs: &[Spec]) -> Self {
+        Self::from_specs_with(specs, Naming::Native)
+    }
+
+    /// The rules for every SLO of `specs`, in order, with `naming`'s names.
+    pub fn from_specs_with(specs: &[Spec], naming: Naming) -> Self {
         Self {
             groups: specs
                 .iter()
                 .flat_map(|s| &s.slos)
-                .flat_map(slo_groups)
+                .flat_map(|slo| slo_groups(slo, naming))
                 .collect(),
         }
     }
@@ -349,36 +536,40 @@ pub fn recorded_windows_of(policy: &Policy) -> Vec<Duration> {
 
 /// Labels on every series of the SLO: the spec's labels (minus any that
 /// `group_by` owns, and empty ones, which Prometheus treats as absent) and
-/// the identity labels.
-pub fn series_labels(slo: &Slo) -> Labels {
+/// the naming's identity labels.
+pub fn series_labels(slo: &Slo, naming: Naming) -> Labels {
     let mut labels: Labels = slo
         .labels
         .iter()
         .filter(|(k, v)| !v.is_empty() && !slo.group_by().contains(k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    labels.insert(SERVICE_LABEL.to_owned(), slo.service.clone());
-    labels.insert(SLO_LABEL.to_owned(), slo.name.clone());
+    labels.extend(
+        naming
+            .identity(slo)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v)),
+    );
     labels
 }
 
-fn window_labels(slo: &Slo, window: Duration) -> Labels {
-    let mut labels = series_labels(slo);
-    labels.insert(WINDOW_LABEL.to_owned(), window.to_string());
+fn window_labels(slo: &Slo, naming: Naming, window: Duration) -> Labels {
+    let mut labels = series_labels(slo, naming);
+    labels.insert(naming.window_label().to_owned(), window.to_string());
     labels
 }
 
 /// `metric{slo_service="...",slo="..."}`.
-fn recorded(metric: &str, slo: &Slo) -> String {
-    format!("{metric}{}", promql::identity_matchers(slo))
+fn recorded(metric: &str, slo: &Slo, naming: Naming) -> String {
+    format!("{metric}{}", naming.matchers(slo))
 }
 
 /// The expression recorded as the error ratio over `window`: the raw query
 /// ([`promql::error_ratio`]) for short windows, the sum of recorded bad
 /// steps over the sum of recorded total steps for long ones.
-pub fn window_expr(slo: &Slo, window: Duration) -> String {
+pub fn window_expr(slo: &Slo, naming: Naming, window: Duration) -> String {
     if is_derived(&slo.sli, window) {
-        derived_ratio(slo, window)
+        derived_ratio(slo, naming, window)
     } else {
         promql::error_ratio(&slo.sli, window)
     }
@@ -387,20 +578,20 @@ pub fn window_expr(slo: &Slo, window: Duration) -> String {
 /// The error ratio over `window` from recorded series: the recorded slice
 /// indicator for a `slices` SLI, the recorded steps for the other kinds that
 /// count events. The period's ratio is this too.
-fn derived_ratio(slo: &Slo, window: Duration) -> String {
+fn derived_ratio(slo: &Slo, naming: Naming, window: Duration) -> String {
     if let Sli::Slices(_) = slo.sli {
-        return promql::bad_slice_ratio(&slice_range(slo, window));
+        return promql::bad_slice_ratio(&slice_range(slo, naming, window));
     }
     format!(
         "sum_over_time({}[{window}]) / sum_over_time({}[{window}])",
-        recorded(&error_increase_metric(STEP), slo),
-        recorded(&total_increase_metric(STEP), slo)
+        recorded(&error_increase_metric(STEP), slo, naming),
+        recorded(&total_increase_metric(STEP), slo, naming)
     )
 }
 
 /// `slo:sli_slice:good{...}[window]`.
-fn slice_range(slo: &Slo, window: Duration) -> String {
-    format!("{}[{window}]", recorded(SLICE_GOOD, slo))
+fn slice_range(slo: &Slo, naming: Naming, window: Duration) -> String {
+    format!("{}[{window}]", recorded(SLICE_GOOD, slo, naming))
 }
 
 /// The expression for the number of events in `window`: the sum of the
@@ -408,14 +599,14 @@ fn slice_range(slo: &Slo, window: Duration) -> String {
 /// interval makes steps tile time; `promtool test rules` evaluates every
 /// group at the test's `evaluation_interval`, so tests of event counts use a
 /// 5m one. `None` for a `raw` SLI.
-pub fn events_expr(slo: &Slo, window: Duration) -> Option<String> {
+pub fn events_expr(slo: &Slo, naming: Naming, window: Duration) -> Option<String> {
     if !slo.sli.counts_events() {
         return None;
     }
     if let Sli::Slices(_) = slo.sli {
-        return Some(promql::slice_count(&slice_range(slo, window)));
+        return Some(promql::slice_count(&slice_range(slo, naming, window)));
     }
-    let step = recorded(&total_increase_metric(STEP), slo);
+    let step = recorded(&total_increase_metric(STEP), slo, naming);
     if window == STEP {
         return Some(step);
     }
@@ -424,14 +615,14 @@ pub fn events_expr(slo: &Slo, window: Duration) -> Option<String> {
 
 /// The step group: bad and total events of each [`STEP`], read once from
 /// the raw series. `None` for a `raw` SLI.
-pub fn increase_group(slo: &Slo) -> Option<RuleGroup> {
+pub fn increase_group(slo: &Slo, naming: Naming) -> Option<RuleGroup> {
     // A slices SLI records its indicator instead ([`slice_group`]).
     if let Sli::Slices(_) = slo.sli {
         return None;
     }
     let total = promql::total_events(&slo.sli, STEP, Counter::Increase)?;
     let bad = promql::bad_events(&slo.sli, STEP, Counter::Increase)?;
-    let labels = window_labels(slo, STEP);
+    let labels = window_labels(slo, naming, STEP);
     // A selector of bad events matches nothing until the first error, which
     // would leave the SLO without data rather than at 0 errors. Fill in 0
     // for every group that has traffic; `ignoring` the labels the rule adds
@@ -440,7 +631,7 @@ pub fn increase_group(slo: &Slo) -> Option<RuleGroup> {
     let bad = format!(
         "{bad} or ignoring ({}) 0 * {}",
         ignoring.join(", "),
-        recorded(&total_increase_metric(STEP), slo)
+        recorded(&total_increase_metric(STEP), slo, naming)
     );
     Some(RuleGroup {
         name: group_name(slo, Some("increase")),
@@ -463,7 +654,7 @@ pub fn increase_group(slo: &Slo) -> Option<RuleGroup> {
 /// The indicator group of a `slices` SLI: `slo:sli_slice:good` recorded
 /// every slice (the group's interval), so the recorded slices tile time.
 /// `None` for the other kinds.
-pub fn slice_group(slo: &Slo) -> Option<RuleGroup> {
+pub fn slice_group(slo: &Slo, naming: Naming) -> Option<RuleGroup> {
     let Sli::Slices(s) = &slo.sli else {
         return None;
     };
@@ -473,21 +664,21 @@ pub fn slice_group(slo: &Slo) -> Option<RuleGroup> {
         rules: vec![Rule::Recording(RecordingRule {
             record: SLICE_GOOD.to_owned(),
             expr: promql::slice_indicator(s),
-            labels: window_labels(slo, s.slice),
+            labels: window_labels(slo, naming, s.slice),
         })],
     })
 }
 
 /// The main group: the error ratio of every window, the event counts
 /// `min_events` needs, then the alerts.
-pub fn sli_group(slo: &Slo) -> RuleGroup {
+pub fn sli_group(slo: &Slo, naming: Naming) -> RuleGroup {
     let mut rules: Vec<Rule> = recorded_windows(slo)
         .into_iter()
         .map(|w| {
             Rule::Recording(RecordingRule {
                 record: error_ratio_metric(w),
-                expr: window_expr(slo, w),
-                labels: window_labels(slo, w),
+                expr: window_expr(slo, naming, w),
+                labels: window_labels(slo, naming, w),
             })
         })
         .collect();
@@ -497,26 +688,26 @@ pub fn sli_group(slo: &Slo) -> RuleGroup {
         record: CURRENT_BURN_RATE.to_owned(),
         expr: format!(
             "{} / {}",
-            recorded(&error_ratio_metric(shortest), slo),
+            recorded(&error_ratio_metric(shortest), slo, naming),
             num::format(slo.budget().fraction())
         ),
-        labels: window_labels(slo, shortest),
+        labels: window_labels(slo, naming, shortest),
     }));
     for w in min_events_windows(slo) {
-        if let Some(expr) = events_expr(slo, w) {
+        if let Some(expr) = events_expr(slo, naming, w) {
             rules.push(Rule::Recording(RecordingRule {
                 record: total_increase_metric(w),
                 expr,
-                labels: window_labels(slo, w),
+                labels: window_labels(slo, naming, w),
             }));
         }
     }
     for severity in Severity::ALL {
-        if let Some(alert) = tier_alert(slo, severity) {
+        if let Some(alert) = tier_alert(slo, naming, severity) {
             rules.push(Rule::Alerting(alert));
         }
     }
-    if let Some(alert) = absent_alert(slo) {
+    if let Some(alert) = absent_alert(slo, naming) {
         rules.push(Rule::Alerting(alert));
     }
     RuleGroup {
@@ -547,18 +738,26 @@ fn min_events_windows(slo: &Slo) -> Vec<Duration> {
 }
 
 /// The period group: the error ratio over the period, then the metadata.
-pub fn period_group(slo: &Slo) -> RuleGroup {
+pub fn period_group(slo: &Slo, naming: Naming) -> RuleGroup {
     let budget = slo.budget();
     let b = num::format(budget.fraction());
-    let labels = series_labels(slo);
+    let labels = series_labels(slo, naming);
     let mut rules = Vec::new();
     let counts = slo.sli.counts_events();
-    if counts {
+    let period_ratio = naming.period_error_ratio(slo.period);
+    // Under Sloth's names a long window as long as the period is the same
+    // series as the period's ratio: the main group records it already (from
+    // the same steps, unless it is a raw window), and recording it twice
+    // would make two rules write one series.
+    let recorded_already = recorded_windows(slo)
+        .into_iter()
+        .any(|w| error_ratio_metric(w) == period_ratio);
+    if counts && !recorded_already {
         let p = slo.period;
         rules.push(Rule::Recording(RecordingRule {
-            record: PERIOD_ERROR_RATIO.to_owned(),
-            expr: derived_ratio(slo, p),
-            labels: window_labels(slo, p),
+            record: period_ratio.clone(),
+            expr: derived_ratio(slo, naming, p),
+            labels: window_labels(slo, naming, p),
         }));
     }
     let constant = |record: &str, value: f64| {
@@ -570,29 +769,26 @@ pub fn period_group(slo: &Slo) -> RuleGroup {
     };
     rules.push(constant(OBJECTIVE, slo.objective.ratio()));
     rules.push(constant(ERROR_BUDGET, budget.fraction()));
-    rules.push(constant(PERIOD_SECONDS, slo.period.as_secs_f64()));
+    let (period_metric, period_value) = naming.period_constant(slo.period);
+    rules.push(constant(period_metric, period_value));
     if counts {
-        let period_labels = window_labels(slo, slo.period);
+        let period_labels = window_labels(slo, naming, slo.period);
         rules.push(Rule::Recording(RecordingRule {
             record: PERIOD_BURN_RATE.to_owned(),
-            expr: format!("{} / {b}", recorded(PERIOD_ERROR_RATIO, slo)),
+            expr: format!("{} / {b}", recorded(&period_ratio, slo, naming)),
             labels: period_labels.clone(),
         }));
         rules.push(Rule::Recording(RecordingRule {
             record: PERIOD_BUDGET_REMAINING.to_owned(),
-            expr: format!("1 - {} / {b}", recorded(PERIOD_ERROR_RATIO, slo)),
+            expr: format!("1 - {} / {b}", recorded(&period_ratio, slo, naming)),
             labels: period_labels,
         }));
     }
+    let (info_metric, info_labels) = naming.info(slo);
     let mut info = labels.clone();
-    info.insert(
-        INFO_OBJECTIVE_LABEL.to_owned(),
-        num::format(slo.objective.percent()),
-    );
-    info.insert(INFO_PERIOD_LABEL.to_owned(), slo.period.to_string());
-    info.insert(INFO_SLI_LABEL.to_owned(), slo.sli.kind().to_owned());
+    info.extend(info_labels);
     rules.push(Rule::Recording(RecordingRule {
-        record: INFO.to_owned(),
+        record: info_metric.to_owned(),
         expr: "vector(1)".to_owned(),
         labels: info,
     }));
@@ -604,34 +800,35 @@ pub fn period_group(slo: &Slo) -> RuleGroup {
 }
 
 /// Every group of one SLO, in evaluation-friendly order.
-pub fn slo_groups(slo: &Slo) -> Vec<RuleGroup> {
-    let mut groups: Vec<RuleGroup> = slice_group(slo)
+pub fn slo_groups(slo: &Slo, naming: Naming) -> Vec<RuleGroup> {
+    let mut groups: Vec<RuleGroup> = slice_group(slo, naming)
         .into_iter()
-        .chain(increase_group(slo))
+        .chain(increase_group(slo, naming))
         .collect();
-    groups.push(sli_group(slo));
-    groups.push(period_group(slo));
+    groups.push(sli_group(slo, naming));
+    groups.push(period_group(slo, naming));
     groups
 }
 
 /// One pair's condition: both windows above `factor * budget` (and enough
 /// events in the long window when `min_events` is set). Its value is the
 /// long window's burn rate; `slo_window` is aggregated away.
-pub fn pair_expr(slo: &Slo, pair: &WindowPair) -> String {
+pub fn pair_expr(slo: &Slo, naming: Naming, pair: &WindowPair) -> String {
     let budget = slo.budget();
     let threshold = num::format(pair.error_ratio_threshold(&budget));
+    let window = naming.window_label();
     let mut expr = format!(
-        "max without ({WINDOW_LABEL}) ({} > {threshold}) / {}\nand ignoring ({WINDOW_LABEL})\n{} > {threshold}",
-        recorded(&error_ratio_metric(pair.long), slo),
+        "max without ({window}) ({} > {threshold}) / {}\nand ignoring ({window})\n{} > {threshold}",
+        recorded(&error_ratio_metric(pair.long), slo, naming),
         num::format(budget.fraction()),
-        recorded(&error_ratio_metric(pair.short), slo),
+        recorded(&error_ratio_metric(pair.short), slo, naming),
     );
     if slo.alerting.min_events > 0.0 && slo.sli.counts_events() {
         let _ = std::fmt::Write::write_fmt(
             &mut expr,
             format_args!(
-                "\nand ignoring ({WINDOW_LABEL})\n{} >= {}",
-                recorded(&total_increase_metric(pair.long), slo),
+                "\nand ignoring ({window})\n{} >= {}",
+                recorded(&total_increase_metric(pair.long), slo, naming),
                 num::format(slo.alerting.min_events)
             ),
         );
@@ -641,7 +838,7 @@ pub fn pair_expr(slo: &Slo, pair: &WindowPair) -> String {
 
 /// The alert of one tier: its pairs ORed. `None` when the tier is disabled
 /// or has no pairs.
-pub fn tier_alert(slo: &Slo, severity: Severity) -> Option<AlertingRule> {
+pub fn tier_alert(slo: &Slo, naming: Naming, severity: Severity) -> Option<AlertingRule> {
     let tier = slo.alerting.tier(severity);
     let pairs: Vec<&WindowPair> = slo.policy.tier(severity).collect();
     if tier.disabled || pairs.is_empty() {
@@ -650,14 +847,14 @@ pub fn tier_alert(slo: &Slo, severity: Severity) -> Option<AlertingRule> {
     let expr = pairs
         .iter()
         .map(|p| {
-            let inner = pair_expr(slo, p).replace('\n', "\n  ");
+            let inner = pair_expr(slo, naming, p).replace('\n', "\n  ");
             format!("(\n  {inner}\n)")
         })
         .collect::<Vec<_>>()
         .join("\nor\n");
-    let mut labels = literal_labels(series_labels(slo));
+    let mut labels = literal_labels(series_labels(slo, naming));
     labels.extend(alert_labels(slo, severity));
-    labels.insert(TIER_LABEL.to_owned(), severity.to_string());
+    labels.insert(naming.tier_label().to_owned(), severity.to_string());
     let mut annotations = default_annotations(slo, severity, &pairs);
     annotations.extend(slo.alerting.annotations.clone());
     annotations.extend(tier.annotations.clone());
@@ -755,18 +952,18 @@ fn default_annotations(slo: &Slo, severity: Severity, pairs: &[&WindowPair]) -> 
 /// The data-absent alert, when `absent_for` is set: no total events (or, for
 /// a raw SLI, no error ratio) for that long. Off by default, since silence
 /// is not an error-budget burn.
-pub fn absent_alert(slo: &Slo) -> Option<AlertingRule> {
+pub fn absent_alert(slo: &Slo, naming: Naming) -> Option<AlertingRule> {
     let d = slo.alerting.absent_for?;
     let series = match &slo.sli {
         Sli::Ratio(r) => r.total.trim().to_owned(),
         Sli::Latency(l) => promql::latency_total_selector(l),
-        Sli::Slices(_) => recorded(SLICE_GOOD, slo),
+        Sli::Slices(_) => recorded(SLICE_GOOD, slo, naming),
         Sli::Events(_) | Sli::Raw(_) => {
             let shortest = recorded_windows(slo).first().copied().unwrap_or(STEP);
-            recorded(&error_ratio_metric(shortest), slo)
+            recorded(&error_ratio_metric(shortest), slo, naming)
         }
     };
-    let mut labels = literal_labels(series_labels(slo));
+    let mut labels = literal_labels(series_labels(slo, naming));
     labels.extend(alert_labels(slo, Severity::Ticket));
     let mut annotations = Labels::new();
     annotations.insert(
@@ -814,7 +1011,7 @@ slos:
     #[test]
     fn layout_of_a_basic_slo() {
         let s = spec(BASIC);
-        let groups = slo_groups(&s.slos[0]);
+        let groups = slo_groups(&s.slos[0], Naming::Native);
         let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(
             names,
@@ -849,11 +1046,11 @@ slos:
         assert_eq!(groups[2].interval, Some(PERIOD_INTERVAL));
         // Short windows on raw series, long ones from the steps.
         assert!(
-            window_expr(&s.slos[0], Duration::from_hours(1))
+            window_expr(&s.slos[0], Naming::Native, Duration::from_hours(1))
                 .contains("rate(http_requests_total[1h])")
         );
         assert!(
-            window_expr(&s.slos[0], Duration::from_hours(6))
+            window_expr(&s.slos[0], Naming::Native, Duration::from_hours(6))
                 .starts_with("sum_over_time(slo:sli_error:increase5m{")
         );
     }
@@ -878,7 +1075,7 @@ slos:
 "#,
         );
         let slo = &s.slos[0];
-        let groups = slo_groups(slo);
+        let groups = slo_groups(slo, Naming::Native);
         let names: Vec<(&str, Option<Duration>)> = groups
             .iter()
             .map(|g| (g.name.as_str(), g.interval))
@@ -898,7 +1095,7 @@ slos:
         let good = r#"slo:sli_slice:good{slo_service="web",slo="floor"}"#;
         // Short windows too are read from the indicator, never the raw query.
         assert_eq!(
-            window_expr(slo, Duration::from_mins(1)),
+            window_expr(slo, Naming::Native, Duration::from_mins(1)),
             format!("1 - avg_over_time({good}[1m])")
         );
         let exprs: Vec<&str> = groups
@@ -925,7 +1122,7 @@ slos:
     #[test]
     fn page_alert_ors_pairs_and_strips_the_window() {
         let s = spec(BASIC);
-        let Some(alert) = tier_alert(&s.slos[0], Severity::Page) else {
+        let Some(alert) = tier_alert(&s.slos[0], Naming::Native, Severity::Page) else {
             panic!("no page alert");
         };
         assert_eq!(alert.expr.matches("\nor\n").count(), 1);
@@ -942,6 +1139,118 @@ slos:
         assert!(
             alert.annotations["description"]
                 .contains("above 14.4x over both 1h and 5m (2% of the budget spent by then)")
+        );
+    }
+
+    fn records(groups: &[RuleGroup]) -> Vec<(&str, &Labels)> {
+        groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .filter_map(|r| match r {
+                Rule::Recording(r) => Some((r.record.as_str(), &r.labels)),
+                Rule::Alerting(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn namings_parse_and_print() {
+        for n in Naming::ALL {
+            assert_eq!(n.to_string().parse::<Naming>(), Ok(n));
+        }
+        assert!("pyrra".parse::<Naming>().is_err());
+    }
+
+    #[test]
+    fn sloth_naming_changes_names_only() {
+        let s = spec(BASIC);
+        let slo = &s.slos[0];
+        let native = slo_groups(slo, Naming::Native);
+        let sloth = slo_groups(slo, Naming::Sloth);
+        // The same rules in the same groups, evaluated the same way.
+        assert_eq!(native.len(), sloth.len());
+        for (n, t) in native.iter().zip(&sloth) {
+            assert_eq!((&n.name, n.interval), (&t.name, t.interval));
+            assert_eq!(n.rules.len(), t.rules.len());
+        }
+        let names: Vec<&str> = records(&sloth).into_iter().map(|(r, _)| r).collect();
+        for want in [
+            "slo:sli_error:ratio_rate5m",
+            "slo:sli_error:ratio_rate3d",
+            "slo:sli_error:ratio_rate30d",
+            "slo:time_period:days",
+            "slo:period_error_budget_remaining:ratio",
+            "sloth_slo_info",
+        ] {
+            assert!(names.contains(&want), "{want} missing from {names:?}");
+        }
+        for (record, labels) in records(&sloth) {
+            assert_eq!(
+                labels.get("sloth_id").map(String::as_str),
+                Some("api-avail")
+            );
+            assert_eq!(labels.get("sloth_service").map(String::as_str), Some("api"));
+            assert_eq!(labels.get("sloth_slo").map(String::as_str), Some("avail"));
+            assert!(
+                !labels.contains_key("slo_service") && !labels.contains_key("slo_window"),
+                "{record}: {labels:?}"
+            );
+        }
+        let Some(alert) = tier_alert(slo, Naming::Sloth, Severity::Ticket) else {
+            panic!("no ticket alert");
+        };
+        assert_eq!(
+            alert.labels.get("sloth_severity").map(String::as_str),
+            Some("ticket")
+        );
+        assert!(alert.expr.contains(
+            "max without (sloth_window) (slo:sli_error:ratio_rate1d{sloth_id=\"api-avail\",sloth_service=\"api\",sloth_slo=\"avail\"} > 0.003)"
+        ));
+        // The period: summed steps, under Sloth's name and in days.
+        let period = sloth[2]
+            .rules
+            .iter()
+            .find_map(|r| match r {
+                Rule::Recording(r) if r.record == "slo:sli_error:ratio_rate30d" => {
+                    Some(r.expr.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_default();
+        assert!(period.starts_with("sum_over_time(slo:sli_error:increase5m{sloth_id="));
+        assert!(sloth[2].rules.iter().any(|r| r.expr() == "vector(30)"));
+    }
+
+    #[test]
+    fn a_window_as_long_as_the_period_is_recorded_once_under_sloth_names() {
+        let s = spec(
+            r#"
+version: slo/v1
+service: api
+slos:
+  - name: avail
+    objective: 99
+    period: 7d
+    sli:
+      ratio:
+        errors: x{code="500"}
+        total: x
+    alerting:
+      windows:
+        - {severity: ticket, long: 7d, short: 12h, factor: 1}
+"#,
+        );
+        for naming in Naming::ALL {
+            let groups = slo_groups(&s.slos[0], naming);
+            let mut names: Vec<&str> = records(&groups).into_iter().map(|(r, _)| r).collect();
+            let all = names.len();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), all, "{naming}: {names:?}");
+        }
+        assert_eq!(
+            Naming::Sloth.period_error_ratio(Duration::from_hours(7 * 24)),
+            "slo:sli_error:ratio_rate1w"
         );
     }
 }

@@ -28,9 +28,9 @@
 //!
 //! A replay evaluates `increase()` for each window at every step. Re-reading
 //! the window's samples at each step (what Prometheus's `query_range` does)
-//! costs `O(steps * samples per window)`. Here each series keeps a prefix sum
-//! of its reset corrections, so the raw increase between any two samples is
-//! `O(1)`, and the first and last sample in range are found by pointers that
+//! costs `O(steps * samples per window)`. Here each series keeps its values with
+//! the resets undone (a prefix sum of the values lost to resets), so the raw
+//! increase between any two samples is `O(1)`, and the first and last sample in range are found by pointers that
 //! only move forward: `O(samples + steps)` per window. When every window is
 //! a whole number of steps (the usual case), the pointers are computed once
 //! per series on a shared grid and reused by all windows.
@@ -47,13 +47,27 @@ use crate::duration::Duration;
 use crate::time::Timestamp;
 
 /// The samples of one counter, in strictly increasing time order.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Series {
     times: Vec<Timestamp>,
     values: Vec<f64>,
-    /// `resets[i]`: the sum of the values lost to counter resets between
-    /// sample 0 and sample `i` (a prefix sum, so any range is `O(1)`).
-    resets: Vec<f64>,
+    /// `counts[i]`: the value at sample `i` plus every value lost to counter
+    /// resets before it: what the counter would read had it never reset.
+    /// The raw increase between any two samples is one subtraction.
+    counts: Vec<f64>,
+    /// The values lost to resets so far: `counts[i] = values[i] + lost` with
+    /// `lost` as of sample `i`, so a series that never reset has
+    /// `counts == values` exactly (and increases bit for bit Prometheus's).
+    lost: f64,
+    /// False once a value was negative: then `counts` may decrease, and
+    /// bounds that rely on it never do are not given.
+    monotone: bool,
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Self::with_capacity(0)
+    }
 }
 
 /// Why [`Series::push`] dropped a sample.
@@ -79,7 +93,9 @@ impl Series {
         Self {
             times: Vec::with_capacity(n),
             values: Vec::with_capacity(n),
-            resets: Vec::with_capacity(n),
+            counts: Vec::with_capacity(n),
+            lost: 0.0,
+            monotone: true,
         }
     }
 
@@ -100,23 +116,23 @@ impl Series {
         if !v.is_finite() {
             return Err(Rejected::NotFinite);
         }
-        let correction = match (self.times.last(), self.values.last(), self.resets.last()) {
-            (Some(&last_t), Some(&last_v), Some(&acc)) => {
-                if t < last_t {
-                    return Err(Rejected::OutOfOrder);
-                }
-                if t == last_t {
-                    return Err(Rejected::Duplicate);
-                }
-                // A drop is a reset: the counter restarted from 0, so what it
-                // had counted before the drop is added back.
-                if v < last_v { acc + last_v } else { acc }
+        if let (Some(&last_t), Some(&last_v)) = (self.times.last(), self.values.last()) {
+            if t < last_t {
+                return Err(Rejected::OutOfOrder);
             }
-            _ => 0.0,
-        };
+            if t == last_t {
+                return Err(Rejected::Duplicate);
+            }
+            // A drop is a reset: the counter restarted from 0, so what it
+            // had counted before the drop is added back.
+            if v < last_v {
+                self.lost += last_v;
+            }
+        }
+        self.monotone &= v >= 0.0;
         self.times.push(t);
         self.values.push(v);
-        self.resets.push(correction);
+        self.counts.push(v + self.lost);
         Ok(())
     }
 
@@ -156,7 +172,9 @@ impl Series {
         Self {
             times: self.times.iter().map(|t| t.saturating_add(by)).collect(),
             values: self.values.clone(),
-            resets: self.resets.clone(),
+            counts: self.counts.clone(),
+            lost: self.lost,
+            monotone: self.monotone,
         }
     }
 
@@ -184,9 +202,8 @@ impl Series {
         }
         let last = after - 1;
         let (t_first, t_last) = (*self.times.get(first)?, *self.times.get(last)?);
-        let (v_first, v_last) = (*self.values.get(first)?, *self.values.get(last)?);
-        let lost = self.resets.get(last)? - self.resets.get(first)?;
-        let raw = (v_last - v_first) + lost;
+        let v_first = *self.values.get(first)?;
+        let raw = self.counts.get(last)? - self.counts.get(first)?;
         Some(extrapolate(
             raw,
             v_first,
@@ -313,7 +330,12 @@ pub struct IncreaseCursor<'a> {
     last_end: Timestamp,
 }
 
-impl IncreaseCursor<'_> {
+impl<'a> IncreaseCursor<'a> {
+    /// The series evaluated.
+    pub fn series(&self) -> &'a Series {
+        self.series
+    }
+
     /// `increase()` over `[end - window, end]`.
     pub fn at(&mut self, end: Timestamp) -> Option<f64> {
         if end < self.last_end {
@@ -323,16 +345,38 @@ impl IncreaseCursor<'_> {
         self.last_end = end;
         let start = end.saturating_sub(self.window);
         let times = &self.series.times;
-        while self.first < times.len() && times[self.first] < start {
-            self.first += 1;
-        }
-        self.after = self.after.max(self.first);
-        while self.after < times.len() && times[self.after] <= end {
-            self.after += 1;
-        }
+        self.first = skip_while(times, self.first, |t| t < start);
+        self.after = skip_while(times, self.after.max(self.first), |t| t <= end);
         self.series
             .increase_between(self.first, self.after, start, end)
     }
+}
+
+/// The first index at or after `from` whose time fails `pred`, for a `pred`
+/// true on a prefix of `times`: a galloping search, `O(log distance)`, so
+/// that far jumps are cheap and near ones cheaper still.
+fn skip_while(times: &[Timestamp], from: usize, pred: impl Fn(Timestamp) -> bool) -> usize {
+    match times.get(from) {
+        Some(&t) if pred(t) => {}
+        _ => return from.min(times.len()),
+    }
+    // times[lo] passes; times[hi] fails (or hi is the end).
+    let (mut lo, mut stride) = (from, 1usize);
+    let hi = loop {
+        let probe = lo.saturating_add(stride);
+        match times.get(probe) {
+            Some(&t) if pred(t) => {
+                lo = probe;
+                stride = stride.saturating_mul(2);
+            }
+            Some(_) => break probe,
+            None => break times.len(),
+        }
+    };
+    lo + 1
+        + times
+            .get(lo + 1..hi)
+            .map_or(0, |rest| rest.partition_point(|&t| pred(t)))
 }
 
 /// Evaluation times `start, start + step, ...`, never past `end`.
@@ -410,32 +454,54 @@ pub fn increases(series: &Series, window: Duration, steps: &Steps) -> Vec<Option
     steps.iter().map(|t| cursor.at(t)).collect()
 }
 
-/// Sums of `increase()` over several series, for several windows, at every
+/// How many sums a [`WindowedSums`] keeps (e.g. all events and bad ones).
+pub const GROUPS: usize = 2;
+
+/// Sums of `increase()` over sets of series, for several windows, at any
 /// step: `sum(increase(c[W]))`, increase per series first, then the sum, as
 /// PromQL must be written for counters.
 ///
-/// A step where no series had two samples in the window has no value (like
-/// an empty PromQL result).
+/// Adding a series costs `O(samples + steps)` (one pass placing the steps
+/// among its samples); after that, the sum for any window and step is
+/// `O(series)`, computed when asked, so a replay pays only for the windows
+/// it reads. A series can count toward several of the [`GROUPS`] sums and
+/// is evaluated once for all of them.
+///
+/// A step where no series of a group had two samples in the window has no
+/// value for that group (like an empty PromQL result).
 #[derive(Clone, Debug)]
-pub struct WindowedSums {
+pub struct WindowedSums<'a> {
     steps: Steps,
-    windows: Vec<Duration>,
-    /// Window-major: `sums[w * steps + k]`. NaN where no series had a value
-    /// (increases of finite samples are finite, so NaN is free as a marker).
-    sums: Vec<f64>,
-    /// When every window is a whole number of steps: the window lengths in
-    /// steps, and the pointers of the series being added on the grid
-    /// `start - max_m * step, ..., end`.
-    aligned: Option<Vec<usize>>,
-    before: Vec<u32>,
-    upto: Vec<u32>,
+    /// Window lengths in milliseconds.
+    windows: Vec<i64>,
+    /// When every window is a whole number of steps: their lengths in steps
+    /// and the longest. The pointers of a series then live on one grid,
+    /// `start - lead * step, ..., end`, shared by all windows.
+    aligned: Option<(Vec<usize>, usize)>,
+    tracked: Vec<Tracked<'a>>,
+    /// Pointer buffers of series cleared, for reuse.
+    pool: Vec<Vec<u32>>,
 }
 
-impl WindowedSums {
+#[derive(Clone, Debug)]
+struct Tracked<'a> {
+    series: &'a Series,
+    /// Bit `g` set: the series counts toward sum `g`.
+    groups: u8,
+    /// Aligned: the index of the first sample at or after each grid time.
+    /// Otherwise: the same for each window's start at each step
+    /// (window-major).
+    firsts: Vec<u32>,
+    /// The index after the last sample at or before each grid time
+    /// (aligned) or step.
+    afters: Vec<u32>,
+}
+
+impl<'a> WindowedSums<'a> {
     /// Room for `windows` at `steps`, with no series added yet.
     pub fn new(windows: &[Duration], steps: Steps) -> Self {
         let step = steps.step;
-        let aligned = windows
+        let lengths = windows
             .iter()
             .map(|w| {
                 let ms = millis(*w);
@@ -443,26 +509,29 @@ impl WindowedSums {
                     .then(|| usize::try_from(ms / step).ok())
                     .flatten()
             })
-            .collect::<Option<Vec<usize>>>()
+            .collect::<Option<Vec<usize>>>();
+        let aligned = lengths.and_then(|l| {
+            let lead = l.iter().copied().max().unwrap_or(0);
             // The shared grid costs memory per step of the longest window:
-            // fall back to cursors when it would dwarf the steps themselves.
-            .filter(|ms| {
-                ms.iter()
-                    .all(|&m| m <= steps.len.saturating_mul(4).max(1 << 16))
-            });
+            // fall back to per-window pointers when it would dwarf the
+            // steps themselves.
+            (lead <= steps.len.saturating_mul(4).max(1 << 16)).then_some((l, lead))
+        });
         Self {
             steps,
-            windows: windows.to_vec(),
-            sums: vec![f64::NAN; windows.len() * steps.len],
+            windows: windows.iter().map(|w| millis(*w)).collect(),
             aligned,
-            before: Vec::new(),
-            upto: Vec::new(),
+            tracked: Vec::new(),
+            pool: Vec::new(),
         }
     }
 
     /// Forgets every series added, keeping the memory.
     pub fn clear(&mut self) {
-        self.sums.fill(f64::NAN);
+        for t in self.tracked.drain(..) {
+            self.pool.push(t.firsts);
+            self.pool.push(t.afters);
+        }
     }
 
     /// The steps.
@@ -470,105 +539,329 @@ impl WindowedSums {
         &self.steps
     }
 
-    /// The windows, in the order given.
-    pub fn windows(&self) -> &[Duration] {
-        &self.windows
+    /// The number of windows.
+    pub fn windows(&self) -> usize {
+        self.windows.len()
     }
 
-    /// Adds one series' increases for every window and step.
-    pub fn add(&mut self, series: &Series) {
-        if series.len() < 2 {
+    /// Window number `w`.
+    pub fn window(&self, w: usize) -> Option<Duration> {
+        self.windows
+            .get(w)
+            .map(|ms| Duration::from_millis(ms.unsigned_abs()))
+    }
+
+    /// Adds `series` to sum number `group` (ignored unless below
+    /// [`GROUPS`]). Adding the same series (by address) to another group
+    /// shares its evaluation.
+    pub fn add(&mut self, series: &'a Series, group: usize) {
+        let Some(bit) = u32::try_from(group)
+            .ok()
+            .filter(|g| (*g as usize) < GROUPS)
+            .map(|g| 1u8 << g)
+        else {
+            return;
+        };
+        if let Some(t) = self
+            .tracked
+            .iter_mut()
+            .find(|t| std::ptr::eq(t.series, series))
+        {
+            t.groups |= bit;
             return;
         }
-        // Grid pointers are u32 (half the memory); longer series use cursors.
-        match self.aligned.take() {
-            Some(lengths) if u32::try_from(series.len()).is_ok() => {
-                self.add_aligned(series, &lengths);
-                self.aligned = Some(lengths);
-            }
-            other => {
-                self.add_with_cursors(series);
-                self.aligned = other;
-            }
+        // Pointers are u32 to halve their memory; longer series are skipped
+        // rather than misread (4 billion samples is years at 15 s).
+        if series.len() < 2 || u32::try_from(series.len()).is_err() {
+            return;
         }
-    }
-
-    fn add_with_cursors(&mut self, series: &Series) {
-        let n = self.steps.len;
-        for (w, window) in self.windows.iter().enumerate() {
-            let mut cursor = series.cursor(*window);
-            let out = &mut self.sums[w * n..(w + 1) * n];
-            for (k, slot) in out.iter_mut().enumerate() {
-                if let Some(x) = cursor.at(self.steps.at(k)) {
-                    *slot = add_present(*slot, x);
-                }
-            }
-        }
-    }
-
-    fn add_aligned(&mut self, series: &Series, lengths: &[usize]) {
-        let n = self.steps.len;
-        let lead = lengths.iter().copied().max().unwrap_or(0);
-        let grid_len = n + lead;
-        let origin = self.steps.start - (lead as i64) * self.steps.step;
-        self.before.clear();
-        self.upto.clear();
-        self.before.reserve(grid_len);
-        self.upto.reserve(grid_len);
-        // One forward walk over grid points and samples: for each grid time,
-        // how many samples come before it, and at or before it.
+        let mut firsts = self.pool.pop().unwrap_or_default();
+        let mut afters = self.pool.pop().unwrap_or_default();
+        firsts.clear();
+        afters.clear();
         let times = series.times();
-        let (mut before, mut upto) = (0usize, 0usize);
-        for g in 0..grid_len {
-            let t = origin + (g as i64) * self.steps.step;
-            while before < times.len() && times[before] < t {
-                before += 1;
+        let n = self.steps.len;
+        let lead = self.aligned.as_ref().map_or(0, |(_, lead)| *lead);
+        match &self.aligned {
+            Some(_) => {
+                firsts.reserve_exact(n + lead);
+                afters.reserve_exact(n + lead);
             }
-            upto = upto.max(before);
-            while upto < times.len() && times[upto] <= t {
-                upto += 1;
+            None => {
+                firsts.reserve_exact(n.saturating_mul(self.windows.len()));
+                afters.reserve_exact(n);
             }
-            self.before.push(before as u32);
-            self.upto.push(upto as u32);
         }
-        for (w, &m) in lengths.iter().enumerate() {
-            let window = m as i64 * self.steps.step;
-            let out = &mut self.sums[w * n..(w + 1) * n];
-            let firsts = &self.before[lead - m..lead - m + n];
-            let afters = &self.upto[lead..lead + n];
-            for (k, ((slot, &first), &after)) in out.iter_mut().zip(firsts).zip(afters).enumerate()
-            {
-                let end = self.steps.start + (k as i64) * self.steps.step;
-                if let Some(x) =
-                    series.increase_between(first as usize, after as usize, end - window, end)
-                {
-                    *slot = add_present(*slot, x);
+        match &self.aligned {
+            Some((_, lead)) => {
+                // One forward walk over grid times and samples. The first
+                // sample at or after a time is the first after it, unless a
+                // sample sits exactly on it.
+                let origin = self.steps.start - (*lead as i64) * self.steps.step;
+                let mut after = 0usize;
+                for g in 0..n + lead {
+                    let t = origin + (g as i64) * self.steps.step;
+                    // Steps usually span a few samples: skip four at a time.
+                    while after + 4 <= times.len() && times[after + 3] <= t {
+                        after += 4;
+                    }
+                    while after < times.len() && times[after] <= t {
+                        after += 1;
+                    }
+                    let on_time = after > 0 && times[after - 1] == t;
+                    firsts.push((after - usize::from(on_time)) as u32);
+                    afters.push(after as u32);
+                }
+            }
+            None => {
+                let mut after = 0usize;
+                for k in 0..n {
+                    let t = self.steps.at(k);
+                    while after < times.len() && times[after] <= t {
+                        after += 1;
+                    }
+                    afters.push(after as u32);
+                }
+                for &window in &self.windows {
+                    let mut first = 0usize;
+                    for k in 0..n {
+                        let start = self.steps.at(k).saturating_sub(window);
+                        while first < times.len() && times[first] < start {
+                            first += 1;
+                        }
+                        firsts.push(first as u32);
+                    }
                 }
             }
         }
+        self.tracked.push(Tracked {
+            series,
+            groups: bit,
+            firsts,
+            afters,
+        });
     }
 
-    /// The sum for window number `w` at step `k`; `None` when no series had
-    /// a value there (or out of bounds).
-    pub fn get(&self, w: usize, k: usize) -> Option<f64> {
-        if k >= self.steps.len {
-            return None;
+    /// The sample indices `first..after` of a tracked series in window `w`
+    /// at step `k` (in bounds: callers check `w` and `k`).
+    #[inline]
+    fn range(&self, t: &Tracked<'_>, w: usize, k: usize) -> (usize, usize) {
+        let (first, after) = match &self.aligned {
+            Some((lengths, lead)) => {
+                let m = lengths.get(w).copied().unwrap_or(0);
+                (t.firsts.get(k + lead - m), t.afters.get(k + lead))
+            }
+            None => (t.firsts.get(w * self.steps.len + k), t.afters.get(k)),
+        };
+        (
+            first.map_or(0, |&i| i as usize),
+            after.map_or(0, |&i| i as usize),
+        )
+    }
+
+    /// The sums for window number `w` at step `k`; `None` for a group in
+    /// which no series had a value there (or out of bounds).
+    #[inline]
+    pub fn get(&self, w: usize, k: usize) -> [Option<f64>; GROUPS] {
+        let mut out = [None; GROUPS];
+        let (Some(&window), true) = (self.windows.get(w), k < self.steps.len) else {
+            return out;
+        };
+        let end = self.steps.at(k);
+        let start = end.saturating_sub(window);
+        for t in &self.tracked {
+            let (first, after) = self.range(t, w, k);
+            if let Some(x) = t.series.increase_between(first, after, start, end) {
+                for (g, slot) in out.iter_mut().enumerate() {
+                    if t.groups & (1 << g) != 0 {
+                        *slot = Some(slot.map_or(x, |s| s + x));
+                    }
+                }
+            }
         }
-        let x = *self.sums.get(w * self.steps.len + k)?;
-        (!x.is_nan()).then_some(x)
+        out
     }
 
-    /// All sums of window number `w`, one per step, NaN where no series had
-    /// a value. Empty when `w` is out of range.
-    pub fn window(&self, w: usize) -> &[f64] {
+    /// Bounds on [`get`](Self::get) for window `w` that hold at every step
+    /// of `from..=to`, found without extrapolating (no division): for each
+    /// group, [`SumBounds`], or `None` when unsure (a series that has data
+    /// at some of those steps but not all, or whose values went negative).
+    ///
+    /// Extrapolation scales a series' raw increase by a factor between 1
+    /// and `window / sampled` (it never reaches past the range), and over a
+    /// run of steps the raw increase of a counter lies between what it
+    /// counted from the run's last window start to its first window end and
+    /// from the first window start to the last end.
+    pub fn bounds(&self, w: usize, from: usize, to: usize) -> [Option<SumBounds>; GROUPS] {
+        let Some(&window) = self
+            .windows
+            .get(w)
+            .filter(|_| from <= to && to < self.steps.len)
+        else {
+            return [None; GROUPS];
+        };
+        let mut acc = BoundsAcc::default();
+        for t in &self.tracked {
+            let (first_from, after_from) = self.range(t, w, from);
+            let (first_to, after_to) = if to == from {
+                (first_from, after_from)
+            } else {
+                self.range(t, w, to)
+            };
+            acc.add(t, (first_from, after_from), (first_to, after_to));
+        }
+        acc.finish(window)
+    }
+
+    /// [`bounds`](Self::bounds) of window `w` at each step on its own, in
+    /// step order: `f(k, bounds)`. One pass in memory order, for windows
+    /// too short for runs of steps to pay.
+    pub fn each_step_bounds(
+        &self,
+        w: usize,
+        mut f: impl FnMut(usize, [Option<SumBounds>; GROUPS]),
+    ) {
+        let Some(&window) = self.windows.get(w) else {
+            return;
+        };
         let n = self.steps.len;
-        self.sums.get(w * n..(w + 1) * n).unwrap_or(&[])
+        // Each series' pointers for this window, one per step.
+        let views: Vec<(&Tracked<'_>, &[u32], &[u32])> = self
+            .tracked
+            .iter()
+            .map(|t| {
+                let (firsts, afters) = match &self.aligned {
+                    Some((lengths, lead)) => {
+                        let from = lead - lengths.get(w).copied().unwrap_or(0);
+                        (t.firsts.get(from..from + n), t.afters.get(*lead..lead + n))
+                    }
+                    None => (t.firsts.get(w * n..(w + 1) * n), t.afters.get(..n)),
+                };
+                (t, firsts.unwrap_or(&[]), afters.unwrap_or(&[]))
+            })
+            .collect();
+        for k in 0..n {
+            let mut acc = BoundsAcc::default();
+            for (t, firsts, afters) in &views {
+                if let (Some(&first), Some(&after)) = (firsts.get(k), afters.get(k)) {
+                    let range = (first as usize, after as usize);
+                    acc.add(t, range, range);
+                }
+            }
+            f(k, acc.finish(window));
+        }
     }
 }
 
-#[inline]
-fn add_present(sum: f64, x: f64) -> f64 {
-    if sum.is_nan() { x } else { sum + x }
+/// [`WindowedSums::bounds`] being summed over series.
+#[derive(Clone, Copy, Debug)]
+struct BoundsAcc {
+    low: [f64; GROUPS],
+    high: [f64; GROUPS],
+    shortest: [f64; GROUPS],
+    unsure: [bool; GROUPS],
+}
+
+impl Default for BoundsAcc {
+    fn default() -> Self {
+        Self {
+            low: [0.0; GROUPS],
+            high: [0.0; GROUPS],
+            shortest: [f64::INFINITY; GROUPS],
+            unsure: [false; GROUPS],
+        }
+    }
+}
+
+impl BoundsAcc {
+    /// Adds a series whose window holds samples `first..after` at the first
+    /// step of a run (`at_from`) and at the last (`at_to`).
+    #[inline]
+    fn add(&mut self, t: &Tracked<'_>, at_from: (usize, usize), at_to: (usize, usize)) {
+        let ((first_from, after_from), (first_to, after_to)) = (at_from, at_to);
+        let series = t.series;
+        // Two samples in range at some step of the run?
+        if after_to < first_from + 2 {
+            return;
+        }
+        // ... and at every step, with the raw increase and sampled span at
+        // their smallest.
+        let sure = (after_from >= first_to + 2)
+            .then(|| {
+                let min = series.raw_between(first_to, after_from)?;
+                let (max, _) = series.raw_between(first_from, after_to)?;
+                Some((min, max))
+            })
+            .flatten()
+            .filter(|_| series.monotone);
+        for g in 0..GROUPS {
+            if t.groups & (1 << g) == 0 {
+                continue;
+            }
+            match sure {
+                Some(((raw_min, sampled_min), raw_max)) => {
+                    self.low[g] += raw_min;
+                    self.high[g] += raw_max;
+                    self.shortest[g] = self.shortest[g].min(sampled_min);
+                }
+                None => self.unsure[g] = true,
+            }
+        }
+    }
+
+    #[inline]
+    fn finish(&self, window: i64) -> [Option<SumBounds>; GROUPS] {
+        let mut out = [None; GROUPS];
+        for (g, slot) in out.iter_mut().enumerate() {
+            if self.unsure[g] {
+                continue;
+            }
+            *slot = Some(if self.shortest[g].is_finite() {
+                SumBounds {
+                    low: self.low[g],
+                    high_numerator: self.high[g] * window as f64,
+                    high_denominator: self.shortest[g],
+                }
+            } else {
+                // No series has data at any step: the sum is absent (its
+                // value, where one is needed, is at most 0).
+                SumBounds {
+                    low: 0.0,
+                    high_numerator: 0.0,
+                    high_denominator: 1.0,
+                }
+            });
+        }
+        out
+    }
+}
+
+/// Bounds on a sum of increases: `low <= sum <= high_numerator /
+/// high_denominator` (kept as a fraction so that comparing costs no
+/// division). A sum with no series at all has bounds 0 and 0.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SumBounds {
+    /// At most the sum.
+    pub low: f64,
+    /// At least the sum times `high_denominator`.
+    pub high_numerator: f64,
+    /// Positive.
+    pub high_denominator: f64,
+}
+
+impl Series {
+    /// The raw increase (before extrapolation) and the sampled span (ms)
+    /// of the samples `first..after`; `None` with fewer than two.
+    #[inline]
+    fn raw_between(&self, first: usize, after: usize) -> Option<(f64, f64)> {
+        if after < first + 2 {
+            return None;
+        }
+        let last = after - 1;
+        let raw = self.counts.get(last)? - self.counts.get(first)?;
+        let sampled = (self.times.get(last)? - self.times.get(first)?) as f64;
+        Some((raw, sampled))
+    }
 }
 
 #[cfg(test)]
@@ -659,16 +952,32 @@ mod tests {
             ];
             let mut sums = WindowedSums::new(&windows, steps);
             assert_eq!(sums.aligned.is_some(), step == 60 * S);
-            sums.add(&a);
-            sums.add(&b);
+            sums.add(&a, 0);
+            sums.add(&b, 0);
+            sums.add(&b, 1);
+            assert_eq!(sums.tracked.len(), 2);
             for (w, window) in windows.iter().enumerate() {
                 for (k, t) in steps.iter().enumerate() {
                     let start = t - millis(*window);
-                    let want = match (a.increase(start, t), b.increase(start, t)) {
+                    let (x, y) = (a.increase(start, t), b.increase(start, t));
+                    let want = match (x, y) {
                         (None, None) => None,
                         (x, y) => Some(x.unwrap_or(0.0) + y.unwrap_or(0.0)),
                     };
-                    assert_eq!(sums.get(w, k), want, "window {window} step {k}");
+                    assert_eq!(sums.get(w, k), [want, y], "window {window} step {k}");
+                    let [Some(b), _] = sums.bounds(w, k, k) else {
+                        panic!("no bounds at {k}");
+                    };
+                    let sum = want.unwrap_or(f64::NAN);
+                    let high = b.high_numerator / b.high_denominator * (1.0 + 1e-12);
+                    assert!(b.low <= sum && sum <= high, "{b:?} {sum}");
+                    // Over a run of steps too.
+                    for from in k.saturating_sub(7)..=k {
+                        if let [Some(r), _] = sums.bounds(w, from, k) {
+                            let high = r.high_numerator / r.high_denominator * (1.0 + 1e-12);
+                            assert!(r.low <= sum && sum <= high, "{r:?} {sum} over {from}..={k}");
+                        }
+                    }
                 }
             }
         }

@@ -49,7 +49,7 @@ fn raw_samples() -> impl Strategy<Value = Vec<(i64, f64)>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(common::config(256, "proptest-regressions/properties.txt"))]
 
     #[test]
     fn windowed_increase_equals_a_rescan(
@@ -76,12 +76,21 @@ proptest! {
         let start = 1_700_000_000_000 + from;
         let steps = Steps::new(start, start + step * (count as i64 - 1), Duration::from_millis(step as u64)).unwrap_or_else(|| panic!("steps"));
         let mut sums = WindowedSums::new(&durations, steps);
-        sums.add(&series);
+        sums.add(&series, 0);
         for (w, &window) in windows.iter().enumerate() {
             let cursor = increases(&series, durations[w], &steps);
             for (k, t) in steps.iter().enumerate() {
                 let want = increase_by_scan(&samples, t - window, t);
-                let fast = sums.get(w, k);
+                let [fast, _] = sums.get(w, k);
+                for from in [k, k.saturating_sub(3), k.saturating_sub(20)] {
+                    if let ([Some(b), _], Some(x)) = (sums.bounds(w, from, k), want) {
+                        let high = b.high_numerator / b.high_denominator;
+                        prop_assert!(
+                            b.low <= x * (1.0 + 1e-12) && x <= high * (1.0 + 1e-12),
+                            "bounds {:?} over {}..={} around {}", b, from, k, x
+                        );
+                    }
+                }
                 let slow = series.increase(t - window, t);
                 for got in [fast, cursor[k], slow] {
                     prop_assert_eq!(got.is_some(), want.is_some(), "window {} at {}: {:?} vs {:?}", window, t, got, want);

@@ -3,7 +3,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
+use slo_core::rules::Naming;
 
 use crate::errors::Error;
 use crate::generate::{self, Target};
@@ -64,6 +66,15 @@ pub enum Command {
         /// PrometheusRule label, as key=value; repeat for more.
         #[arg(long = "label", value_name = "KEY=VALUE")]
         labels: Vec<String>,
+        /// Series and label names: this tool's, or Sloth's (`sloth_id`,
+        /// `sloth_window`, `slo:sli_error:ratio_rate30d`...) so Sloth
+        /// dashboards keep working. The alerts are the same either way.
+        #[arg(
+            long,
+            default_value = "native",
+            value_parser = PossibleValuesParser::new(Naming::NAMES).try_map(|s| s.parse::<Naming>())
+        )]
+        naming: Naming,
     },
     /// Print specs of any format read (Sloth prometheus/v1, Sloth
     /// PrometheusServiceLevel, OpenSLO v1, slo/v1) as slo/v1.
@@ -96,6 +107,40 @@ pub enum Command {
         /// Timeout of one query.
         #[arg(long, default_value = "30s")]
         timeout: slo_core::duration::Duration,
+    },
+    /// Replay each SLO's policy over history: the alert timeline, the budget
+    /// over time, and precision, recall, detection and reset times.
+    Backtest {
+        /// Spec files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Read the history from an OpenMetrics file (as promtool backfills).
+        #[arg(long, value_name = "FILE", conflicts_with = "prometheus")]
+        data: Option<PathBuf>,
+        /// Fetch the history from a Prometheus query API.
+        #[arg(long, value_name = "URL", requires_all = ["start", "end"])]
+        prometheus: Option<String>,
+        /// First evaluation (RFC 3339 or Unix seconds); default: the data's start.
+        #[arg(long, value_name = "TIME")]
+        start: Option<String>,
+        /// Last evaluation; default: the data's end.
+        #[arg(long, value_name = "TIME")]
+        end: Option<String>,
+        /// Time between evaluations.
+        #[arg(long, default_value = "1m")]
+        step: slo_core::duration::Duration,
+        /// Resolution of counters fetched from Prometheus.
+        #[arg(long, default_value = "30s")]
+        resolution: slo_core::duration::Duration,
+        /// Incidents to score against (YAML); default: detected in the data.
+        #[arg(long, value_name = "FILE")]
+        incidents: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also draw burn rates, alerts and budget to this SVG file.
+        #[arg(long, value_name = "OUT.svg")]
+        plot: Option<PathBuf>,
     },
     /// Run the alerting daemon: evaluate every interval, notify
     /// Alertmanager and webhooks, serve /metrics, /healthz and /readyz.
@@ -161,6 +206,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             name,
             namespace,
             labels,
+            naming,
         } => {
             let specs = specs::load_all(&paths, &mut reporter)?;
             let options = generate::Options {
@@ -168,6 +214,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 name,
                 namespace,
                 labels,
+                naming,
             };
             let text = generate::generate(&specs, &options)?;
             generate::write(&text, output.as_deref())
@@ -180,6 +227,82 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 .map_err(|e| Error::Output(e.to_string()))
         }
         Command::Run { config } => crate::daemon::main(&config),
+        Command::Backtest {
+            paths,
+            data,
+            prometheus,
+            start,
+            end,
+            step,
+            resolution,
+            incidents,
+            json,
+            plot,
+        } => {
+            let specs = specs::load_all(&paths, &mut reporter)?;
+            let parse = |s: Option<String>, what: &str| -> Result<Option<i64>, Error> {
+                s.map(|s| {
+                    slo_core::time::parse(&s).ok_or_else(|| {
+                        Error::Usage(format!(
+                            "--{what} {s:?} is not an RFC 3339 time or Unix seconds"
+                        ))
+                    })
+                })
+                .transpose()
+            };
+            let (start, end) = (parse(start, "start")?, parse(end, "end")?);
+            let dataset = match (data, prometheus) {
+                (Some(path), _) => crate::backtest::read_data(&path)?,
+                (None, Some(url)) => {
+                    let (Some(s), Some(e)) = (start, end) else {
+                        return Err(Error::Usage("--prometheus needs --start and --end".into()));
+                    };
+                    let slos: Vec<&slo_core::spec::Slo> =
+                        specs.iter().flat_map(|s| &s.slos).collect();
+                    let warmup = slos
+                        .iter()
+                        .filter_map(|s| s.policy.longest_window())
+                        .max()
+                        .map_or(0, |d| d.as_millis() as i64);
+                    runtime()?.block_on(crate::backtest::fetch(
+                        &url,
+                        &slos,
+                        s - warmup,
+                        e,
+                        resolution,
+                    ))?
+                }
+                (None, None) => {
+                    return Err(Error::Usage(
+                        "give the history: --data FILE or --prometheus URL --start T --end T"
+                            .into(),
+                    ));
+                }
+            };
+            let incidents = incidents
+                .map(|p| crate::backtest::read_incidents(&p))
+                .transpose()?;
+            let reports = crate::backtest::replay(&specs, &dataset, start, end, step, incidents)?;
+            if let Some(path) = &plot {
+                crate::backtest::plot(path, &specs, &dataset, &reports)?;
+            }
+            let text = if json {
+                let mut s =
+                    serde_json::to_string_pretty(&crate::backtest::Document { slos: reports })
+                        .map_err(|e| Error::Output(e.to_string()))?;
+                s.push('\n');
+                s
+            } else {
+                let mut s = crate::backtest::text(&reports);
+                if let Some(path) = &plot {
+                    s.push_str(&format!("plot written to {}\n", path.display()));
+                }
+                s
+            };
+            stdout
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::Output(e.to_string()))
+        }
         Command::Eval {
             prometheus,
             paths,

@@ -348,3 +348,18 @@ mod tests {
         assert!(e.is_err_and(|e| !e.to_string().contains("u:p")));
     }
 }
+
+#[cfg(test)]
+mod example {
+    /// The README points users at this file: it must stay loadable.
+    #[test]
+    fn the_example_daemon_config_loads() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/daemon/config.yaml");
+        let c = super::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.prometheus.url, "http://127.0.0.1:9090");
+        assert!(c.specs[0].ends_with("../specs"));
+        assert_eq!(c.targets().map(|t| t.len()).ok(), Some(1));
+        assert!(crate::specs::find(&c.specs).is_ok_and(|f| !f.is_empty()));
+    }
+}

@@ -293,7 +293,9 @@ impl Daemon {
             self.metrics.budget_remaining.get_or_create(&base).set(b);
         }
         for tier in &inst.alerts {
-            let Some(rule) = slo_core::rules::tier_alert(slo, tier.severity) else {
+            let Some(rule) =
+                slo_core::rules::tier_alert(slo, slo_core::rules::Naming::Native, tier.severity)
+            else {
                 continue;
             };
             let key = alert_key(&ikey, tier.severity);

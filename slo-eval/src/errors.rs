@@ -61,6 +61,14 @@ pub enum Error {
         /// The first reason.
         first: String,
     },
+    /// A data or incidents file had errors; they were reported one by one.
+    #[error("{}: {errors} error(s)", path.display())]
+    InvalidInput {
+        /// The file.
+        path: PathBuf,
+        /// How many errors.
+        errors: usize,
+    },
     /// Output could not be serialised.
     #[error("cannot write output: {0}")]
     Output(String),
@@ -70,7 +78,9 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::InvalidSpecs { .. } | Error::DuplicateSlo { .. } => EXIT_INVALID,
+            Error::InvalidSpecs { .. }
+            | Error::DuplicateSlo { .. }
+            | Error::InvalidInput { .. } => EXIT_INVALID,
             _ => EXIT_ERROR,
         }
     }

@@ -1,10 +1,14 @@
 //! `slo-eval generate`: Prometheus rules for every SLO of the specs, as a
 //! rule file or a prometheus-operator `PrometheusRule`.
+//!
+//! `--naming sloth` writes Sloth's series and label names
+//! ([`Naming::Sloth`](slo_core::rules::Naming)) so dashboards built on Sloth
+//! keep working; the rules are otherwise the same.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use slo_core::rules::{ObjectMeta, RuleFile};
+use slo_core::rules::{Naming, ObjectMeta, RuleFile};
 use slo_core::spec::{Labels, Spec};
 
 use crate::errors::Error;
@@ -31,12 +35,14 @@ pub struct Options {
     pub namespace: Option<String>,
     /// `metadata.labels` of the `PrometheusRule`, as `key=value`.
     pub labels: Vec<String>,
+    /// The series and label names.
+    pub naming: Naming,
 }
 
 /// The generated file's text for `specs`.
 pub fn generate(specs: &[Spec], options: &Options) -> Result<String, Error> {
     check_unique(specs)?;
-    let file = RuleFile::from_specs(specs);
+    let file = RuleFile::from_specs_with(specs, options.naming);
     match options.target {
         Target::Prometheus => {
             if options.name.is_some() || options.namespace.is_some() || !options.labels.is_empty() {

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod backtest;
 pub mod cli;
 pub mod config;
 pub mod convert;

@@ -1,13 +1,14 @@
 //! `slo-eval generate`: every example and fixture gives rules that the real
-//! `promtool check rules` accepts, byte-for-byte stable output (insta
-//! snapshots), and a PrometheusRule wrapping exactly the same groups.
+//! `promtool check rules` accepts, under either naming; byte-for-byte stable
+//! output (insta snapshots), and a PrometheusRule wrapping exactly the same
+//! groups.
 
 mod common;
 
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
-use slo_core::rules::{ObjectMeta, RuleFile};
+use slo_core::rules::{Naming, ObjectMeta, RuleFile};
 
 fn generate(args: &[&str]) -> std::process::Output {
     let mut cmd = Command::cargo_bin("slo-eval").unwrap_or_else(|e| panic!("{e}"));
@@ -50,6 +51,48 @@ fn every_example_and_fixture_passes_promtool_check_rules() {
         String::from_utf8_lossy(&out.stderr)
     );
     common::check_rules(&out_path);
+}
+
+/// `--naming sloth` on every example (slo/v1, Sloth, OpenSLO) and fixture
+/// passes `promtool check rules --lint=all --lint-fatal`, and Sloth's names
+/// are there.
+#[test]
+fn sloth_naming_passes_promtool_check_rules_for_every_example() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut files = common::example_files();
+    let examples = files.len();
+    assert!(
+        examples >= 4,
+        "expected examples in every format: {files:?}"
+    );
+    files.extend(common::all_spec_files());
+    files.sort();
+    files.dedup();
+    for (i, file) in files.iter().enumerate() {
+        let out_path = dir.path().join(format!("sloth-{i}.yml"));
+        let out = generate(&[
+            &file.display().to_string(),
+            "--naming",
+            "sloth",
+            "-o",
+            &out_path.display().to_string(),
+        ]);
+        assert!(
+            out.status.success(),
+            "generate --naming sloth failed for {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        common::check_rules(&out_path);
+        let text = std::fs::read_to_string(&out_path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            text.contains("sloth_id: ") && !text.contains("slo_service"),
+            "{}: not Sloth-named",
+            file.display()
+        );
+    }
+    let out = generate(&[&files[0].display().to_string(), "--naming", "pyrra"]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 /// The PrometheusRule's `spec` is the rule file's `groups`, indented.
@@ -171,4 +214,13 @@ fn snapshots_of_generated_files() {
             );
         }
     }
+}
+
+/// Sloth's names over this tool's rules, for the Sloth example: any change
+/// to what a Sloth dashboard reads shows in review.
+#[test]
+fn snapshot_of_sloth_naming() {
+    let spec = common::spec_file(&common::repo_root().join("examples/sloth/myservice.yaml"));
+    let rules = RuleFile::from_specs_with(std::slice::from_ref(&spec), Naming::Sloth);
+    insta::assert_snapshot!("myservice.sloth.rules", rules.to_yaml());
 }

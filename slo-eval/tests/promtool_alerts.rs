@@ -615,11 +615,11 @@ fn escaped_labels_round_trip_through_promtool() {
         .run(90, REQUESTS, 1.0);
     let mut suite = suite(&spec, interval);
     suite.series = http_series("tricky\"job", "", &traffic);
-    let Some(alert) = rules::tier_alert(slo, Severity::Page) else {
+    let Some(alert) = rules::tier_alert(slo, rules::Naming::Native, Severity::Page) else {
         panic!("no page alert");
     };
     // Only the page tier is enabled in the fixture.
-    assert!(rules::tier_alert(slo, Severity::Ticket).is_none());
+    assert!(rules::tier_alert(slo, rules::Naming::Native, Severity::Ticket).is_none());
     // An empty label value is no label at all in Prometheus.
     let mut labels: Vec<(String, String)> = slo
         .labels

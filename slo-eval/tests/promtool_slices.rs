@@ -16,7 +16,7 @@ use common::{Sample, Suite, Traffic, alerts_selector, http_series, spec};
 use slo_core::duration::Duration;
 use slo_core::policy::{self, Severity};
 use slo_core::promql;
-use slo_core::rules::{self, RuleFile};
+use slo_core::rules::{self, Naming, RuleFile};
 use slo_core::spec::{Slo, Spec};
 
 const MIN: u64 = 60;
@@ -161,7 +161,7 @@ fn a_dip_shorter_than_the_budget_allows_fires_nothing() {
     let end = traffic.len() * MIN;
     never_fired(&mut suite, None, end);
     // The dip did register: 8 bad slices in the last hour.
-    let good = format!("{}{}", rules::SLICE_GOOD, promql::identity_matchers(slo));
+    let good = format!("{}{}", rules::SLICE_GOOD, Naming::Native.matchers(slo));
     suite.exprs.push(common::ExprTest {
         expr: format!("count_over_time({good}[1h]) - sum_over_time({good}[1h])"),
         at: t0 + dip * MIN,
@@ -195,7 +195,7 @@ fn a_gap_is_neither_good_nor_bad() {
         .run(30, ABOVE, 0.0);
     let gap_end = t0 + gap * MIN;
     let fire = gap_end + 7 * MIN;
-    let id = promql::identity_matchers(slo);
+    let id = Naming::Native.matchers(slo);
     let hour = Duration::from_hours(1);
     let ratio = format!("{}{id}", rules::error_ratio_metric(hour));
     let labels = format!(
@@ -254,7 +254,7 @@ fn the_evaluator_queries_agree_with_the_recorded_rules() {
         .gap(10, ABOVE, 0.0)
         .run(30, ABOVE, 0.0);
     let suite = suite(&spec, &traffic);
-    let id = promql::identity_matchers(slo);
+    let id = Naming::Native.matchers(slo);
     let mut exprs = Vec::new();
     for w in [Duration::from_mins(5), Duration::from_hours(1)] {
         for at in [95 * MIN, 102 * MIN, 110 * MIN, 130 * MIN] {
@@ -266,7 +266,10 @@ fn the_evaluator_queries_agree_with_the_recorded_rules() {
             ] {
                 exprs.push((f.unwrap_or_default(), at));
             }
-            exprs.push((rules::events_expr(slo, w).unwrap_or_default(), at));
+            exprs.push((
+                rules::events_expr(slo, Naming::Native, w).unwrap_or_default(),
+                at,
+            ));
             exprs.push((
                 format!(
                     "count_over_time({}{id}[{w}]) - sum_over_time({}{id}[{w}])",
@@ -313,7 +316,7 @@ fn min_events_counts_slices_with_data() {
         expr: format!(
             "{}{}",
             rules::total_increase_metric(Duration::from_hours(1)),
-            promql::identity_matchers(slo)
+            Naming::Native.matchers(slo)
         ),
         at: fire_without_guard,
         samples: vec![Sample {

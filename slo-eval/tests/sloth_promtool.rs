@@ -14,7 +14,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use slo_core::native::{scalar, to_yaml};
+use slo_core::emit::scalar;
+use slo_core::native::to_yaml;
 use slo_core::policy::Severity;
 use slo_core::spec::{Labels, Sli, Slo};
 

@@ -71,6 +71,32 @@ pub fn all_spec_files() -> Vec<PathBuf> {
     files
 }
 
+/// Every example spec in every format (`examples/*/`), sorted.
+pub fn example_files() -> Vec<PathBuf> {
+    let root = repo_root().join("examples");
+    let dirs = std::fs::read_dir(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display()));
+    let mut files = Vec::new();
+    // `data/` (history, incidents) and `daemon/` (its configuration) hold
+    // no specs.
+    let not_specs = ["data", "daemon"];
+    for dir in dirs.flatten().map(|d| d.path()).filter(|p| {
+        p.is_dir()
+            && !p
+                .file_name()
+                .is_some_and(|n| not_specs.iter().any(|x| n == *x))
+    }) {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        files.extend(
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml")),
+        );
+    }
+    files.sort();
+    files
+}
+
 /// Runs `promtool check rules --lint=all --lint-fatal` on `path` and panics
 /// with its output unless it succeeds.
 pub fn check_rules(path: &Path) {

@@ -135,60 +135,369 @@ impl Prometheus {
     /// Backfills `openmetrics` (see [`OpenMetrics`]) with promtool, then
     /// starts Prometheus on it with `rule_files` loaded.
     pub fn start(openmetrics: &str, rule_files: &[PathBuf]) -> Self {
-        let promtool = binary("promtool");
-        let prometheus = binary("prometheus");
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let data = dir.path().join("data");
-        let input = dir.path().join("history.om");
-        std::fs::write(&input, openmetrics).unwrap_or_else(|e| panic!("write: {e}"));
-        let out = Command::new(&promtool)
-            .args([
-                "tsdb",
-                "create-blocks-from",
-                "openmetrics",
-                "--max-block-duration=24h",
-            ])
-            .arg(&input)
-            .arg(&data)
-            .output()
-            .unwrap_or_else(|e| panic!("promtool: {e}"));
-        assert!(
-            out.status.success(),
-            "promtool create-blocks-from failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        backfill_openmetrics(dir.path(), openmetrics);
+        Self::launch(dir, rule_files)
+    }
+
+    /// Writes the config (global 30s intervals, `rule_files`) into `dir` and
+    /// starts Prometheus on `dir/data`.
+    fn launch(dir: tempfile::TempDir, rule_files: &[PathBuf]) -> Self {
+        let mut config = format!(
+            "global:\n  evaluation_interval: {EVAL_INTERVAL_SECS}s\n  scrape_interval: 30s\n"
         );
-        let mut config =
-            String::from("global:\n  evaluation_interval: 30s\n  scrape_interval: 30s\n");
         if !rule_files.is_empty() {
             config.push_str("rule_files:\n");
             for f in rule_files {
                 let _ = writeln!(config, "  - {:?}", f.display().to_string());
             }
         }
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config).unwrap_or_else(|e| panic!("write: {e}"));
-        let port = free_port();
-        let log = dir.path().join("prometheus.log");
-        let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log: {e}"));
-        let mut child = Command::new(&prometheus)
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
-            .arg("--storage.tsdb.retention.time=400d")
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start prometheus: {e}"));
-        let url = format!("http://127.0.0.1:{port}");
-        wait_ready(&format!("{url}/-/ready"), "prometheus", &mut child, &log);
+        std::fs::write(dir.path().join("prometheus.yml"), config)
+            .unwrap_or_else(|e| panic!("write: {e}"));
+        let (url, child) = spawn_prometheus(dir.path());
         Self { url, child, dir }
+    }
+
+    /// Stops Prometheus and starts it again on the same data and config
+    /// (on a new port: `url` changes), so blocks written into its data
+    /// directory since it started are read.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (url, child) = spawn_prometheus(self.dir.path());
+        self.url = url;
+        self.child = child;
+    }
+
+    /// The TSDB directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
     /// The server's log so far, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
     }
+}
+
+/// The evaluation interval of the Prometheus these tests start, and of
+/// backfilled rule groups that set none.
+pub const EVAL_INTERVAL_SECS: u64 = 30;
+
+/// `promtool tsdb create-blocks-from openmetrics` of `openmetrics` into
+/// `dir/data`, with day-long blocks (the default 2h blocks are 6x slower).
+fn backfill_openmetrics(dir: &Path, openmetrics: &str) {
+    let input = dir.join("history.om");
+    std::fs::write(&input, openmetrics).unwrap_or_else(|e| panic!("write: {e}"));
+    let mut cmd = Command::new(binary("promtool"));
+    cmd.args([
+        "tsdb",
+        "create-blocks-from",
+        "openmetrics",
+        "--max-block-duration=24h",
+    ])
+    .arg(&input)
+    .arg(dir.join("data"));
+    run_bounded(cmd, dir, "promtool create-blocks-from openmetrics");
+}
+
+/// Starts Prometheus on `dir/data` with `dir/prometheus.yml`, logging to
+/// `dir/prometheus.log`, on a free port; waits (bounded) until it is ready.
+fn spawn_prometheus(dir: &Path) -> (String, Child) {
+    let port = free_port();
+    let log = dir.join("prometheus.log");
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap_or_else(|e| panic!("log: {e}"));
+    let mut child = Command::new(binary("prometheus"))
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg("--storage.tsdb.retention.time=400d")
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("start prometheus: {e}"));
+    let url = format!("http://127.0.0.1:{port}");
+    wait_ready(&format!("{url}/-/ready"), "prometheus", &mut child, &log);
+    (url, child)
+}
+
+/// Runs `cmd` to completion within 120 s (killing it after), its output
+/// captured in files under `dir`; fails the test with that output unless it
+/// succeeds.
+fn run_bounded(cmd: Command, dir: &Path, what: &str) {
+    run_all_bounded(vec![(cmd, dir.to_owned())], 1, what);
+}
+
+/// Runs every command, `parallel` at a time, each with its output captured
+/// in `command.out` in its directory; all must finish within 120 s (the
+/// rest are killed then) and succeed, or the test fails with the output.
+fn run_all_bounded(cmds: Vec<(Command, PathBuf)>, parallel: usize, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut waiting = cmds.into_iter();
+    let mut running: Vec<(Child, PathBuf)> = Vec::new();
+    let output = |dir: &Path| std::fs::read_to_string(dir.join("command.out")).unwrap_or_default();
+    loop {
+        while running.len() < parallel.max(1) {
+            let Some((mut cmd, dir)) = waiting.next() else {
+                break;
+            };
+            let out = std::fs::File::create(dir.join("command.out"))
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let err = out.try_clone().unwrap_or_else(|e| panic!("{what}: {e}"));
+            let child = cmd
+                .stdout(out)
+                .stderr(err)
+                .spawn()
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            running.push((child, dir));
+        }
+        if running.is_empty() {
+            return;
+        }
+        let mut i = 0;
+        while i < running.len() {
+            let status = running[i]
+                .0
+                .try_wait()
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            match status {
+                Some(status) if status.success() => {
+                    running.swap_remove(i);
+                }
+                Some(status) => {
+                    let dir = running[i].1.clone();
+                    for (child, _) in &mut running {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                    }
+                    panic!("{what} failed ({status}):\n{}", output(&dir));
+                }
+                None => i += 1,
+            }
+        }
+        if Instant::now() > deadline {
+            let dir = running[0].1.clone();
+            for (child, _) in &mut running {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            panic!("{what} did not finish within 120 s:\n{}", output(&dir));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// History with recorded rules: Prometheus started on backfilled raw
+/// samples *and* on the recording rules of a rule file evaluated over that
+/// history, as if Prometheus had been running them all along. Prometheus
+/// only evaluates rules at wall-clock time, so this is how a test compares
+/// alert expressions over the past.
+///
+/// How (each step checked against promtool 2.42):
+///
+/// 1. the raw samples are backfilled (`create-blocks-from openmetrics`) and
+///    Prometheus started on them, without rules;
+/// 2. the recording rules are backfilled with `promtool tsdb
+///    create-blocks-from rules --url` (which asks the running Prometheus
+///    `query_range` for each rule over the range, at the group's `interval`,
+///    or [`EVAL_INTERVAL_SECS`] for groups without one), **in dependency
+///    order**: promtool writes blocks into the data directory but the running
+///    Prometheus does not read them, so a rule reading a series another
+///    rule records (the long windows read the 5m increase steps; the bad
+///    step reads the total step) sees nothing until Prometheus restarts.
+///    Rules are layered (layer 0 reads only raw series, layer n reads
+///    something recorded in layer n-1) and Prometheus restarts after each
+///    layer;
+/// 3. each rule is backfilled by its own promtool run (several at once:
+///    promtool writes one block per rule and 2h, and waits on the disk),
+///    in a group of the original name and interval, from a file of the same
+///    relative name, so each group keeps one evaluation grid (Prometheus
+///    offsets a group's evaluations by a hash of its name and file): a
+///    group's series share their timestamps;
+/// 4. alerting rules are left out (promtool skips them anyway): tests ask
+///    `query_range` for the alert expressions over the recorded series.
+///
+/// The Prometheus returned serves the whole data directory, rules not
+/// loaded (they would only add samples at "now").
+pub struct RulesHistory;
+
+impl RulesHistory {
+    /// Backfills `openmetrics` and the recording rules of `rules` from
+    /// `start` to `end` (Unix seconds). History within ~3 hours of now
+    /// overlaps Prometheus's head and is unsafe to backfill: end it earlier.
+    ///
+    /// Cost here: two days of 2 SLOs (20 recording rules, ~500 blocks of
+    /// 2h) take ~15 s, and deleting those blocks on drop ~8 s more.
+    pub fn start(
+        openmetrics: &str,
+        rules: &slo_core::rules::RuleFile,
+        start: i64,
+        end: i64,
+    ) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        backfill_openmetrics(dir.path(), openmetrics);
+        let mut prom = Prometheus::launch(dir, &[]);
+        // promtool writes one block per rule and 2h of range (about 0.1 s
+        // each here, mostly waiting on the disk): one process per rule, 8
+        // at a time. Each runs in its own folder on a file of the same
+        // relative name, so a group's evaluation offset (a hash of its name
+        // and file) is the same for all its rules.
+        for (n, layer) in rule_layers(rules).iter().enumerate() {
+            let mut cmds = Vec::new();
+            for group in &layer.groups {
+                for rule in &group.rules {
+                    let dir = prom.dir.path().join(format!("rules-{n}-{}", cmds.len()));
+                    std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir: {e}"));
+                    let one = slo_core::rules::RuleFile {
+                        groups: vec![slo_core::rules::RuleGroup {
+                            name: group.name.clone(),
+                            interval: group.interval,
+                            rules: vec![rule.clone()],
+                        }],
+                    };
+                    std::fs::write(dir.join("rules.yml"), one.to_yaml())
+                        .unwrap_or_else(|e| panic!("write: {e}"));
+                    let mut cmd = Command::new(binary("promtool"));
+                    cmd.current_dir(&dir)
+                        .args(["tsdb", "create-blocks-from", "rules", "--quiet"])
+                        .arg(format!("--start={start}"))
+                        .arg(format!("--end={end}"))
+                        .arg(format!("--url={}", prom.url))
+                        .arg(format!("--output-dir={}", prom.data_dir().display()))
+                        .arg(format!("--eval-interval={EVAL_INTERVAL_SECS}s"))
+                        .arg("rules.yml");
+                    cmds.push((cmd, dir));
+                }
+            }
+            run_all_bounded(cmds, 8, "promtool tsdb create-blocks-from rules");
+            prom.restart();
+            // A rule whose inputs were not there records nothing, silently:
+            // every name of the layer must now have some series.
+            for group in &layer.groups {
+                for rule in &group.rules {
+                    let name = match rule {
+                        slo_core::rules::Rule::Recording(r) => &r.record,
+                        slo_core::rules::Rule::Alerting(a) => &a.alert,
+                    };
+                    let query = format!("count(present_over_time({name}[{}s]))", end - start);
+                    let (status, body) = get(&format!(
+                        "{}/api/v1/query?query={}&time={end}",
+                        prom.url,
+                        url_encode(&query)
+                    ))
+                    .unwrap_or_else(|| panic!("prometheus did not answer {query}"));
+                    assert!(
+                        status == 200 && body.contains("\"value\""),
+                        "backfilling {name} recorded nothing ({status}): {body}\n{}",
+                        prom.log()
+                    );
+                }
+            }
+        }
+        prom
+    }
+}
+
+/// Percent-encodes `s` for a query string.
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// True when `expr` reads the series named `metric` (a whole name, not a
+/// prefix of a longer one).
+fn reads_metric(expr: &str, metric: &str) -> bool {
+    let name_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    expr.match_indices(metric).any(|(i, m)| {
+        !expr[..i].chars().next_back().is_some_and(name_char)
+            && !expr[i + m.len()..].chars().next().is_some_and(name_char)
+    })
+}
+
+/// The recording rules of `file` split into layers: layer 0 reads no
+/// recorded series of the file, layer n reads something of layer n-1 (and
+/// nothing later). Each layer keeps the groups' names, intervals and rule
+/// order; groups without rules in a layer are left out of it.
+pub fn rule_layers(file: &slo_core::rules::RuleFile) -> Vec<slo_core::rules::RuleFile> {
+    use slo_core::rules::{Rule, RuleFile, RuleGroup};
+    let recording: Vec<(usize, &slo_core::rules::RecordingRule)> = file
+        .groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, group)| {
+            group.rules.iter().filter_map(move |r| match r {
+                Rule::Recording(r) => Some((g, r)),
+                Rule::Alerting(_) => None,
+            })
+        })
+        .collect();
+    // deps[i]: the rules whose series rule i reads (by name: several SLOs
+    // record the same names with different labels).
+    let deps: Vec<Vec<usize>> = recording
+        .iter()
+        .enumerate()
+        .map(|(i, (_, r))| {
+            recording
+                .iter()
+                .enumerate()
+                .filter(|(j, (_, d))| *j != i && reads_metric(&r.expr, &d.record))
+                .map(|(j, _)| j)
+                .collect()
+        })
+        .collect();
+    let mut layer = vec![0usize; recording.len()];
+    let mut settled = false;
+    for _ in 0..=recording.len() {
+        let next: Vec<usize> = deps
+            .iter()
+            .map(|d| d.iter().map(|j| layer[*j] + 1).max().unwrap_or(0))
+            .collect();
+        if next == layer {
+            settled = true;
+            break;
+        }
+        layer = next;
+    }
+    assert!(settled, "recording rules read each other in a cycle");
+    let depth = layer.iter().max().map_or(0, |m| m + 1);
+    (0..depth)
+        .map(|n| RuleFile {
+            groups: file
+                .groups
+                .iter()
+                .enumerate()
+                .filter_map(|(g, group)| {
+                    let rules: Vec<Rule> = recording
+                        .iter()
+                        .zip(&layer)
+                        .filter(|((rg, _), l)| *rg == g && **l == n)
+                        .map(|((_, r), _)| Rule::Recording((*r).clone()))
+                        .collect();
+                    (!rules.is_empty()).then(|| RuleGroup {
+                        name: group.name.clone(),
+                        interval: group.interval,
+                        rules,
+                    })
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 impl Drop for Prometheus {
@@ -350,15 +659,32 @@ pub fn request_counters(
     om: &mut OpenMetrics,
     name: &str,
     labels: &[(&str, &str)],
+    range: (i64, i64, i64),
+    rate: impl Fn(i64) -> f64,
+    error_ratio: impl Fn(i64) -> f64,
+) {
+    request_counters_with_resets(om, name, labels, range, rate, error_ratio, &[]);
+}
+
+/// [`request_counters`] whose counters restart from 0 (a process restart)
+/// at each time of `resets`: the sample at that time reads 0.
+pub fn request_counters_with_resets(
+    om: &mut OpenMetrics,
+    name: &str,
+    labels: &[(&str, &str)],
     (start, end, step): (i64, i64, i64),
     rate: impl Fn(i64) -> f64,
     error_ratio: impl Fn(i64) -> f64,
+    resets: &[i64],
 ) {
     let (mut ok, mut bad) = (0.0_f64, 0.0_f64);
     let mut ok_points = Vec::new();
     let mut bad_points = Vec::new();
     let mut t = start;
     while t <= end {
+        if resets.contains(&t) {
+            (ok, bad) = (0.0, 0.0);
+        }
         ok_points.push((t, ok.round()));
         bad_points.push((t, bad.round()));
         let n = rate(t) * step as f64;

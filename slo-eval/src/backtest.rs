@@ -1,0 +1,454 @@
+//! `slo-eval backtest`: what would these alerts have done? Replays every
+//! SLO's policy over history ([`slo_core::backtest`]) from an OpenMetrics file
+//! or from a Prometheus, prints the alert timeline and the policy's quality
+//! (precision, recall, detection and reset time), and can draw it as SVG.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use slo_core::backtest::{self, Incidents, Options, Report};
+use slo_core::dataset::{Dataset, SeriesKey};
+use slo_core::duration::Duration;
+use slo_core::num;
+use slo_core::spec::{Counted, Sli, Slo, Spec};
+use slo_core::time::{self, Timestamp};
+
+use crate::errors::Error;
+use crate::prometheus::{Client, Endpoint};
+
+/// Where the history comes from.
+#[derive(Debug)]
+pub enum Source {
+    /// An OpenMetrics text file (what `promtool` backfills).
+    File(PathBuf),
+    /// A Prometheus query API, over `[start, end]` (ms).
+    Prometheus {
+        /// Base URL.
+        url: String,
+        /// First evaluation (ms).
+        start: Timestamp,
+        /// Last evaluation (ms).
+        end: Timestamp,
+        /// Resolution of the fetched counters.
+        resolution: Duration,
+    },
+}
+
+/// The `--json` document.
+#[derive(Debug, Serialize)]
+pub struct Document {
+    /// One report per SLO.
+    pub slos: Vec<Report>,
+}
+
+fn read_to_string(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
+/// Reads an OpenMetrics file, reporting every bad line as `FILE:LINE:COL`.
+pub fn read_data(path: &Path) -> Result<Dataset, Error> {
+    let text = read_to_string(path)?;
+    let (data, diags) = slo_core::openmetrics::check(&text);
+    for d in &diags {
+        eprintln!("{}:{d}", path.display());
+    }
+    data.ok_or_else(|| Error::InvalidInput {
+        path: path.to_owned(),
+        errors: diags.iter().filter(|d| d.is_error()).count(),
+    })
+}
+
+/// Reads an incidents file.
+pub fn read_incidents(path: &Path) -> Result<Vec<slo_core::incident::Incident>, Error> {
+    let text = read_to_string(path)?;
+    slo_core::incident::load_str(&text).map_err(|diags| {
+        for d in &diags {
+            eprintln!("{}:{d}", path.display());
+        }
+        Error::InvalidInput {
+            path: path.to_owned(),
+            errors: diags.len(),
+        }
+    })
+}
+
+/// The raw counter selectors an SLI replays from.
+fn selectors(slo: &Slo) -> Vec<String> {
+    match &slo.sli {
+        Sli::Ratio(r) => {
+            let counted = match &r.counted {
+                Counted::Errors(s) | Counted::Good(s) => s.clone(),
+            };
+            vec![counted, r.total.clone()]
+        }
+        Sli::Latency(l) => vec![
+            slo_core::promql::latency_good_selector(l),
+            slo_core::promql::latency_total_selector(l),
+        ],
+        // PromQL only Prometheus evaluates: the replay refuses these kinds.
+        Sli::Events(_) | Sli::Raw(_) | Sli::Slices(_) => Vec::new(),
+    }
+}
+
+/// Fetches the raw counters of `slos` from Prometheus over `[from, to]`,
+/// chunked under the 11,000-points limit by the client.
+pub async fn fetch(
+    url: &str,
+    slos: &[&Slo],
+    from: Timestamp,
+    to: Timestamp,
+    resolution: Duration,
+) -> Result<Dataset, Error> {
+    let client = Client::new(&Endpoint {
+        url: url.to_owned(),
+        timeout: std::time::Duration::from_secs(60),
+        ..Default::default()
+    })?;
+    let mut data = Dataset::new();
+    let mut done = std::collections::BTreeSet::new();
+    let all: Vec<String> = slos.iter().flat_map(|s| selectors(s)).collect();
+    for (i, selector) in all.iter().enumerate() {
+        if !done.insert(selector.clone()) {
+            continue;
+        }
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            eprint!("\rfetching {}/{}: {selector:.60}\x1b[K", i + 1, all.len());
+        }
+        let series = client
+            .query_range(
+                selector,
+                from as f64 / 1000.0,
+                to as f64 / 1000.0,
+                resolution.as_secs_f64().max(1.0),
+            )
+            .await?;
+        for s in series {
+            let name = s.labels.get("__name__").cloned().unwrap_or_default();
+            let key = SeriesKey::new(
+                &name,
+                s.labels
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "__name__")
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+            for (t, v) in s.points {
+                // Out-of-order or duplicate points cannot come from one
+                // range query; a rejected one would only be dropped.
+                let _ = data.push(&key, (t * 1000.0).round() as Timestamp, v);
+            }
+        }
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!("\rfetched {} series\x1b[K", data.len());
+    }
+    Ok(data)
+}
+
+/// Replays every SLO of `specs` over `data`.
+pub fn replay(
+    specs: &[Spec],
+    data: &Dataset,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+    step: Duration,
+    incidents: Option<Vec<slo_core::incident::Incident>>,
+) -> Result<Vec<Report>, Error> {
+    let (first, last) = data
+        .time_range()
+        .ok_or_else(|| Error::Usage("the data holds no samples".to_owned()))?;
+    let mut options = Options::new(start.unwrap_or(first), end.unwrap_or(last));
+    options.step = step;
+    if let Some(list) = incidents {
+        options.incidents = Incidents::Given(list);
+    }
+    let mut reports = Vec::new();
+    for slo in specs.iter().flat_map(|s| &s.slos) {
+        let report = backtest::backtest(slo, data, &options)
+            .map_err(|e| Error::Usage(format!("{}/{}: {e}", slo.service, slo.name)))?;
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+fn secs(s: Option<f64>) -> String {
+    match s {
+        Some(s) if s < 60.0 => format!("{}s", num::format(s.round())),
+        Some(s) => Duration::from_secs(s.round() as u64).to_string(),
+        None => "-".to_owned(),
+    }
+}
+
+fn share(x: Option<f64>) -> String {
+    x.map_or_else(
+        || "-".to_owned(),
+        |x| format!("{}%", num::format(num::round_sig(x * 100.0, 3))),
+    )
+}
+
+/// The human-readable timeline and scores.
+pub fn text(reports: &[Report]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        for inst in &r.instances {
+            let labels: Vec<String> = inst
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v:?}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{}/{}{} ({}% over {}), {} to {} every {}",
+                r.service,
+                r.slo,
+                if labels.is_empty() {
+                    String::new()
+                } else {
+                    format!("{{{}}}", labels.join(","))
+                },
+                num::format(r.objective),
+                r.period,
+                time::format(r.start),
+                time::format(r.end),
+                r.step,
+            );
+            if inst.alerts.is_empty() {
+                let _ = writeln!(out, "  no alerts");
+            }
+            for a in &inst.alerts {
+                let _ = writeln!(
+                    out,
+                    "  {:<6} {} -> {}  peak burn rate {}x",
+                    a.severity.to_string(),
+                    time::format(a.start),
+                    a.end
+                        .map_or_else(|| "still firing".to_owned(), time::format),
+                    num::format(num::round_sig(a.peak_burn_rate, 3)),
+                );
+            }
+            if let Some(b) = inst.budget.last().and_then(|b| b.remaining) {
+                let _ = writeln!(out, "  budget remaining at the end: {}", share(Some(b)));
+            }
+            for o in &inst.incidents {
+                let any = o.detections.iter().find(|d| d.severity.is_none());
+                let _ = writeln!(
+                    out,
+                    "  incident {} -> {}{}: {}",
+                    time::format(o.incident.start),
+                    time::format(o.incident.end),
+                    o.incident
+                        .severity
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default(),
+                    match any.and_then(|d| d.fired_at) {
+                        Some(_) => format!(
+                            "detected after {}, {} of the budget spent first",
+                            secs(any.and_then(|d| d.detection_secs)),
+                            share(any.and_then(|d| d.budget_before_firing))
+                        ),
+                        None => "MISSED".to_owned(),
+                    }
+                );
+            }
+            for q in &inst.quality {
+                let tier = q
+                    .severity
+                    .map_or_else(|| "all".to_owned(), |s| s.to_string());
+                let _ = writeln!(
+                    out,
+                    "  {tier:<6} precision {:<6} recall {:<6} ({}/{} incidents, {} alerts)  detection mean {} max {}  reset mean {}",
+                    share(q.precision),
+                    share(q.recall),
+                    q.detected,
+                    q.incidents,
+                    q.alerts,
+                    secs(q.mean_detection_secs),
+                    secs(q.max_detection_secs),
+                    secs(q.mean_reset_secs),
+                );
+            }
+            out.push('\n');
+        }
+        for w in &r.warnings {
+            let _ = writeln!(out, "  warning: {w}");
+        }
+    }
+    out
+}
+
+/// A window and its burn rate at each step: one line of the plot.
+type WindowLine = (Duration, Vec<(Timestamp, f64)>);
+
+/// Per-step burn rate of each window of `slo`'s policy, per instance.
+fn burn_rates(slo: &Slo, data: &Dataset, report: &Report) -> BTreeMap<String, Vec<WindowLine>> {
+    let mut out = BTreeMap::new();
+    let Some(steps) = slo_core::series::Steps::new(report.start, report.end, report.step) else {
+        return out;
+    };
+    let Ok(instances) = slo_core::events::event_series(&slo.sli, slo.group_by(), data) else {
+        return out;
+    };
+    let budget = slo.budget();
+    for inst in instances {
+        let key = format!("{:?}", inst.labels);
+        let mut windows = Vec::new();
+        for pair in slo.policy.pairs() {
+            let w = pair.long;
+            if windows.iter().any(|(x, _): &WindowLine| *x == w) {
+                continue;
+            }
+            let sum = |series: &[&slo_core::series::Series]| -> Vec<Option<f64>> {
+                let mut acc: Vec<Option<f64>> = vec![None; steps.len()];
+                for s in series {
+                    for (a, v) in acc
+                        .iter_mut()
+                        .zip(slo_core::series::increases(s, w, &steps))
+                    {
+                        if let Some(v) = v {
+                            *a = Some(a.unwrap_or(0.0) + v);
+                        }
+                    }
+                }
+                acc
+            };
+            let total = sum(&inst.total);
+            let counted = sum(&inst.counted);
+            let points = steps
+                .iter()
+                .zip(total.into_iter().zip(counted))
+                .filter_map(|(t, (tot, c))| {
+                    let m = slo_core::events::measurement(tot, c, inst.counts)?;
+                    m.error_ratio
+                        .is_finite()
+                        .then(|| (t, budget.burn_rate(m.error_ratio)))
+                })
+                .collect();
+            windows.push((w, points));
+        }
+        out.insert(key, windows);
+    }
+    out
+}
+
+/// Draws every SLO instance as an SVG: the long windows' burn rates against
+/// each pair's factor (log scale), alert periods shaded (pages red, tickets
+/// orange), and the budget remaining.
+pub fn plot(path: &Path, specs: &[Spec], data: &Dataset, reports: &[Report]) -> Result<(), Error> {
+    use plotters::prelude::*;
+    let slos: Vec<&Slo> = specs.iter().flat_map(|s| &s.slos).collect();
+    let panels: usize = reports
+        .iter()
+        .map(|r| r.instances.len())
+        .sum::<usize>()
+        .max(1);
+    let height = 420 * panels as u32;
+    let draw_err =
+        |e: &dyn std::fmt::Display| Error::Output(format!("cannot draw {}: {e}", path.display()));
+    let root = SVGBackend::new(path, (1100, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| draw_err(&e))?;
+    let areas = root.split_evenly((panels, 1));
+    let mut area_iter = areas.iter();
+    for (slo, report) in slos.iter().zip(reports) {
+        let rates = burn_rates(slo, data, report);
+        for inst in &report.instances {
+            let Some(area) = area_iter.next() else { break };
+            let (top, bottom) = area.split_vertically(290);
+            let key = format!("{:?}", inst.labels);
+            let windows = rates.get(&key).cloned().unwrap_or_default();
+            let (x0, x1) = (report.start as f64 / 3.6e6, report.end as f64 / 3.6e6);
+            let max_factor = slo
+                .policy
+                .pairs()
+                .iter()
+                .map(|p| p.factor)
+                .fold(1.0, f64::max);
+            let ymax = windows
+                .iter()
+                .flat_map(|(_, pts)| pts.iter().map(|(_, v)| *v))
+                .fold(max_factor * 2.0, f64::max)
+                .max(1.0);
+            let labels: Vec<String> = inst
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let title = format!(
+                "{}/{} {}: burn rate (long windows) vs factors",
+                report.service,
+                report.slo,
+                labels.join(",")
+            );
+            let mut chart = ChartBuilder::on(&top)
+                .caption(title, ("sans-serif", 18))
+                .margin(10)
+                .x_label_area_size(30)
+                .y_label_area_size(60)
+                .build_cartesian_2d(x0..x1, (0.01f64..ymax).log_scale())
+                .map_err(|e| draw_err(&e))?;
+            chart
+                .configure_mesh()
+                .x_desc("hours since epoch")
+                .y_desc("burn rate")
+                .draw()
+                .map_err(|e| draw_err(&e))?;
+            for a in &inst.alerts {
+                let color = match a.severity {
+                    slo_core::policy::Severity::Page => RED.mix(0.15),
+                    slo_core::policy::Severity::Ticket => RGBColor(255, 165, 0).mix(0.15),
+                };
+                let end = a.end.unwrap_or(report.end) as f64 / 3.6e6;
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(a.start as f64 / 3.6e6, 0.01), (end, ymax)],
+                        color.filled(),
+                    )))
+                    .map_err(|e| draw_err(&e))?;
+            }
+            for (i, (w, pts)) in windows.iter().enumerate() {
+                let color = Palette99::pick(i).to_rgba();
+                chart
+                    .draw_series(LineSeries::new(
+                        pts.iter().map(|(t, v)| (*t as f64 / 3.6e6, v.max(0.01))),
+                        color,
+                    ))
+                    .map_err(|e| draw_err(&e))?
+                    .label(format!("{w} window"))
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], color));
+            }
+            for p in slo.policy.pairs() {
+                chart
+                    .draw_series(LineSeries::new(
+                        [(x0, p.factor), (x1, p.factor)],
+                        BLACK.mix(0.4),
+                    ))
+                    .map_err(|e| draw_err(&e))?;
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(|e| draw_err(&e))?;
+            let budget: Vec<(f64, f64)> = inst
+                .budget
+                .iter()
+                .filter_map(|b| b.remaining.map(|r| (b.time as f64 / 3.6e6, r * 100.0)))
+                .collect();
+            let lo = budget.iter().map(|(_, v)| *v).fold(0.0, f64::min) - 5.0;
+            let mut chart = ChartBuilder::on(&bottom)
+                .caption("budget remaining (%)", ("sans-serif", 14))
+                .margin(10)
+                .x_label_area_size(20)
+                .y_label_area_size(60)
+                .build_cartesian_2d(x0..x1, lo..105.0)
+                .map_err(|e| draw_err(&e))?;
+            chart.configure_mesh().draw().map_err(|e| draw_err(&e))?;
+            chart
+                .draw_series(LineSeries::new(budget, BLUE))
+                .map_err(|e| draw_err(&e))?;
+        }
+    }
+    root.present().map_err(|e| draw_err(&e))?;
+    Ok(())
+}
