@@ -69,7 +69,8 @@ pub enum SelectorError {
 #[derive(Clone, Debug, PartialEq, Error)]
 #[non_exhaustive]
 pub enum ReplayError {
-    /// `events` and `raw` SLIs are PromQL, which only Prometheus evaluates.
+    /// `events`, `raw` and `slices` SLIs are PromQL, which only Prometheus
+    /// evaluates.
     #[error(
         "a `{kind}` SLI cannot be replayed from raw samples: its hand-written PromQL is evaluated only by Prometheus (use a ratio or latency SLI, or replay against Prometheus)"
     )]

@@ -12,7 +12,7 @@
 //!   and good events the bucket whose bound equals the threshold. Bounds
 //!   compare as numbers, so `le="0.3"`, `le="0.30"` and `le="3e-1"` are one
 //!   bucket (Prometheus 3 normalises them; 2.x exporters vary).
-//! - **Events** and **raw** SLIs are PromQL that only Prometheus evaluates:
+//! - **Events**, **raw** and **slices** SLIs are PromQL that only Prometheus evaluates:
 //!   [`ReplayError::UnsupportedSli`].
 //!
 //! An `errors` selector that matches nothing counts zero errors (a counter of
@@ -61,7 +61,9 @@ pub fn event_series<'a>(
     match sli {
         Sli::Ratio(r) => ratio(r, group_by, data),
         Sli::Latency(l) => latency(l, group_by, data),
-        Sli::Events(_) | Sli::Raw(_) => Err(ReplayError::UnsupportedSli { kind: sli.kind() }),
+        Sli::Events(_) | Sli::Raw(_) | Sli::Slices(_) => {
+            Err(ReplayError::UnsupportedSli { kind: sli.kind() })
+        }
     }
 }
 

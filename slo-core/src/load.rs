@@ -21,8 +21,8 @@ use crate::format::Format;
 use crate::names;
 use crate::policy::{Policy, Preset, Severity, Threshold, WindowSpec};
 use crate::spec::{
-    Alerting, Counted, EventsSli, Labels, LatencySli, RatioSli, RawSli, Sli, Slo, Spec, Tier,
-    VERSION, WINDOW_PLACEHOLDER,
+    Alerting, Counted, EventsSli, Labels, LatencySli, RatioSli, RawSli, Sli, SliceOp, SlicesSli,
+    Slo, Spec, Tier, VERSION, WINDOW_PLACEHOLDER,
 };
 use crate::yaml::{self, Kind, Node};
 
@@ -532,7 +532,7 @@ impl Cx {
         labels.extend(self.user_labels(&f, "labels"));
         let sli = match f.get("sli") {
             None => {
-                self.missing(&f, "sli", "one of ratio, latency, events or raw");
+                self.missing(&f, "sli", "one of ratio, latency, events, raw or slices");
                 None
             }
             Some(n) => self.sli(n, &f.path("sli")),
@@ -552,6 +552,11 @@ impl Cx {
         };
         if let (Some(sli), Some((alerting, _))) = (&sli, &alerting) {
             self.check_group_labels(&f, sli, &labels, alerting);
+        }
+        if let (Some(Sli::Slices(s)), Some((_, policy)), Some((period, _))) =
+            (&sli, &alerting, period)
+        {
+            self.check_slice(&f, s.slice, policy, period);
         }
         let (alerting, policy) = alerting?;
         Some(Slo {
@@ -580,7 +585,7 @@ impl Cx {
         let group_by: &[String] = match sli {
             Sli::Ratio(r) => &r.group_by,
             Sli::Latency(l) => &l.group_by,
-            Sli::Events(_) | Sli::Raw(_) => &[],
+            Sli::Events(_) | Sli::Raw(_) | Sli::Slices(_) => &[],
         };
         let sets = [
             ("labels", labels),
@@ -649,7 +654,7 @@ impl Cx {
     }
 
     fn sli(&mut self, node: &Node, path: &str) -> Option<Sli> {
-        const KINDS: [&str; 4] = ["ratio", "latency", "events", "raw"];
+        const KINDS: [&str; 5] = ["ratio", "latency", "events", "raw", "slices"];
         let f = self.fields(node, path, &KINDS)?;
         let (kind, value) = self.one_kind(&f, &KINDS)?;
         let path = f.path(kind);
@@ -657,7 +662,133 @@ impl Cx {
             "ratio" => self.ratio(value, &path).map(Sli::Ratio),
             "latency" => self.latency(value, &path).map(Sli::Latency),
             "events" => self.events(value, &path, ["error_query", "total_query"]),
+            "slices" => self.slices(value, &path).map(Sli::Slices),
             _ => self.raw(value, &path, "error_ratio_query"),
+        }
+    }
+
+    /// A `slices` SLI. The slice is checked against the windows once the
+    /// policy is known ([`Cx::check_slice`]).
+    fn slices(&mut self, node: &Node, path: &str) -> Option<SlicesSli> {
+        let f = self.fields(node, path, &["query", "op", "threshold", "slice"])?;
+        let query = self
+            .string(&f, "query", Some("a PromQL query evaluated once per slice"))
+            .and_then(|q| {
+                let loc = f.get("query").map_or(f.node.location, |n| n.location);
+                let mut ok = true;
+                if q.contains(WINDOW_PLACEHOLDER) {
+                    self.push(
+                        Diagnostic::error(
+                            loc,
+                            f.path("query"),
+                            format!("a slices query is evaluated once per slice: it cannot use `{WINDOW_PLACEHOLDER}`"),
+                        )
+                        .with_help("write the range the slice needs, e.g. sum(rate(istio_requests_total[1m])) * 60 for a 1m slice"),
+                    );
+                    ok = false;
+                }
+                if q.trim().is_empty() {
+                    self.error(loc, &f.path("query"), "the query is empty");
+                    ok = false;
+                } else if let Err(why) = names::check_balanced(&q) {
+                    self.error(loc, &f.path("query"), format!("broken query: {why}"));
+                    ok = false;
+                }
+                ok.then(|| q.trim().to_owned())
+            });
+        let ops: Vec<&str> = SliceOp::ALL.iter().map(|o| o.as_str()).collect();
+        let op = self
+            .string(
+                &f,
+                "op",
+                Some("the comparison that makes a slice good: >=, >, <= or <"),
+            )
+            .and_then(|o| {
+                let parsed = SliceOp::parse(&o);
+                if parsed.is_none() {
+                    let loc = f.get("op").map_or(f.node.location, |n| n.location);
+                    self.error(
+                        loc,
+                        &f.path("op"),
+                        format!("unknown operator `{o}`: expected {}", either(&ops)),
+                    );
+                }
+                parsed
+            });
+        let threshold = match self.number(&f, "threshold", "a number such as 1000") {
+            None => {
+                if f.get("threshold").is_none() {
+                    self.missing(&f, "threshold", "the value the query is compared with");
+                }
+                None
+            }
+            Some((t, loc)) if !t.is_finite() => {
+                self.error(
+                    loc,
+                    &f.path("threshold"),
+                    format!("threshold {t} must be a finite number"),
+                );
+                None
+            }
+            Some((t, _)) => Some(t),
+        };
+        let slice = self.positive_duration(&f, "slice");
+        if f.get("slice").is_none() {
+            self.missing(&f, "slice", "the slice length, e.g. 1m");
+        }
+        Some(SlicesSli {
+            query: query?,
+            op: op?,
+            threshold: threshold?,
+            slice: slice?.0,
+        })
+    }
+
+    /// A slice must tile every window and the period: no longer than the
+    /// shortest window and dividing each evenly, so that every window holds
+    /// a whole number of slices and detection counts whole slices.
+    fn check_slice(&mut self, f: &Fields<'_>, slice: Duration, policy: &Policy, period: Duration) {
+        let loc = f
+            .get("sli")
+            .and_then(|sli| map_value(sli, "slices"))
+            .and_then(|s| map_value(s, "slice"))
+            .map_or(f.key_location("sli"), |n| n.location);
+        let path = format!("{}.slices.slice", f.path("sli"));
+        // The windows the rules record: the policy's, or the step alone
+        // when every tier is disabled.
+        let windows = crate::rules::recorded_windows_of(policy);
+        if let Some(shortest) = windows.first()
+            && slice > *shortest
+        {
+            self.push(
+                Diagnostic::error(
+                    loc,
+                    &path,
+                    format!("the slice ({slice}) is longer than the shortest window ({shortest})"),
+                )
+                .with_help("a window must hold whole slices: shorten the slice or lengthen the short windows"),
+            );
+            return;
+        }
+        let uneven: Vec<String> = windows
+            .iter()
+            .copied()
+            .chain(std::iter::once(period))
+            .filter(|w| w.as_millis() % slice.as_millis().max(1) != 0)
+            .map(|w| w.to_string())
+            .collect();
+        if !uneven.is_empty() {
+            self.push(
+                Diagnostic::error(
+                    loc,
+                    &path,
+                    format!(
+                        "the slice ({slice}) does not divide {} evenly: a window must hold a whole number of slices",
+                        uneven.join(", ")
+                    ),
+                )
+                .with_help("use a slice that divides every window and the period, e.g. 1m"),
+            );
         }
     }
 
@@ -954,6 +1085,8 @@ impl Cx {
                 0.0
             }
             Some((n, loc)) => {
+                // A slices SLI counts slices with data: min_events is then a
+                // number of slices.
                 if n > 0.0 && sli.is_some_and(|s| !s.counts_events()) {
                     self.error(
                         loc,
@@ -1306,6 +1439,17 @@ pub(crate) fn empty_map(location: Location) -> Node {
         kind: Kind::Map(Vec::new()),
         location,
         key: None,
+    }
+}
+
+/// The value of `key` in a mapping node, if it is one and has the key.
+fn map_value<'a>(map: &'a Node, key: &str) -> Option<&'a Node> {
+    match &map.kind {
+        Kind::Map(pairs) => pairs
+            .iter()
+            .find(|(k, _)| k.as_scalar() == Some(key))
+            .map(|(_, v)| v),
+        _ => None,
     }
 }
 

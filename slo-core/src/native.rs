@@ -101,6 +101,12 @@ fn write_sli(out: &mut String, indent: usize, sli: &Sli) {
             field(out, inner, "total_query", &e.total_query);
         }
         Sli::Raw(r) => field(out, inner, "error_ratio_query", &r.error_ratio_query),
+        Sli::Slices(sl) => {
+            field(out, inner, "query", &sl.query);
+            field(out, inner, "op", sl.op.as_str());
+            let _ = writeln!(out, "{:inner$}threshold: {}", "", num::format(sl.threshold));
+            duration(out, inner, "slice", sl.slice);
+        }
     }
 }
 
@@ -276,6 +282,18 @@ mod tests {
             return None;
         };
         pairs.first()?.1.as_scalar().map(str::to_owned)
+    }
+
+    #[test]
+    fn slices_round_trip() {
+        for (op, threshold) in [(">=", "1000"), (">", "0.9"), ("<=", "-2.5"), ("<", "300")] {
+            let src = format!(
+                "version: slo/v1\nservice: frontend\nslos:\n  - name: floor\n    objective: 99\n    sli:\n      slices:\n        query: 'sum(rate(x{{a=\"b\"}}[1m])) * 60'\n        op: '{op}'\n        threshold: {threshold}\n        slice: 1m\n    alerting: {{min_events: 30}}\n"
+            );
+            let spec = crate::load::load_str(&src).unwrap_or_else(|d| panic!("{d:?}"));
+            let text = to_yaml(&spec);
+            assert_eq!(crate::load::load_str(&text), Ok(spec), "{text}");
+        }
     }
 
     #[test]

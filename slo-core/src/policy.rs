@@ -270,6 +270,49 @@ impl WindowPair {
     }
 }
 
+/// Whole slices for a time-slice SLI (`slices`), whose windows only change
+/// once per slice.
+///
+/// A window's error ratio is the share of bad slices in it, so it changes
+/// only at slice boundaries. Under a constant share `e` of bad slices (a
+/// sustained outage makes every slice bad, `e = 1`), the long window
+/// exceeds `f * b` once it holds more than `f * b * W / slice` bad slices:
+/// detection is the first slice boundary **strictly after** the continuous
+/// `f * b * W / e` (at exactly that many slices the ratio equals the
+/// threshold, which does not fire). Reset is the first slice boundary **at
+/// or after** the continuous `W_short * (1 - f * b / e)` (the short window
+/// stops firing once its ratio is back at the threshold). Both are computed
+/// from the continuous times rounded to 12 significant digits first, so
+/// float noise cannot move a result by a slice.
+impl PairExplanation {
+    /// The explanation with detection and reset counted in whole slices.
+    pub fn in_slices(mut self, slice: Duration) -> Self {
+        self.detection_seconds = self.detection_seconds.map(|t| slice_detection(t, slice));
+        self.reset_seconds = self.reset_seconds.map(|t| slice_reset(t, slice));
+        self
+    }
+}
+
+/// Detection in whole slices: the first slice boundary strictly after
+/// `seconds` (see [`PairExplanation::in_slices`]).
+pub fn slice_detection(seconds: f64, slice: Duration) -> f64 {
+    let s = slice.as_secs_f64();
+    if s <= 0.0 {
+        return seconds;
+    }
+    let n = crate::num::canonical(seconds / s);
+    (n.floor() + 1.0) * s
+}
+
+/// Reset in whole slices: the first slice boundary at or after `seconds`.
+pub fn slice_reset(seconds: f64, slice: Duration) -> f64 {
+    let s = slice.as_secs_f64();
+    if s <= 0.0 {
+        return seconds;
+    }
+    crate::num::canonical(seconds / s).ceil() * s
+}
+
 /// A policy: window pairs resolved for one period, fastest tier first.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
@@ -357,6 +400,24 @@ mod tests {
             .iter()
             .map(|p| num::format(p.factor))
             .collect()
+    }
+
+    #[test]
+    fn slices_round_detection_up_past_the_threshold() {
+        let b = budget(99.0, 30);
+        let policy = Policy::workbook(b.period);
+        let page = policy.pairs()[0];
+        let minute = Duration::from_mins(1);
+        // 14.4 * 1% * 60 min = 8.64 min: the ninth bad minute fires.
+        let e = page.explain(&b, 1.0).in_slices(minute);
+        assert_eq!(e.detection_seconds, Some(540.0));
+        // 5m * (1 - 0.144) = 4.28 min: the fifth good minute clears.
+        assert_eq!(e.reset_seconds, Some(300.0));
+        // Exactly on a boundary: the ratio equals the threshold there, so
+        // one more slice is needed to fire, none to clear.
+        assert_eq!(slice_detection(540.0, minute), 600.0);
+        assert_eq!(slice_reset(540.0, minute), 540.0);
+        assert_eq!(slice_detection(8.999_999_999_999_99 * 60.0, minute), 600.0);
     }
 
     #[test]

@@ -20,6 +20,14 @@
 //! - `events` and `raw` SLIs are the user's PromQL with `{{.window}}`
 //!   replaced; their rates become increases by multiplying by the window's
 //!   seconds.
+//! - A `slices` SLI is an indicator, `(query) OP bool threshold`: 1 for a
+//!   good slice, 0 for a bad one, nothing for a slice without data. Over a
+//!   window, its events are the indicator's samples (`count_over_time`),
+//!   its bad events the count minus their sum, its error ratio
+//!   `1 - avg_over_time`. The range is either the recorded indicator
+//!   (`slo:sli_slice:good[W]`, see [`rules`](crate::rules)) or, where no
+//!   rule is loaded, a subquery `(indicator)[W:slice]`: both give the same
+//!   numbers, and slices without data count in neither.
 //!
 //! ```
 //! use slo_core::duration::Duration;
@@ -49,7 +57,7 @@ use std::fmt::Write as _;
 
 use crate::duration::Duration;
 use crate::num;
-use crate::spec::{Counted, LatencySli, Sli, WINDOW_PLACEHOLDER};
+use crate::spec::{Counted, LatencySli, Sli, SlicesSli, WINDOW_PLACEHOLDER};
 
 /// The step of the recorded event increases: long windows and the period are
 /// sums of these steps (see [`rules`](crate::rules)).
@@ -207,6 +215,52 @@ fn hand_written(query: &str, f: Counter, window: Duration) -> String {
     }
 }
 
+/// The indicator of one slice: `(query) OP bool threshold`, 1 when the slice
+/// is good and 0 when it is bad. A query that returns nothing gives no
+/// sample: the slice is neither good nor bad.
+pub fn slice_indicator(sli: &SlicesSli) -> String {
+    let t = num::format(sli.threshold);
+    // `x >= bool -1` parses, but parentheses keep a negative bound readable.
+    let t = if sli.threshold < 0.0 {
+        format!("({t})")
+    } else {
+        t
+    };
+    format!("({}) {} bool {t}", sli.query.trim(), sli.op)
+}
+
+/// The indicator's slices in `window` as a subquery, `(indicator)[W:slice]`:
+/// what the evaluator reads where the recorded indicator is not available.
+pub fn slice_subquery(sli: &SlicesSli, window: Duration) -> String {
+    format!("({})[{window}:{}]", slice_indicator(sli), sli.slice)
+}
+
+/// Slices with data in `range` (a range of indicator samples, recorded or a
+/// subquery): the events of a `slices` SLI.
+pub fn slice_count(range: &str) -> String {
+    format!("count_over_time({range})")
+}
+
+/// Bad slices in `range`: the slices with data minus the good ones.
+pub fn bad_slices(range: &str) -> String {
+    format!("count_over_time({range}) - sum_over_time({range})")
+}
+
+/// The share of bad slices in `range`: `1 - avg_over_time(range)`, the same
+/// as [`bad_slices`] over [`slice_count`] in one scan. No slice with data
+/// gives no sample (not NaN), so an empty window never fires.
+pub fn bad_slice_ratio(range: &str) -> String {
+    format!("1 - avg_over_time({range})")
+}
+
+/// `count` slices over `window` as `f`: per second for a rate.
+fn slices_as(count: String, f: Counter, window: Duration) -> String {
+    match f {
+        Counter::Increase => count,
+        Counter::Rate => format!("({count}) / {}", num::format(window.as_secs_f64())),
+    }
+}
+
 /// Bad events over `window` (per second or in all), grouped by the SLI's
 /// `group_by`. `None` for a `raw` SLI, which does not count events.
 pub fn bad_events(sli: &Sli, window: Duration, f: Counter) -> Option<String> {
@@ -226,6 +280,7 @@ pub fn bad_events(sli: &Sli, window: Duration, f: Counter) -> Option<String> {
         )),
         Sli::Events(e) => Some(hand_written(&e.error_query, f, window)),
         Sli::Raw(_) => None,
+        Sli::Slices(s) => Some(slices_as(bad_slices(&slice_subquery(s, window)), f, window)),
     }
 }
 
@@ -237,6 +292,11 @@ pub fn total_events(sli: &Sli, window: Duration, f: Counter) -> Option<String> {
         Sli::Latency(l) => Some(counted(&l.group_by, f, &latency_total_selector(l), window)),
         Sli::Events(e) => Some(hand_written(&e.total_query, f, window)),
         Sli::Raw(_) => None,
+        Sli::Slices(s) => Some(slices_as(
+            slice_count(&slice_subquery(s, window)),
+            f,
+            window,
+        )),
     }
 }
 
@@ -246,6 +306,7 @@ pub fn total_events(sli: &Sli, window: Duration, f: Counter) -> Option<String> {
 pub fn error_ratio(sli: &Sli, window: Duration) -> String {
     match sli {
         Sli::Raw(r) => substitute_window(&r.error_ratio_query, window),
+        Sli::Slices(s) => bad_slice_ratio(&slice_subquery(s, window)),
         Sli::Ratio(r) if matches!(r.counted, Counted::Errors(_)) => format!(
             "{} / {}",
             bad_events(sli, window, Counter::Rate).unwrap_or_default(),
@@ -290,6 +351,37 @@ mod tests {
         assert_eq!(with_matcher("", "le=\"1\""), "{le=\"1\"}");
         assert_eq!(with_matcher("{a=\"b\",}", "le=\"1\""), "{a=\"b\",le=\"1\"}");
         assert_eq!(with_matcher(" { } ", "x=\"y\""), "{x=\"y\"}");
+    }
+
+    #[test]
+    fn slices_read_the_indicator_over_a_subquery() {
+        use crate::spec::SliceOp;
+        let sli = Sli::Slices(SlicesSli {
+            query: "sum(rate(x[1m])) * 60".to_owned(),
+            op: SliceOp::Ge,
+            threshold: 1000.0,
+            slice: Duration::from_mins(1),
+        });
+        let range = "((sum(rate(x[1m])) * 60) >= bool 1000)[1h:1m]";
+        assert_eq!(
+            error_ratio(&sli, Duration::from_hours(1)),
+            format!("1 - avg_over_time({range})")
+        );
+        assert_eq!(
+            total_events(&sli, Duration::from_hours(1), Counter::Increase),
+            Some(format!("count_over_time({range})"))
+        );
+        assert_eq!(
+            bad_events(&sli, Duration::from_hours(1), Counter::Increase),
+            Some(format!("count_over_time({range}) - sum_over_time({range})"))
+        );
+        let negative = SlicesSli {
+            query: "x".to_owned(),
+            op: SliceOp::Lt,
+            threshold: -2.5,
+            slice: Duration::from_mins(1),
+        };
+        assert_eq!(slice_indicator(&negative), "(x) < bool (-2.5)");
     }
 
     #[test]

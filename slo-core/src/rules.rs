@@ -26,12 +26,24 @@
 //! A `raw` SLI cannot count events: all its windows are its own query, and it
 //! has no period series (a period ratio would have to average ratios).
 //!
+//! A `slices` SLI replaces the step group with `slo:<service>:<slo>:slice`,
+//! whose `interval` is the slice: it records the indicator
+//! `slo:sli_slice:good` = `(query) OP bool threshold` once per slice (1 good,
+//! 0 bad; a query without data records nothing, so that slice is neither
+//! good nor bad). Every window, short ones included, and the period are
+//! then `1 - avg_over_time(slo:sli_slice:good[W])`, the share of bad slices
+//! among slices with data: W / slice points, the same small scan for every
+//! window. Events (for `min_events`) are `count_over_time` of the indicator:
+//! slices with data. Alerts and metadata are built exactly as for the other
+//! kinds.
+//!
 //! # Naming
 //!
 //! | series | what |
 //! |---|---|
 //! | `slo:sli_error:ratio_rate<window>` | error ratio over a window (`ratio_rate5m`, `ratio_rate3d`) |
 //! | `slo:sli_error:increase5m`, `slo:sli_total:increase5m` | bad and total events per 5m step |
+//! | `slo:sli_slice:good` | a `slices` SLI's indicator: 1 good slice, 0 bad |
 //! | `slo:sli_total:increase<window>` | events in a long window, for `min_events` |
 //! | `slo:sli_error:ratio_period` | error ratio over the period |
 //! | `slo:objective:ratio`, `slo:error_budget:ratio`, `slo:period:seconds` | the SLO's constants |
@@ -111,7 +123,7 @@ use crate::duration::Duration;
 use crate::emit::Writer;
 use crate::names::{SERVICE_LABEL, SLO_LABEL, TIER_LABEL, WINDOW_LABEL};
 use crate::num;
-use crate::policy::{Severity, WindowPair};
+use crate::policy::{Policy, Severity, WindowPair};
 pub use crate::promql::STEP;
 use crate::promql::{self, Counter};
 use crate::spec::{Labels, Sli, Slo, Spec};
@@ -133,6 +145,8 @@ pub const ERROR_RATIO_PREFIX: &str = "slo:sli_error:ratio_rate";
 pub const ERROR_INCREASE_PREFIX: &str = "slo:sli_error:increase";
 /// Prefix of recorded event counts (`slo:sli_total:increase5m`).
 pub const TOTAL_INCREASE_PREFIX: &str = "slo:sli_total:increase";
+/// The indicator of a `slices` SLI, recorded once per slice.
+pub const SLICE_GOOD: &str = "slo:sli_slice:good";
 /// The error ratio over the whole period.
 pub const PERIOD_ERROR_RATIO: &str = "slo:sli_error:ratio_period";
 /// The objective as a ratio (0.999).
@@ -500,13 +514,19 @@ pub fn group_name(slo: &Slo, suffix: Option<&str>) -> String {
 /// True when the ratio over `window` is derived from the recorded steps
 /// rather than read from the raw series.
 pub fn is_derived(sli: &Sli, window: Duration) -> bool {
-    sli.counts_events() && window > RAW_WINDOW_MAX
+    // A slices SLI is derived from its recorded indicator at every window.
+    matches!(sli, Sli::Slices(_)) || (sli.counts_events() && window > RAW_WINDOW_MAX)
 }
 
 /// The windows whose error ratio is recorded: the policy's, or the step
 /// alone when every tier is disabled (the current burn rate still needs one).
 pub fn recorded_windows(slo: &Slo) -> Vec<Duration> {
-    let windows: Vec<Duration> = slo.policy.windows().into_iter().collect();
+    recorded_windows_of(&slo.policy)
+}
+
+/// [`recorded_windows`] of a policy, shortest first.
+pub fn recorded_windows_of(policy: &Policy) -> Vec<Duration> {
+    let windows: Vec<Duration> = policy.windows().into_iter().collect();
     if windows.is_empty() {
         vec![STEP]
     } else {
@@ -549,14 +569,29 @@ fn recorded(metric: &str, slo: &Slo, naming: Naming) -> String {
 /// steps over the sum of recorded total steps for long ones.
 pub fn window_expr(slo: &Slo, naming: Naming, window: Duration) -> String {
     if is_derived(&slo.sli, window) {
-        format!(
-            "sum_over_time({}[{window}]) / sum_over_time({}[{window}])",
-            recorded(&error_increase_metric(STEP), slo, naming),
-            recorded(&total_increase_metric(STEP), slo, naming)
-        )
+        derived_ratio(slo, naming, window)
     } else {
         promql::error_ratio(&slo.sli, window)
     }
+}
+
+/// The error ratio over `window` from recorded series: the recorded slice
+/// indicator for a `slices` SLI, the recorded steps for the other kinds that
+/// count events. The period's ratio is this too.
+fn derived_ratio(slo: &Slo, naming: Naming, window: Duration) -> String {
+    if let Sli::Slices(_) = slo.sli {
+        return promql::bad_slice_ratio(&slice_range(slo, naming, window));
+    }
+    format!(
+        "sum_over_time({}[{window}]) / sum_over_time({}[{window}])",
+        recorded(&error_increase_metric(STEP), slo, naming),
+        recorded(&total_increase_metric(STEP), slo, naming)
+    )
+}
+
+/// `slo:sli_slice:good{...}[window]`.
+fn slice_range(slo: &Slo, naming: Naming, window: Duration) -> String {
+    format!("{}[{window}]", recorded(SLICE_GOOD, slo, naming))
 }
 
 /// The expression for the number of events in `window`: the sum of the
@@ -568,6 +603,9 @@ pub fn events_expr(slo: &Slo, naming: Naming, window: Duration) -> Option<String
     if !slo.sli.counts_events() {
         return None;
     }
+    if let Sli::Slices(_) = slo.sli {
+        return Some(promql::slice_count(&slice_range(slo, naming, window)));
+    }
     let step = recorded(&total_increase_metric(STEP), slo, naming);
     if window == STEP {
         return Some(step);
@@ -578,6 +616,10 @@ pub fn events_expr(slo: &Slo, naming: Naming, window: Duration) -> Option<String
 /// The step group: bad and total events of each [`STEP`], read once from
 /// the raw series. `None` for a `raw` SLI.
 pub fn increase_group(slo: &Slo, naming: Naming) -> Option<RuleGroup> {
+    // A slices SLI records its indicator instead ([`slice_group`]).
+    if let Sli::Slices(_) = slo.sli {
+        return None;
+    }
     let total = promql::total_events(&slo.sli, STEP, Counter::Increase)?;
     let bad = promql::bad_events(&slo.sli, STEP, Counter::Increase)?;
     let labels = window_labels(slo, naming, STEP);
@@ -606,6 +648,24 @@ pub fn increase_group(slo: &Slo, naming: Naming) -> Option<RuleGroup> {
                 labels,
             }),
         ],
+    })
+}
+
+/// The indicator group of a `slices` SLI: `slo:sli_slice:good` recorded
+/// every slice (the group's interval), so the recorded slices tile time.
+/// `None` for the other kinds.
+pub fn slice_group(slo: &Slo, naming: Naming) -> Option<RuleGroup> {
+    let Sli::Slices(s) = &slo.sli else {
+        return None;
+    };
+    Some(RuleGroup {
+        name: group_name(slo, Some("slice")),
+        interval: Some(s.slice),
+        rules: vec![Rule::Recording(RecordingRule {
+            record: SLICE_GOOD.to_owned(),
+            expr: promql::slice_indicator(s),
+            labels: window_labels(slo, naming, s.slice),
+        })],
     })
 }
 
@@ -668,7 +728,9 @@ fn min_events_windows(slo: &Slo) -> Vec<Duration> {
         .pairs()
         .iter()
         .map(|p| p.long)
-        .filter(|w| *w != STEP)
+        // The step's count is recorded already, except for slices, which
+        // record no steps.
+        .filter(|w| *w != STEP || matches!(slo.sli, Sli::Slices(_)))
         .collect();
     windows.sort();
     windows.dedup();
@@ -694,11 +756,7 @@ pub fn period_group(slo: &Slo, naming: Naming) -> RuleGroup {
         let p = slo.period;
         rules.push(Rule::Recording(RecordingRule {
             record: period_ratio.clone(),
-            expr: format!(
-                "sum_over_time({}[{p}]) / sum_over_time({}[{p}])",
-                recorded(&error_increase_metric(STEP), slo, naming),
-                recorded(&total_increase_metric(STEP), slo, naming)
-            ),
+            expr: derived_ratio(slo, naming, p),
             labels: window_labels(slo, naming, p),
         }));
     }
@@ -743,7 +801,10 @@ pub fn period_group(slo: &Slo, naming: Naming) -> RuleGroup {
 
 /// Every group of one SLO, in evaluation-friendly order.
 pub fn slo_groups(slo: &Slo, naming: Naming) -> Vec<RuleGroup> {
-    let mut groups: Vec<RuleGroup> = increase_group(slo, naming).into_iter().collect();
+    let mut groups: Vec<RuleGroup> = slice_group(slo, naming)
+        .into_iter()
+        .chain(increase_group(slo, naming))
+        .collect();
     groups.push(sli_group(slo, naming));
     groups.push(period_group(slo, naming));
     groups
@@ -862,16 +923,21 @@ fn default_annotations(slo: &Slo, severity: Severity, pairs: &[&WindowPair]) -> 
             )
         })
         .collect();
+    let unit = if let Sli::Slices(s) = &slo.sli {
+        format!("{} slices", s.slice)
+    } else {
+        "events".to_owned()
+    };
     let guard = if slo.alerting.min_events > 0.0 {
         format!(
-            " A window pair needs at least {} events in its long window.",
+            " A window pair needs at least {} {unit} in its long window.",
             num::format(slo.alerting.min_events)
         )
     } else {
         String::new()
     };
     let description = format!(
-        "The error budget of {who} ({} objective over {}, a budget of {} of events) is burning at {{{{ printf \"%.1f\" $value }}}}x the rate that would spend it exactly over the period. This {severity} alert fires {}.{guard}",
+        "The error budget of {who} ({} objective over {}, a budget of {} of {unit}) is burning at {{{{ printf \"%.1f\" $value }}}}x the rate that would spend it exactly over the period. This {severity} alert fires {}.{guard}",
         percent(slo.objective.ratio()),
         slo.period,
         percent(budget.fraction()),
@@ -891,6 +957,7 @@ pub fn absent_alert(slo: &Slo, naming: Naming) -> Option<AlertingRule> {
     let series = match &slo.sli {
         Sli::Ratio(r) => r.total.trim().to_owned(),
         Sli::Latency(l) => promql::latency_total_selector(l),
+        Sli::Slices(_) => recorded(SLICE_GOOD, slo, naming),
         Sli::Events(_) | Sli::Raw(_) => {
             let shortest = recorded_windows(slo).first().copied().unwrap_or(STEP);
             recorded(&error_ratio_metric(shortest), slo, naming)
@@ -986,6 +1053,64 @@ slos:
             window_expr(&s.slos[0], Naming::Native, Duration::from_hours(6))
                 .starts_with("sum_over_time(slo:sli_error:increase5m{")
         );
+    }
+
+    #[test]
+    fn slices_record_the_indicator_and_derive_every_window() {
+        let s = spec(
+            r#"
+version: slo/v1
+service: web
+slos:
+  - name: floor
+    objective: 99
+    sli:
+      slices: {query: 'sum(rate(x[1m])) * 60', op: '>=', threshold: 1000, slice: 1m}
+    alerting:
+      min_events: 30
+      absent_for: 10m
+      windows:
+        - {severity: page, long: 5m, short: 1m, factor: 14.4}
+        - {severity: ticket, long: 1d, short: 2h, factor: 3}
+"#,
+        );
+        let slo = &s.slos[0];
+        let groups = slo_groups(slo, Naming::Native);
+        let names: Vec<(&str, Option<Duration>)> = groups
+            .iter()
+            .map(|g| (g.name.as_str(), g.interval))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("slo:web:floor:slice", Some(Duration::from_mins(1))),
+                ("slo:web:floor", None),
+                ("slo:web:floor:period", Some(PERIOD_INTERVAL)),
+            ]
+        );
+        assert_eq!(
+            groups[0].rules[0].expr(),
+            "(sum(rate(x[1m])) * 60) >= bool 1000"
+        );
+        let good = r#"slo:sli_slice:good{slo_service="web",slo="floor"}"#;
+        // Short windows too are read from the indicator, never the raw query.
+        assert_eq!(
+            window_expr(slo, Naming::Native, Duration::from_mins(1)),
+            format!("1 - avg_over_time({good}[1m])")
+        );
+        let exprs: Vec<&str> = groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .map(Rule::expr)
+            .collect();
+        assert!(exprs.contains(&format!("1 - avg_over_time({good}[30d])").as_str()));
+        // min_events counts slices with data, the 5m long window included
+        // (there is no recorded step to reuse).
+        assert!(exprs.contains(&format!("count_over_time({good}[5m])").as_str()));
+        assert!(exprs.contains(&format!("count_over_time({good}[1d])").as_str()));
+        assert!(exprs.contains(&format!("absent_over_time({good}[10m])").as_str()));
+        // No steps of bad events: a slices SLI has no step group.
+        assert!(!exprs.iter().any(|e| e.contains(ERROR_INCREASE_PREFIX)));
     }
 
     #[test]

@@ -83,7 +83,7 @@ impl Slo {
         match &self.sli {
             Sli::Ratio(r) => &r.group_by,
             Sli::Latency(l) => &l.group_by,
-            Sli::Events(_) | Sli::Raw(_) => &[],
+            Sli::Events(_) | Sli::Raw(_) | Sli::Slices(_) => &[],
         }
     }
 }
@@ -99,6 +99,9 @@ pub enum Sli {
     Events(EventsSli),
     /// Hand-written PromQL for the error ratio itself, with `{{.window}}`.
     Raw(RawSli),
+    /// Time slices: the share of slices (e.g. minutes) in which a condition
+    /// on a query held (OpenSLO "Timeslices").
+    Slices(SlicesSli),
 }
 
 impl Sli {
@@ -109,11 +112,22 @@ impl Sli {
             Sli::Latency(_) => "latency",
             Sli::Events(_) => "events",
             Sli::Raw(_) => "raw",
+            Sli::Slices(_) => "slices",
+        }
+    }
+
+    /// The slice length of a time-slice SLI, `None` for the other kinds.
+    pub fn slice(&self) -> Option<Duration> {
+        match self {
+            Sli::Slices(s) => Some(s.slice),
+            _ => None,
         }
     }
 
     /// True when the SLI can count events (for `min_events` and the budget
-    /// over the period). A raw error ratio cannot.
+    /// over the period). A raw error ratio cannot. A time-slice SLI counts
+    /// slices: its events are the slices that had data, so `min_events`
+    /// is a number of slices.
     pub fn counts_events(&self) -> bool {
         !matches!(self, Sli::Raw(_))
     }
@@ -168,6 +182,64 @@ pub struct EventsSli {
 pub struct RawSli {
     /// The error ratio over the window.
     pub error_ratio_query: String,
+}
+
+/// A time-slice SLI: every `slice`, `query OP threshold` is evaluated; a
+/// slice where it holds is good, one where it does not is bad, and a slice
+/// where the query returns nothing is neither (it is not counted at all, so
+/// a scrape gap neither spends nor earns budget). The error ratio over a
+/// window is bad slices over slices with data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlicesSli {
+    /// PromQL evaluated once per slice, without `{{.window}}` (e.g.
+    /// `sum(rate(istio_requests_total[1m])) * 60`).
+    pub query: String,
+    /// How the query's value is compared with the threshold.
+    pub op: SliceOp,
+    /// The value the query is compared with.
+    pub threshold: f64,
+    /// The slice length: positive, no longer than the shortest window, and
+    /// dividing every window and the period evenly.
+    pub slice: Duration,
+}
+
+/// The comparison that makes a slice good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SliceOp {
+    /// `>=`
+    Ge,
+    /// `>`
+    Gt,
+    /// `<=`
+    Le,
+    /// `<`
+    Lt,
+}
+
+impl SliceOp {
+    /// Every operator, as written in specs and PromQL.
+    pub const ALL: [SliceOp; 4] = [SliceOp::Ge, SliceOp::Gt, SliceOp::Le, SliceOp::Lt];
+
+    /// The operator as written in specs and PromQL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SliceOp::Ge => ">=",
+            SliceOp::Gt => ">",
+            SliceOp::Le => "<=",
+            SliceOp::Lt => "<",
+        }
+    }
+
+    /// Reads an operator as written in specs (surrounding spaces allowed).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.as_str() == s.trim())
+    }
+}
+
+impl std::fmt::Display for SliceOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The placeholder for the window in hand-written queries (Sloth's).

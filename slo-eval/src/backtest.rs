@@ -87,7 +87,8 @@ fn selectors(slo: &Slo) -> Vec<String> {
             slo_core::promql::latency_good_selector(l),
             slo_core::promql::latency_total_selector(l),
         ],
-        Sli::Events(_) | Sli::Raw(_) => Vec::new(),
+        // PromQL only Prometheus evaluates: the replay refuses these kinds.
+        Sli::Events(_) | Sli::Raw(_) | Sli::Slices(_) => Vec::new(),
     }
 }
 

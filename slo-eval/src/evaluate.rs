@@ -399,3 +399,41 @@ pub fn text(r: &InstanceResult) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slices SLI is evaluated without recorded rules: bad and total
+    /// slices of each window are subqueries over the slice indicator, the
+    /// same numbers the generated rules record (checked against promtool in
+    /// `tests/promtool_slices.rs`).
+    #[test]
+    fn slices_are_evaluated_with_subqueries() {
+        let yaml = "version: slo/v1\nservice: web\nslos:\n  - name: floor\n    objective: 99\n    sli:\n      slices: {query: 'sum(rate(x[1m])) * 60', op: '>=', threshold: 1000, slice: 1m}\n    alerting:\n      windows: [{severity: page, long: 1h, short: 5m, factor: 14.4}]\n";
+        let spec = slo_core::load::load_str(yaml).unwrap_or_else(|d| panic!("{d:?}"));
+        let q = queries(&spec.slos[0], true);
+        let range = |w: &str| format!("((sum(rate(x[1m])) * 60) >= bool 1000)[{w}:1m]");
+        let text = |part: Part| {
+            q.iter()
+                .find(|(p, _)| *p == part)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default()
+        };
+        let hour = Duration::from_hours(1);
+        assert_eq!(
+            text(Part::Total(hour)),
+            format!("count_over_time({})", range("1h"))
+        );
+        assert_eq!(
+            text(Part::Bad(hour)),
+            format!("count_over_time({0}) - sum_over_time({0})", range("1h"))
+        );
+        assert_eq!(
+            text(Part::PeriodTotal),
+            format!("count_over_time({})", range("30d"))
+        );
+        // Two windows and the period, bad and total each.
+        assert_eq!(q.len(), 6);
+    }
+}

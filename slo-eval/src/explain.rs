@@ -39,8 +39,12 @@ pub struct SloExplanation {
     pub error_ratio: f64,
     /// Seconds until the whole budget is gone at that error ratio.
     pub time_to_exhaustion_seconds: Option<f64>,
-    /// Minimum events in a long window before a pair may fire.
+    /// Minimum events in a long window before a pair may fire (slices with
+    /// data for a `slices` SLI).
     pub min_events: f64,
+    /// The slice of a `slices` SLI: its error ratio is the share of bad
+    /// slices, and detection and reset count whole slices.
+    pub slice: Option<Duration>,
     /// One row per window pair, pages first.
     pub alerts: Vec<PairExplanation>,
 }
@@ -67,11 +71,19 @@ pub fn explain(slo: &Slo, error_ratio: f64) -> SloExplanation {
             .time_to_exhaustion(budget.burn_rate(error_ratio))
             .map(num::canonical),
         min_events: slo.alerting.min_events,
+        slice: slo.sli.slice(),
         alerts: slo
             .policy
             .pairs()
             .iter()
-            .map(|p| p.explain(&budget, error_ratio))
+            .map(|p| {
+                let e = p.explain(&budget, error_ratio);
+                // A slice window only changes at slice boundaries.
+                match slo.sli.slice() {
+                    Some(slice) => e.in_slices(slice),
+                    None => e,
+                }
+            })
             .collect(),
     }
 }
@@ -107,20 +119,30 @@ pub fn table(e: &SloExplanation) -> String {
         e.sli,
         percent(e.budget_fraction),
     );
+    let (errors, events) = match e.slice {
+        Some(_) => ("bad slices", "slices with data"),
+        None => ("errors", "events"),
+    };
     let _ = writeln!(
         out,
-        "  at {} errors the whole budget lasts {}{}",
+        "  at {} {errors} the whole budget lasts {}{}",
         percent(e.error_ratio),
         human(e.time_to_exhaustion_seconds),
         if e.min_events > 0.0 {
             format!(
-                "; pairs need {} events in their long window",
+                "; pairs need {} {events} in their long window",
                 num::format(e.min_events)
             )
         } else {
             String::new()
         }
     );
+    if let Some(slice) = e.slice {
+        let _ = writeln!(
+            out,
+            "  error ratio = share of bad {slice} slices (no data: not counted); detect and reset count whole slices"
+        );
+    }
     let header = [
         "tier",
         "long",
@@ -172,4 +194,24 @@ pub fn table(e: &SloExplanation) -> String {
         let _ = writeln!(out, "  (every tier is disabled: this SLO never alerts)");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_detect_in_whole_slices() {
+        let yaml = "version: slo/v1\nservice: web\nslos:\n  - name: floor\n    objective: 99\n    sli:\n      slices: {query: 'sum(rate(x[1m])) * 60', op: '>=', threshold: 1000, slice: 1m}\n";
+        let spec = slo_core::load::load_str(yaml).unwrap_or_else(|d| panic!("{d:?}"));
+        let e = explain(&spec.slos[0], 1.0);
+        // 14.4 * 1% * 1h = 8.64 min, counted in whole minutes: 9 min.
+        assert_eq!(e.alerts[0].detection_seconds, Some(540.0));
+        assert_eq!(e.slice, Some(Duration::from_mins(1)));
+        assert!(
+            table(&e).contains("share of bad 1m slices"),
+            "{}",
+            table(&e)
+        );
+    }
 }

@@ -111,13 +111,15 @@ fn examples_of_every_format_validate_and_explain() {
     let (code, stdout, stderr) = slo_eval(&[
         "validate",
         "examples/specs",
+        "examples/istio",
         "examples/shop",
         "examples/sloth",
         "examples/openslo",
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.starts_with("ok: 8 file(s), 8 service(s), 12 SLO(s)"),
+        // The spec folders above (8 files, 12 SLOs) plus examples/istio (6, 16).
+        stdout.starts_with("ok: 14 file(s), 14 service(s), 28 SLO(s)"),
         "{stdout}"
     );
     let (code, stdout, stderr) = slo_eval(&["explain", "examples/openslo"]);

@@ -186,7 +186,13 @@ fn output_is_deterministic() {
 fn snapshots_of_generated_files() {
     // insta refuses to write new snapshots under CI=true: a missing or
     // changed snapshot fails there; review with `cargo insta review`.
+    // The Istio examples are checked by promtool above, not snapshotted:
+    // sixteen SLOs of rules would bury real changes in review.
+    let istio = common::repo_root().join("examples/istio");
     for file in common::all_spec_files() {
+        if file.starts_with(&istio) {
+            continue;
+        }
         let spec = common::spec_file(&file);
         let name = file
             .file_stem()

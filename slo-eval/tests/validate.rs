@@ -132,6 +132,7 @@ fn columns_point_at_the_value() {
 fn valid_specs_pass_with_a_summary() {
     let mut files = fixtures("valid");
     files.extend(fixtures("../../../examples/specs"));
+    files.extend(fixtures("../../../examples/istio"));
     let (code, stdout, stderr) = validate(&files);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.starts_with("ok: "), "{stdout}");

@@ -46,14 +46,19 @@ pub fn repo_root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// Example folders of slo/v1 specs (the Sloth and OpenSLO examples are
+/// read by the convert tests).
+pub const EXAMPLE_DIRS: [&str; 2] = ["examples/specs", "examples/istio"];
+
 /// Every example spec and test fixture, sorted.
 pub fn all_spec_files() -> Vec<PathBuf> {
     let root = repo_root();
     let mut files = Vec::new();
-    for dir in [
-        root.join("examples/specs"),
-        root.join("slo-eval/tests/fixtures"),
-    ] {
+    let dirs = EXAMPLE_DIRS
+        .iter()
+        .map(|d| root.join(d))
+        .chain([root.join("slo-eval/tests/fixtures")]);
+    for dir in dirs {
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         for entry in entries.flatten() {
             let p = entry.path();
@@ -71,7 +76,15 @@ pub fn example_files() -> Vec<PathBuf> {
     let root = repo_root().join("examples");
     let dirs = std::fs::read_dir(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display()));
     let mut files = Vec::new();
-    for dir in dirs.flatten().map(|d| d.path()).filter(|p| p.is_dir()) {
+    // `data/` (history, incidents) and `daemon/` (its configuration) hold
+    // no specs.
+    let not_specs = ["data", "daemon"];
+    for dir in dirs.flatten().map(|d| d.path()).filter(|p| {
+        p.is_dir()
+            && !p
+                .file_name()
+                .is_some_and(|n| not_specs.iter().any(|x| n == *x))
+    }) {
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         files.extend(
             entries
