@@ -192,21 +192,12 @@ pub fn text(reports: &[Report]) -> String {
     let mut out = String::new();
     for r in reports {
         for inst in &r.instances {
-            let labels: Vec<String> = inst
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v:?}"))
-                .collect();
             let _ = writeln!(
                 out,
                 "{}/{}{} ({}% over {}), {} to {} every {}",
                 r.service,
                 r.slo,
-                if labels.is_empty() {
-                    String::new()
-                } else {
-                    format!("{{{}}}", labels.join(","))
-                },
+                crate::evaluate::braces(&inst.labels),
                 num::format(r.objective),
                 r.period,
                 time::format(r.start),

@@ -71,8 +71,14 @@ fn timestamp(ms: i64) -> Timestamp {
 
 /// `service/slo{labels}`: an SLO instance.
 fn instance_key(slo: &Slo, labels: &evaluate::Instance) -> String {
-    let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-    format!("{}/{}{{{}}}", slo.service, slo.name, l.join(","))
+    // Ungrouped instances keep the `{}` so their keys stay as persisted.
+    let b = evaluate::braces(labels);
+    format!(
+        "{}/{}{}",
+        slo.service,
+        slo.name,
+        if b.is_empty() { "{}" } else { &b }
+    )
 }
 
 fn alert_key(instance: &str, severity: Severity) -> String {

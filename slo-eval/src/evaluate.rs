@@ -353,11 +353,20 @@ pub struct Failure {
     pub error: String,
 }
 
+/// `{k="v",...}` for an instance's labels, empty for none: how instances
+/// are named in text output, logs and alert keys.
+pub fn braces(labels: &Instance) -> String {
+    if labels.is_empty() {
+        return String::new();
+    }
+    let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{{}}}", l.join(","))
+}
+
 /// Human-readable lines for one instance.
 pub fn text(r: &InstanceResult) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let labels: Vec<String> = r.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
     let firing: Vec<String> = r
         .alerts
         .iter()
@@ -369,11 +378,7 @@ pub fn text(r: &InstanceResult) -> String {
         "{}/{}{}: {}{}",
         r.service,
         r.slo,
-        if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{}}}", labels.join(","))
-        },
+        braces(&r.labels),
         if firing.is_empty() {
             "ok".to_owned()
         } else {

@@ -782,29 +782,13 @@ impl Drop for LiveTarget {
 impl Prometheus {
     /// Starts Prometheus with no history, scraping `target` every second.
     pub fn scraping(target: &str) -> Self {
-        let prometheus = binary("prometheus");
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let config = format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: live\n    honor_labels: true\n    static_configs:\n      - targets: [{target:?}]\n"
         );
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config).unwrap_or_else(|e| panic!("write: {e}"));
-        let port = free_port();
-        let log = dir.path().join("prometheus.log");
-        let log_file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log: {e}"));
-        let mut child = Command::new(&prometheus)
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start prometheus: {e}"));
-        let url = format!("http://127.0.0.1:{port}");
-        wait_ready(&format!("{url}/-/ready"), "prometheus", &mut child, &log);
+        std::fs::write(dir.path().join("prometheus.yml"), config)
+            .unwrap_or_else(|e| panic!("write: {e}"));
+        let (url, child) = spawn_prometheus(dir.path());
         Self { url, child, dir }
     }
 }
