@@ -105,6 +105,17 @@ mod tests {
     use super::*;
     use crate::notify::Status;
 
+    fn firing() -> Alert {
+        Alert {
+            labels: Labels::new(),
+            annotations: Labels::new(),
+            starts_at: jiff::Timestamp::UNIX_EPOCH,
+            ends_at: None,
+            status: Status::Firing,
+            generator_url: String::new(),
+        }
+    }
+
     #[test]
     fn round_trips_and_missing_is_fresh() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -122,14 +133,7 @@ mod tests {
                 },
             },
         );
-        let alert = Alert {
-            labels: Labels::new(),
-            annotations: Labels::new(),
-            starts_at: jiff::Timestamp::UNIX_EPOCH,
-            ends_at: None,
-            status: Status::Firing,
-            generator_url: String::new(),
-        };
+        let alert = firing();
         assert_eq!(s.enqueue("hook", alert), 0);
         s.save(&path).unwrap_or_else(|e| panic!("{e}"));
         let back = State::load(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -149,14 +153,7 @@ mod tests {
     #[test]
     fn the_outbox_is_bounded() {
         let mut s = State::default();
-        let alert = Alert {
-            labels: Labels::new(),
-            annotations: Labels::new(),
-            starts_at: jiff::Timestamp::UNIX_EPOCH,
-            ends_at: None,
-            status: Status::Firing,
-            generator_url: String::new(),
-        };
+        let alert = firing();
         let dropped: usize = (0..MAX_OUTBOX + 5)
             .map(|_| s.enqueue("h", alert.clone()))
             .sum();
