@@ -69,14 +69,22 @@ pub enum SelectorError {
 #[derive(Clone, Debug, PartialEq, Error)]
 #[non_exhaustive]
 pub enum ReplayError {
-    /// `events`, `raw` and `slices` SLIs are PromQL, which only Prometheus
-    /// evaluates.
+    /// `events` and `raw` SLIs are PromQL, which only Prometheus evaluates.
     #[error(
-        "a `{kind}` SLI cannot be replayed from raw samples: its hand-written PromQL is evaluated only by Prometheus (use a ratio or latency SLI, or replay against Prometheus)"
+        "a `{kind}` SLI cannot be replayed: its hand-written PromQL is evaluated only by Prometheus (a ratio or latency SLI replays from raw counters)"
     )]
     UnsupportedSli {
         /// The SLI kind.
         kind: &'static str,
+    },
+    /// A `slices` SLI replays from its slice indicator, which the data does
+    /// not hold.
+    #[error(
+        "no slice indicator `{selector}` in the data: a `slices` query is PromQL that only Prometheus evaluates, so replay it with `--prometheus URL` (which asks Prometheus for the indicator at every slice), or give data that holds the indicator the rules record"
+    )]
+    NoSliceIndicator {
+        /// The recorded indicator looked for.
+        selector: String,
     },
     /// A selector of the SLI does not parse.
     #[error("selector `{selector}`: {source}")]

@@ -12,7 +12,16 @@
 //!   and good events the bucket whose bound equals the threshold. Bounds
 //!   compare as numbers, so `le="0.3"`, `le="0.30"` and `le="3e-1"` are one
 //!   bucket (Prometheus 3 normalises them; 2.x exporters vary).
-//! - **Events**, **raw** and **slices** SLIs are PromQL that only Prometheus evaluates:
+//! - **Slices** SLIs read their slice indicator (1 for a good slice, 0 for a
+//!   bad one, nothing for a slice without data) as the rules record it:
+//!   [`SLICE_GOOD`] labelled with the SLO's identity (native or Sloth
+//!   naming). A window counts the indicator's samples in it
+//!   (`count_over_time`) and the good ones (`sum_over_time`), exactly as
+//!   the recorded window ratios do. The query itself is PromQL that only
+//!   Prometheus evaluates: `slo-eval backtest --prometheus` asks it for the
+//!   indicator at every slice; a data file must hold the recorded series
+//!   (exported from a Prometheus that runs the rules).
+//! - **Events** and **raw** SLIs are PromQL that only Prometheus evaluates:
 //!   [`ReplayError::UnsupportedSli`].
 //!
 //! An `errors` selector that matches nothing counts zero errors (a counter of
@@ -24,9 +33,10 @@ use std::collections::BTreeMap;
 use crate::alert::Measurement;
 use crate::dataset::{Dataset, SeriesKey};
 use crate::errors::ReplayError;
+use crate::rules::{Naming, SLICE_GOOD};
 use crate::selector::Selector;
-use crate::series::Series;
-use crate::spec::{Counted, Labels, LatencySli, RatioSli, Sli};
+use crate::series::{Reduce, Series, WindowedSums};
+use crate::spec::{Counted, Labels, LatencySli, RatioSli, Sli, Slo};
 
 /// What the counted series of an instance count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -49,11 +59,58 @@ pub struct EventSeries<'a> {
     pub counted: Vec<&'a Series>,
     /// Whether `counted` counts bad or good events.
     pub counts: Counts,
+    /// How a window reads the series.
+    pub source: Source,
 }
 
-/// Finds the series of every instance of `sli` in `data`, sorted by
-/// instance labels. Instances are those of the total series.
-pub fn event_series<'a>(
+impl<'a> EventSeries<'a> {
+    /// Adds the instance's series to `sums`, read as its [`Source`] says:
+    /// all events to sum number `total`, the counted ones to `counted`.
+    pub fn add_to(&self, sums: &mut WindowedSums<'a>, total: usize, counted: usize) {
+        let (reduce_total, reduce_counted) = self.source.reductions();
+        for s in &self.total {
+            sums.add_as(s, total, reduce_total);
+        }
+        for s in &self.counted {
+            sums.add_as(s, counted, reduce_counted);
+        }
+    }
+}
+
+/// What the series of an [`EventSeries`] are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Source {
+    /// Counters: a window's events are their `increase()`.
+    #[default]
+    Counters,
+    /// One slice indicator per instance (1 good, 0 bad), both `total` and
+    /// `counted` (good): a window's events are its samples, the good ones
+    /// their sum.
+    Slices,
+}
+
+impl Source {
+    /// How a window reduces the total series, then the counted ones.
+    pub fn reductions(self) -> (Reduce, Reduce) {
+        match self {
+            Source::Counters => (Reduce::Increase, Reduce::Increase),
+            Source::Slices => (Reduce::Count, Reduce::Sum),
+        }
+    }
+}
+
+/// Finds the series of every instance of `slo`'s SLI in `data`, sorted by
+/// instance labels. Instances are those of the total series (of the slice
+/// indicator for a `slices` SLI).
+pub fn event_series<'a>(slo: &Slo, data: &'a Dataset) -> Result<Vec<EventSeries<'a>>, ReplayError> {
+    match &slo.sli {
+        Sli::Slices(_) => slices(slo, data),
+        sli => counter_series(sli, slo.group_by(), data),
+    }
+}
+
+/// The counters of a ratio or latency SLI, per instance.
+fn counter_series<'a>(
     sli: &Sli,
     group_by: &[String],
     data: &'a Dataset,
@@ -65,6 +122,53 @@ pub fn event_series<'a>(
             Err(ReplayError::UnsupportedSli { kind: sli.kind() })
         }
     }
+}
+
+/// The key under which a slice indicator of `slo` is stored: [`SLICE_GOOD`]
+/// with the labels of the query's result and those the rules add (the
+/// SLO's identity under the native naming and the slice as its window), so
+/// that indicators fetched from Prometheus read like recorded ones.
+pub fn slice_indicator_key(slo: &Slo, result_labels: &Labels) -> SeriesKey {
+    let mut labels = result_labels.clone();
+    labels.extend(crate::rules::indicator_labels(slo, Naming::Native));
+    SeriesKey {
+        name: SLICE_GOOD.to_owned(),
+        labels,
+    }
+}
+
+/// The recorded slice indicators of `slo`, one instance per series; the
+/// instance's labels are those the query returned (the rules' own labels
+/// removed). Either naming is read, native first.
+fn slices<'a>(slo: &Slo, data: &'a Dataset) -> Result<Vec<EventSeries<'a>>, ReplayError> {
+    for naming in Naming::ALL {
+        let selector = format!("{SLICE_GOOD}{}", naming.matchers(slo));
+        let found = parse(&selector)?.select(data);
+        if found.is_empty() {
+            continue;
+        }
+        let ours = crate::rules::indicator_labels(slo, naming);
+        let mut out: Vec<EventSeries<'a>> = found
+            .into_iter()
+            .map(|(key, series)| EventSeries {
+                labels: key
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| !ours.contains_key(*k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                total: vec![series],
+                counted: vec![series],
+                counts: Counts::Good,
+                source: Source::Slices,
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        return Ok(out);
+    }
+    Err(ReplayError::NoSliceIndicator {
+        selector: format!("{SLICE_GOOD}{}", Naming::Native.matchers(slo)),
+    })
 }
 
 /// Bad and total events from the summed increases of an instance's total
@@ -140,6 +244,7 @@ fn assemble<'a>(
             counted: counted.remove(&l).unwrap_or_default(),
             labels: l,
             counts,
+            source: Source::Counters,
         })
         .collect()
 }
@@ -291,13 +396,13 @@ mod tests {
         ]);
         let sli = ratio_sli(r#"req{code=~"5.."}"#, "req");
         let by = vec!["region".to_owned()];
-        let got = event_series(&sli, &by, &d).unwrap_or_default();
+        let got = counter_series(&sli, &by, &d).unwrap_or_default();
         let shape: Vec<(String, usize, usize)> = got
             .iter()
             .map(|e| (e.labels["region"].clone(), e.total.len(), e.counted.len()))
             .collect();
         assert_eq!(shape, [("eu".to_owned(), 2, 1), ("us".to_owned(), 3, 2)]);
-        let one = event_series(&sli, &[], &d).unwrap_or_default();
+        let one = counter_series(&sli, &[], &d).unwrap_or_default();
         assert_eq!(one.len(), 1);
         assert_eq!((one[0].total.len(), one[0].counted.len()), (5, 3));
     }
@@ -306,11 +411,11 @@ mod tests {
     fn missing_error_series_count_zero_but_missing_totals_are_errors() {
         let d = data(&[("req", &[("code", "200")])]);
         let got =
-            event_series(&ratio_sli(r#"req{code=~"5.."}"#, "req"), &[], &d).unwrap_or_default();
+            counter_series(&ratio_sli(r#"req{code=~"5.."}"#, "req"), &[], &d).unwrap_or_default();
         assert_eq!(got.len(), 1);
         assert!(got[0].counted.is_empty());
         assert!(matches!(
-            event_series(&ratio_sli("req", "nope"), &[], &d),
+            counter_series(&ratio_sli("req", "nope"), &[], &d),
             Err(ReplayError::NoSeries { .. })
         ));
         let events = Sli::Events(EventsSli {
@@ -318,7 +423,7 @@ mod tests {
             total_query: String::new(),
         });
         assert!(matches!(
-            event_series(&events, &[], &d),
+            counter_series(&events, &[], &d),
             Err(ReplayError::UnsupportedSli { kind: "events" })
         ));
     }
@@ -340,13 +445,13 @@ mod tests {
                 group_by: Vec::new(),
             })
         };
-        let got = event_series(&sli(0.3), &["job".to_owned()], &d).unwrap_or_default();
+        let got = counter_series(&sli(0.3), &["job".to_owned()], &d).unwrap_or_default();
         assert_eq!(got.len(), 2);
         assert!(
             got.iter()
                 .all(|e| e.total.len() == 1 && e.counted.len() == 1 && e.counts == Counts::Good)
         );
-        let err = event_series(&sli(0.5), &[], &d)
+        let err = counter_series(&sli(0.5), &[], &d)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -355,7 +460,7 @@ mod tests {
             r#"histogram `lat{job="a"}` has no bucket with le=0.5: the threshold must be a bucket bound (found: 0.3, 1, +Inf)"#
         );
         assert!(
-            event_series(&sli(1.0), &[], &d).is_err(),
+            counter_series(&sli(1.0), &[], &d).is_err(),
             "job b has no le=1 bucket"
         );
     }

@@ -559,6 +559,16 @@ fn window_labels(slo: &Slo, naming: Naming, window: Duration) -> Labels {
     labels
 }
 
+/// The labels the rules put on a slice indicator of `slo` (besides those
+/// of the query's result): the SLO's labels and identity, and the slice as
+/// its window. Empty for other kinds.
+pub fn indicator_labels(slo: &Slo, naming: Naming) -> Labels {
+    match &slo.sli {
+        Sli::Slices(s) => window_labels(slo, naming, s.slice),
+        _ => Labels::new(),
+    }
+}
+
 /// `metric{slo_service="...",slo="..."}`.
 fn recorded(metric: &str, slo: &Slo, naming: Naming) -> String {
     format!("{metric}{}", naming.matchers(slo))

@@ -191,6 +191,19 @@ impl Series {
         self.increase_between(first, after, start, end)
     }
 
+    /// The series reduced over the closed range `[start, end]` as `reduce`
+    /// says: [`increase`](Self::increase), `sum_over_time` or
+    /// `count_over_time`. `None` when the range holds too few samples.
+    pub fn reduce(&self, reduce: Reduce, start: Timestamp, end: Timestamp) -> Option<f64> {
+        let first = self.times.partition_point(|&t| t < start);
+        let after = self.times.partition_point(|&t| t <= end);
+        match reduce {
+            Reduce::Increase => self.increase_between(first, after, start, end),
+            Reduce::Sum => (after > first).then(|| self.values[first..after].iter().sum()),
+            Reduce::Count => (after > first).then(|| (after - first) as f64),
+        }
+    }
+
     /// `increase()` from the samples `first..after` (indices), extrapolated
     /// to `[start, end]`. `None` with fewer than two samples.
     #[inline]
@@ -461,6 +474,31 @@ pub fn increases(series: &Series, window: Duration, steps: &Steps) -> Vec<Option
 /// How many sums a [`WindowedSums`] keeps (e.g. all events and bad ones).
 pub const GROUPS: usize = 2;
 
+/// What a series added to a [`WindowedSums`] contributes to a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Reduce {
+    /// `increase()` of a counter (two samples in the window or nothing).
+    #[default]
+    Increase,
+    /// `sum_over_time()`: the values of the samples in the window (one
+    /// sample or more, or nothing), e.g. the good slices of a slice
+    /// indicator that is 1 for a good slice and 0 for a bad one.
+    Sum,
+    /// `count_over_time()`: the samples in the window (one or more, or
+    /// nothing), e.g. the slices with data.
+    Count,
+}
+
+impl Reduce {
+    /// The fewest samples in a window that give a value.
+    fn min_samples(self) -> usize {
+        match self {
+            Reduce::Increase => 2,
+            Reduce::Sum | Reduce::Count => 1,
+        }
+    }
+}
+
 /// Sums of `increase()` over sets of series, for several windows, at any
 /// step: `sum(increase(c[W]))`, increase per series first, then the sum, as
 /// PromQL must be written for counters.
@@ -492,6 +530,10 @@ struct Tracked<'a> {
     series: &'a Series,
     /// Bit `g` set: the series counts toward sum `g`.
     groups: u8,
+    reduce: Reduce,
+    /// [`Reduce::Sum`] only: `prefix[i]` is the sum of the first `i`
+    /// values, so a window's sum is one subtraction. Empty otherwise.
+    prefix: Vec<f64>,
     /// Not aligned: the index of the first sample at or after each window's
     /// start at each step (window-major). Aligned: empty (see `afters`).
     firsts: Vec<u32>,
@@ -556,10 +598,18 @@ impl<'a> WindowedSums<'a> {
             .map(|ms| Duration::from_millis(ms.unsigned_abs()))
     }
 
-    /// Adds `series` to sum number `group` (ignored unless below
-    /// [`GROUPS`]). Adding the same series (by address) to another group
-    /// shares its evaluation.
+    /// Adds the `increase()` of `series` to sum number `group` (ignored
+    /// unless below [`GROUPS`]). Adding the same series (by address) to
+    /// another group shares its evaluation.
     pub fn add(&mut self, series: &'a Series, group: usize) {
+        self.add_as(series, group, Reduce::Increase);
+    }
+
+    /// Adds `series`, reduced over each window as `reduce` says, to sum
+    /// number `group` (ignored unless below [`GROUPS`]). Adding the same
+    /// series (by address) with the same reduction to another group shares
+    /// its evaluation.
+    pub fn add_as(&mut self, series: &'a Series, group: usize, reduce: Reduce) {
         let Some(bit) = u32::try_from(group)
             .ok()
             .filter(|g| (*g as usize) < GROUPS)
@@ -570,7 +620,7 @@ impl<'a> WindowedSums<'a> {
         if let Some(t) = self
             .tracked
             .iter_mut()
-            .find(|t| std::ptr::eq(t.series, series))
+            .find(|t| std::ptr::eq(t.series, series) && t.reduce == reduce)
         {
             t.groups |= bit;
             return;
@@ -578,9 +628,18 @@ impl<'a> WindowedSums<'a> {
         // Pointers are 31-bit to keep memory small; longer series are
         // skipped rather than misread (2 billion samples is 1,000 years at
         // 15 s).
-        if series.len() < 2 || series.len() >= 1 << 31 {
+        if series.len() < reduce.min_samples() || series.len() >= 1 << 31 {
             return;
         }
+        let prefix = match reduce {
+            Reduce::Sum => std::iter::once(0.0)
+                .chain(series.values().iter().scan(0.0, |acc, v| {
+                    *acc += v;
+                    Some(*acc)
+                }))
+                .collect(),
+            Reduce::Increase | Reduce::Count => Vec::new(),
+        };
         let mut firsts = self.pool.pop().unwrap_or_default();
         let mut afters = self.pool.pop().unwrap_or_default();
         firsts.clear();
@@ -639,6 +698,8 @@ impl<'a> WindowedSums<'a> {
         self.tracked.push(Tracked {
             series,
             groups: bit,
+            reduce,
+            prefix,
             firsts,
             afters,
         });
@@ -676,7 +737,7 @@ impl<'a> WindowedSums<'a> {
         let start = end.saturating_sub(window);
         for t in &self.tracked {
             let (first, after) = self.range(t, w, k);
-            if let Some(x) = t.series.increase_between(first, after, start, end) {
+            if let Some(x) = t.value(first, after, start, end) {
                 for (g, slot) in out.iter_mut().enumerate() {
                     if t.groups & (1 << g) != 0 {
                         *slot = Some(slot.map_or(x, |s| s + x));
@@ -709,7 +770,7 @@ impl<'a> WindowedSums<'a> {
             let (_, after) = self.range(t, 0, k);
             let first = skip_while(t.series.times(), *hint, |x| x < start);
             *hint = first;
-            if let Some(x) = t.series.increase_between(first, after, start, end) {
+            if let Some(x) = t.value(first, after, start, end) {
                 for (g, slot) in out.iter_mut().enumerate() {
                     if t.groups & (1 << g) != 0 {
                         *slot = Some(slot.map_or(x, |s| s + x));
@@ -746,7 +807,7 @@ impl<'a> WindowedSums<'a> {
             } else {
                 self.range(t, w, to)
             };
-            acc.add(t, (first_from, after_from), (first_to, after_to));
+            acc.add(t, (first_from, after_from), (first_to, after_to), window);
         }
         acc.finish(window)
     }
@@ -787,10 +848,36 @@ impl<'a> WindowedSums<'a> {
                         None => first as usize,
                     };
                     let range = (first, after_of(after));
-                    acc.add(t, range, range);
+                    acc.add(t, range, range, window);
                 }
             }
             f(k, acc.finish(window));
+        }
+    }
+}
+
+impl Tracked<'_> {
+    /// The series' value over samples `first..after` of a window `[start,
+    /// end]`, as its reduction says; `None` with too few samples.
+    #[inline]
+    fn value(&self, first: usize, after: usize, start: Timestamp, end: Timestamp) -> Option<f64> {
+        match self.reduce {
+            Reduce::Increase => self.series.increase_between(first, after, start, end),
+            Reduce::Sum => (after > first)
+                .then(|| Some(self.prefix.get(after)? - self.prefix.get(first)?))
+                .flatten(),
+            Reduce::Count => (after > first).then(|| (after - first) as f64),
+        }
+    }
+
+    /// What [`BoundsAcc`] needs of samples `first..after`: the value before
+    /// extrapolation and the span it is scaled from (the window itself for
+    /// sums and counts, which are never extrapolated).
+    #[inline]
+    fn raw_between(&self, first: usize, after: usize, window: i64) -> Option<(f64, f64)> {
+        match self.reduce {
+            Reduce::Increase => self.series.raw_between(first, after),
+            Reduce::Sum | Reduce::Count => Some((self.value(first, after, 0, 0)?, window as f64)),
         }
     }
 }
@@ -819,23 +906,29 @@ impl BoundsAcc {
     /// Adds a series whose window holds samples `first..after` at the first
     /// step of a run (`at_from`) and at the last (`at_to`).
     #[inline]
-    fn add(&mut self, t: &Tracked<'_>, at_from: (usize, usize), at_to: (usize, usize)) {
+    fn add(
+        &mut self,
+        t: &Tracked<'_>,
+        at_from: (usize, usize),
+        at_to: (usize, usize),
+        window: i64,
+    ) {
         let ((first_from, after_from), (first_to, after_to)) = (at_from, at_to);
-        let series = t.series;
-        // Two samples in range at some step of the run?
-        if after_to < first_from + 2 {
+        let need = t.reduce.min_samples();
+        // Enough samples in range at some step of the run?
+        if after_to < first_from + need {
             return;
         }
-        // ... and at every step, with the raw increase and sampled span at
+        // ... and at every step, with the raw value and sampled span at
         // their smallest.
-        let sure = (after_from >= first_to + 2)
+        let sure = (after_from >= first_to + need)
             .then(|| {
-                let min = series.raw_between(first_to, after_from)?;
-                let (max, _) = series.raw_between(first_from, after_to)?;
+                let min = t.raw_between(first_to, after_from, window)?;
+                let (max, _) = t.raw_between(first_from, after_to, window)?;
                 Some((min, max))
             })
             .flatten()
-            .filter(|_| series.monotone);
+            .filter(|_| t.series.monotone);
         for g in 0..GROUPS {
             if t.groups & (1 << g) == 0 {
                 continue;

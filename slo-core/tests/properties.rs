@@ -1,5 +1,5 @@
-//! Properties of the replay: the fast windowed `increase()` is the slow one,
-//! counter resets never create errors, and time is relative.
+//! Properties of the replay: the fast windowed `increase()` (and slice
+//! counts) are the slow ones, counter resets never create errors, and time is relative.
 
 mod common;
 
@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use slo_core::backtest::{self, AlertInterval, Options};
 use slo_core::dataset::{Dataset, SeriesKey};
 use slo_core::duration::Duration;
-use slo_core::series::{Series, Steps, WindowedSums, increase_by_scan, increases};
+use slo_core::series::{Reduce, Series, Steps, WindowedSums, increase_by_scan, increases};
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
@@ -96,6 +96,60 @@ proptest! {
                     prop_assert_eq!(got.is_some(), want.is_some(), "window {} at {}: {:?} vs {:?}", window, t, got, want);
                     if let (Some(g), Some(x)) = (got, want) {
                         prop_assert!(close(g, x), "window {} at {}: {} vs {}", window, t, g, x);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn windowed_slice_counts_equal_a_rescan(
+        slices in prop::collection::vec(prop_oneof![3 => Just(Some(1.0)), 2 => Just(Some(0.0)), 1 => Just(None), 1 => (0.0f64..5.0).prop_map(Some)], 0..200),
+        slice in prop_oneof![Just(15_000i64), Just(60_000), 1_000i64..90_000],
+        step in prop_oneof![3 => (1i64..24).prop_map(|k| k * 5_000), 1 => 1_000i64..120_000],
+        lengths in prop::collection::vec(1i64..40, 1..4),
+        from in -600_000i64..3_000_000,
+        count in 1usize..120,
+    ) {
+        // A slice indicator (values 1, 0, any gauge value, or no sample):
+        // `count_over_time` and `sum_over_time` over the closed range
+        // `[t - W, t]`, as Prometheus 2.x, whatever the steps and windows.
+        let samples: Vec<(i64, f64)> = slices
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (i as i64 * slice, v)))
+            .collect();
+        let series = Series::from_samples(samples.iter().copied());
+        let windows: Vec<i64> = lengths.iter().map(|k| k * step.min(slice)).collect();
+        let durations: Vec<Duration> = windows.iter().map(|&w| Duration::from_millis(w as u64)).collect();
+        let steps = Steps::new(from, from + step * (count as i64 - 1), Duration::from_millis(step as u64)).unwrap_or_else(|| panic!("steps"));
+        let mut sums = WindowedSums::new(&durations, steps);
+        sums.add_as(&series, 0, Reduce::Count);
+        sums.add_as(&series, 1, Reduce::Sum);
+        for (w, &window) in windows.iter().enumerate() {
+            for (k, t) in steps.iter().enumerate() {
+                let inside: Vec<f64> = samples.iter().filter(|(x, _)| *x >= t - window && *x <= t).map(|(_, v)| *v).collect();
+                let want = (!inside.is_empty()).then(|| [inside.len() as f64, inside.iter().sum::<f64>()]);
+                let got = sums.get(w, k);
+                prop_assert_eq!(got[0].is_some(), want.is_some(), "window {} at {}", window, t);
+                prop_assert_eq!(got[1].is_some(), want.is_some(), "window {} at {}", window, t);
+                if let (Some(want), [Some(n), Some(sum)]) = (want, got) {
+                    prop_assert_eq!(n, want[0]);
+                    prop_assert!(close(sum, want[1]), "window {} at {}: {} vs {}", window, t, sum, want[1]);
+                    for reduce in [(Reduce::Count, n), (Reduce::Sum, sum)] {
+                        let one = series.reduce(reduce.0, t - window, t).unwrap_or(f64::NAN);
+                        prop_assert!(close(one, reduce.1), "{:?}: {} vs {}", reduce.0, one, reduce.1);
+                    }
+                    for from in [k, k.saturating_sub(3), k.saturating_sub(20)] {
+                        for (g, x) in [n, sum].into_iter().enumerate() {
+                            if let Some(b) = sums.bounds(w, from, k)[g] {
+                                let high = b.high_numerator / b.high_denominator;
+                                prop_assert!(
+                                    b.low <= x * (1.0 + 1e-12) + 1e-12 && x <= high * (1.0 + 1e-12) + 1e-12,
+                                    "bounds {:?} over {}..={} around {}", b, from, k, x
+                                );
+                            }
+                        }
                     }
                 }
             }

@@ -12,7 +12,7 @@ use slo_core::backtest::{self, Incidents, Options, Report};
 use slo_core::dataset::{Dataset, SeriesKey};
 use slo_core::duration::Duration;
 use slo_core::num;
-use slo_core::spec::{Counted, Sli, Slo, Spec};
+use slo_core::spec::{Counted, Sli, SlicesSli, Slo, Spec};
 use slo_core::time::{self, Timestamp};
 
 use crate::errors::Error;
@@ -87,13 +87,19 @@ fn selectors(slo: &Slo) -> Vec<String> {
             slo_core::promql::latency_good_selector(l),
             slo_core::promql::latency_total_selector(l),
         ],
-        // PromQL only Prometheus evaluates: the replay refuses these kinds.
+        // Slices: their indicator is fetched on its own (`fetch`). Events
+        // and raw: PromQL only Prometheus evaluates, which the replay
+        // refuses.
         Sli::Events(_) | Sli::Raw(_) | Sli::Slices(_) => Vec::new(),
     }
 }
 
-/// Fetches the raw counters of `slos` from Prometheus over `[from, to]`,
-/// chunked under the 11,000-points limit by the client.
+/// Fetches what `slos` replay from, from Prometheus over `[from, to]`: the
+/// raw counters of ratio and latency SLIs at `resolution`, and the slice
+/// indicator of `slices` SLIs evaluated by Prometheus at every slice (on
+/// multiples of the slice, where the evaluator's subqueries put them),
+/// stored as the rules record it. Range queries are chunked under the
+/// 11,000-points limit by the client.
 pub async fn fetch(
     url: &str,
     slos: &[&Slo],
@@ -109,18 +115,30 @@ pub async fn fetch(
     let mut data = Dataset::new();
     let mut done = std::collections::BTreeSet::new();
     let all: Vec<String> = slos.iter().flat_map(|s| selectors(s)).collect();
+    let indicators: Vec<(&Slo, &SlicesSli)> = slos
+        .iter()
+        .filter_map(|slo| match &slo.sli {
+            Sli::Slices(s) => Some((*slo, s)),
+            _ => None,
+        })
+        .collect();
+    let queries = all.len() + indicators.len();
+    let progress = |i: usize, query: &str| {
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            eprint!("\rfetching {}/{queries}: {query:.60}\x1b[K", i + 1);
+        }
+    };
+    let secs = |ms: Timestamp| ms as f64 / 1000.0;
     for (i, selector) in all.iter().enumerate() {
         if !done.insert(selector.clone()) {
             continue;
         }
-        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            eprint!("\rfetching {}/{}: {selector:.60}\x1b[K", i + 1, all.len());
-        }
+        progress(i, selector);
         let series = client
             .query_range(
                 selector,
-                from as f64 / 1000.0,
-                to as f64 / 1000.0,
+                secs(from),
+                secs(to),
                 resolution.as_secs_f64().max(1.0),
             )
             .await?;
@@ -133,17 +151,39 @@ pub async fn fetch(
                     .filter(|(k, _)| k.as_str() != "__name__")
                     .map(|(k, v)| (k.as_str(), v.as_str())),
             );
-            for (t, v) in s.points {
-                // Out-of-order or duplicate points cannot come from one
-                // range query; a rejected one would only be dropped.
-                let _ = data.push(&key, (t * 1000.0).round() as Timestamp, v);
-            }
+            push_points(&mut data, &key, s.points);
+        }
+    }
+    for (i, (slo, sli)) in indicators.into_iter().enumerate() {
+        let query = slo_core::promql::slice_indicator(sli);
+        progress(all.len() + i, &query);
+        let slice = i64::try_from(sli.slice.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1);
+        let first = from.div_euclid(slice) * slice;
+        let series = client
+            .query_range(&query, secs(first), secs(to), sli.slice.as_secs_f64())
+            .await?;
+        for s in series {
+            let mut labels = s.labels;
+            labels.remove("__name__");
+            let key = slo_core::events::slice_indicator_key(slo, &labels);
+            push_points(&mut data, &key, s.points);
         }
     }
     if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         eprintln!("\rfetched {} series\x1b[K", data.len());
     }
     Ok(data)
+}
+
+/// Adds a range query's points (seconds) to `data`.
+fn push_points(data: &mut Dataset, key: &SeriesKey, points: Vec<(f64, f64)>) {
+    for (t, v) in points {
+        // Out-of-order or duplicate points cannot come from one range
+        // query; a rejected one would only be dropped.
+        let _ = data.push(key, (t * 1000.0).round() as Timestamp, v);
+    }
 }
 
 /// Replays every SLO of `specs` over `data`.
@@ -277,47 +317,36 @@ fn burn_rates(slo: &Slo, data: &Dataset, report: &Report) -> BTreeMap<String, Ve
     let Some(steps) = slo_core::series::Steps::new(report.start, report.end, report.step) else {
         return out;
     };
-    let Ok(instances) = slo_core::events::event_series(&slo.sli, slo.group_by(), data) else {
+    let Ok(instances) = slo_core::events::event_series(slo, data) else {
         return out;
     };
     let budget = slo.budget();
+    let mut windows: Vec<Duration> = slo.policy.pairs().iter().map(|p| p.long).collect();
+    windows.sort();
+    windows.dedup();
+    let mut sums = slo_core::series::WindowedSums::new(&windows, steps);
     for inst in instances {
-        let key = format!("{:?}", inst.labels);
-        let mut windows = Vec::new();
-        for pair in slo.policy.pairs() {
-            let w = pair.long;
-            if windows.iter().any(|(x, _): &WindowLine| *x == w) {
-                continue;
-            }
-            let sum = |series: &[&slo_core::series::Series]| -> Vec<Option<f64>> {
-                let mut acc: Vec<Option<f64>> = vec![None; steps.len()];
-                for s in series {
-                    for (a, v) in acc
-                        .iter_mut()
-                        .zip(slo_core::series::increases(s, w, &steps))
-                    {
-                        if let Some(v) = v {
-                            *a = Some(a.unwrap_or(0.0) + v);
-                        }
-                    }
-                }
-                acc
-            };
-            let total = sum(&inst.total);
-            let counted = sum(&inst.counted);
-            let points = steps
-                .iter()
-                .zip(total.into_iter().zip(counted))
-                .filter_map(|(t, (tot, c))| {
-                    let m = slo_core::events::measurement(tot, c, inst.counts)?;
-                    m.error_ratio
-                        .is_finite()
-                        .then(|| (t, budget.burn_rate(m.error_ratio)))
-                })
-                .collect();
-            windows.push((w, points));
-        }
-        out.insert(key, windows);
+        sums.clear();
+        inst.add_to(&mut sums, 0, 1);
+        let lines = windows
+            .iter()
+            .enumerate()
+            .map(|(w, window)| {
+                let points = steps
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, t)| {
+                        let [total, counted] = sums.get(w, k);
+                        let m = slo_core::events::measurement(total, counted, inst.counts)?;
+                        m.error_ratio
+                            .is_finite()
+                            .then(|| (t, budget.burn_rate(m.error_ratio)))
+                    })
+                    .collect();
+                (*window, points)
+            })
+            .collect();
+        out.insert(format!("{:?}", inst.labels), lines);
     }
     out
 }
