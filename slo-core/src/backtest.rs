@@ -4,8 +4,9 @@
 //! At every step from `start` to `end` (default 1m) the replay decides every
 //! pair with the rules the daemon uses ([`crate::alert::Decider`]), from
 //! each window measured with Prometheus's `increase()` semantics
-//! ([`series`](crate::series)), and advances each tier's alert through the
-//! same state machine ([`AlertState`]). Placing the steps among a series'
+//! ([`series`](crate::series)), or for a `slices` SLI by counting the bad
+//! and all slices of its indicator in the window ([`events`]), and advances
+//! each tier's alert through the same state machine ([`AlertState`]). Placing the steps among a series'
 //! samples costs `O(samples + steps)`, once; a window is never re-scanned.
 //!
 //! Most steps of most pairs cannot fire: a pair fires only when both its
@@ -1166,7 +1167,7 @@ mod tests {
             x ^= x << 17;
             let hour = i / 60;
             let bad_share = [0.005, 0.02, 0.05, 0.07, 0.15, 0.3, 0.0, 0.11][hour % 8];
-            if x % 97 == 0 || (hour % 11 == 3 && i % 60 < 20) {
+            if x.is_multiple_of(97) || (hour % 11 == 3 && i % 60 < 20) {
                 continue; // no data
             }
             let bad = ((x >> 11) as f64 / (1u64 << 53) as f64) < bad_share;

@@ -39,6 +39,10 @@
 //! extrapolating, so that a replay can skip the steps where nothing can
 //! fire.
 //!
+//! A slice indicator (1 for a good slice, 0 for a bad one) is read the same
+//! way with [`Reduce::Count`] and [`Reduce::Sum`]: `count_over_time` and
+//! `sum_over_time` over the same closed range, from a prefix sum.
+//!
 //! # Bad samples
 //!
 //! Prometheus's storage rejects a sample at or before the latest one of its

@@ -329,3 +329,103 @@ fn min_events_counts_slices_with_data() {
     });
     suite.assert_passes();
 }
+
+/// The backtest, fed the indicator Prometheus's engine evaluates at every
+/// slice (what `backtest --prometheus` fetches), pages and tickets at
+/// exactly the evaluations where the rules' alerts fire: through a drop, a
+/// scrape gap, a recovery, a dip the budget allows and a second drop.
+#[test]
+fn the_backtest_agrees_with_the_rules() {
+    use slo_core::backtest::{self, Options};
+    use slo_core::dataset::Dataset;
+
+    let spec = floor_spec();
+    let slo = slo(&spec);
+    let t0 = 6 * HOUR + 10 * MIN;
+    let traffic = Traffic::new()
+        .run(t0 / MIN, ABOVE, 0.0)
+        .run(14, BELOW, 0.0)
+        .gap(10, ABOVE, 0.0)
+        .run(45, ABOVE, 0.0)
+        .run(5, BELOW, 0.0)
+        .run(40, ABOVE, 0.0)
+        .run(25, BELOW, 0.0)
+        .run(30, ABOVE, 0.0);
+    let end = t0 + 169 * MIN;
+    let suite = suite(&spec, &traffic);
+    let Some(sli) = (match &slo.sli {
+        slo_core::spec::Sli::Slices(s) => Some(s),
+        _ => None,
+    }) else {
+        panic!("a slices SLI");
+    };
+    let from = t0 - 10 * MIN;
+    let minutes: Vec<u64> = (0..=end / MIN).collect();
+    let mut exprs: Vec<(String, u64)> = minutes
+        .iter()
+        .map(|m| (promql::slice_indicator(sli), m * MIN))
+        .collect();
+    let checked: Vec<u64> = minutes
+        .iter()
+        .map(|m| m * MIN)
+        .filter(|t| *t >= from)
+        .collect();
+    for severity in Severity::ALL {
+        for t in &checked {
+            exprs.push((alerts_selector(ALERT, &tier(severity)), *t));
+        }
+    }
+    let got = suite.measure(&exprs);
+    let (indicator, alerts) = got.split_at(minutes.len());
+    let key = slo_core::events::slice_indicator_key(slo, &Default::default());
+    let mut data = Dataset::new();
+    for (m, v) in minutes.iter().zip(indicator) {
+        if let Some(v) = v {
+            let _ = data.push(&key, (m * MIN * 1000) as i64, *v);
+        }
+    }
+    assert!(
+        indicator.iter().filter(|v| v.is_none()).count() >= 10,
+        "the scrape gap leaves slices without data"
+    );
+    let report = backtest::backtest(
+        slo,
+        &data,
+        &Options::new((from * 1000) as i64, (end * 1000) as i64),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut fired = 0;
+    for (i, severity) in Severity::ALL.into_iter().enumerate() {
+        let rules: Vec<bool> = alerts[i * checked.len()..(i + 1) * checked.len()]
+            .iter()
+            .map(Option::is_some)
+            .collect();
+        let replay: Vec<bool> = checked
+            .iter()
+            .map(|t| {
+                let t = (t * 1000) as i64;
+                report.instances[0]
+                    .alerts_of(severity)
+                    .any(|a| a.start <= t && a.end.is_none_or(|e| t < e))
+            })
+            .collect();
+        let differ: Vec<u64> = checked
+            .iter()
+            .zip(rules.iter().zip(&replay))
+            .filter(|(_, (a, b))| a != b)
+            .map(|(t, _)| (t - t0) / MIN)
+            .collect();
+        assert!(
+            differ.is_empty(),
+            "{severity}: minutes after t0 where the backtest and the rules differ: {differ:?}\nrules  {rules:?}\nreplay {replay:?}"
+        );
+        fired += rules.iter().filter(|f| **f).count();
+        eprintln!(
+            "{severity}: {} alerts in the replay, firing at {} of {} evaluations in both",
+            report.instances[0].alerts_of(severity).count(),
+            rules.iter().filter(|f| **f).count(),
+            checked.len()
+        );
+    }
+    assert!(fired > 0, "the drops must alert");
+}
