@@ -706,12 +706,29 @@ impl Cx {
             .and_then(|o| {
                 let parsed = SliceOp::parse(&o);
                 if parsed.is_none() {
-                    let loc = f.get("op").map_or(f.node.location, |n| n.location);
-                    self.error(
-                        loc,
-                        &f.path("op"),
-                        format!("unknown operator `{o}`: expected {}", either(&ops)),
-                    );
+                    let node = f.get("op");
+                    if o.trim().is_empty() {
+                        // `op: >` is a YAML block scalar: empty, and located
+                        // on the next line. Blame the key.
+                        let loc = node
+                            .and_then(|n| n.key)
+                            .unwrap_or(f.node.location);
+                        self.error(
+                            loc,
+                            &f.path("op"),
+                            format!(
+                                "empty operator: expected {} (an unquoted `>` begins a YAML block scalar: write `op: \">\"`)",
+                                either(&ops)
+                            ),
+                        );
+                    } else {
+                        let loc = node.map_or(f.node.location, |n| n.location);
+                        self.error(
+                            loc,
+                            &f.path("op"),
+                            format!("unknown operator `{o}`: expected {}", either(&ops)),
+                        );
+                    }
                 }
                 parsed
             });

@@ -188,11 +188,14 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
     for event in Parser::new_from_str(src) {
         let (event, span) = event.map_err(|e| {
             let m = e.marker();
-            Diagnostic::error(
-                location(src, m, m),
-                "",
-                format!("invalid YAML: {}", e.info()),
-            )
+            let mut message = format!("invalid YAML: {}", e.info());
+            if e.info().contains("block scalar") {
+                // `op: >=`: the value starts with a block scalar indicator.
+                message.push_str(
+                    " (`>` and `|` begin a block scalar in YAML: quote a value that starts with them, e.g. `op: \">=\"`)",
+                );
+            }
+            Diagnostic::error(location(src, m, m), "", message)
         })?;
         let node = match event {
             Event::Scalar(text, style, anchor, _tag) => {
