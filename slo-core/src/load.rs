@@ -556,7 +556,13 @@ impl Cx {
         if let (Some(Sli::Slices(s)), Some((_, policy)), Some((period, _))) =
             (&sli, &alerting, period)
         {
-            self.check_slice(&f, s.slice, policy, period);
+            let loc = f
+                .get("sli")
+                .and_then(|sli| map_value(sli, "slices"))
+                .and_then(|s| map_value(s, "slice"))
+                .map_or(f.key_location("sli"), |n| n.location);
+            let path = format!("{}.slices.slice", f.path("sli"));
+            self.check_slice((loc, &path), s.slice, policy, period);
         }
         let (alerting, policy) = alerting?;
         Some(Slo {
@@ -764,13 +770,13 @@ impl Cx {
     /// A slice must tile every window and the period: no longer than the
     /// shortest window and dividing each evenly, so that every window holds
     /// a whole number of slices and detection counts whole slices.
-    fn check_slice(&mut self, f: &Fields<'_>, slice: Duration, policy: &Policy, period: Duration) {
-        let loc = f
-            .get("sli")
-            .and_then(|sli| map_value(sli, "slices"))
-            .and_then(|s| map_value(s, "slice"))
-            .map_or(f.key_location("sli"), |n| n.location);
-        let path = format!("{}.slices.slice", f.path("sli"));
+    pub(crate) fn check_slice(
+        &mut self,
+        (loc, path): (Location, &str),
+        slice: Duration,
+        policy: &Policy,
+        period: Duration,
+    ) {
         // The windows the rules record: the policy's, or the step alone
         // when every tier is disabled.
         let windows = crate::rules::recorded_windows_of(policy);
@@ -780,7 +786,7 @@ impl Cx {
             self.push(
                 Diagnostic::error(
                     loc,
-                    &path,
+                    path,
                     format!("the slice ({slice}) is longer than the shortest window ({shortest})"),
                 )
                 .with_help("a window must hold whole slices: shorten the slice or lengthen the short windows"),
@@ -798,7 +804,7 @@ impl Cx {
             self.push(
                 Diagnostic::error(
                     loc,
-                    &path,
+                    path,
                     format!(
                         "the slice ({slice}) does not divide {} evenly: a window must hold a whole number of slices",
                         uneven.join(", ")

@@ -17,8 +17,14 @@
 //!   absent). OpenSLO durations take one unit: `m` minutes, `h`, `d`, `w`.
 //!   Months, quarters and years (`M`, `Q`, `Y`) have no fixed length and
 //!   calendar-aligned windows are not rolling: both are errors.
-//! - `budgetingMethod` must be `Occurrences`; `Timeslices` and
-//!   `RatioTimeslices` are errors.
+//! - `budgetingMethod: Occurrences` counts events. `Timeslices` makes a
+//!   `slices` SLI, the slice being the objective's `timeSliceWindow`: over a
+//!   `ratioMetric`, a slice is good when its good ratio over the slice
+//!   reaches `timeSliceTarget` (a slice without traffic has no data and is
+//!   neither good nor bad); over a `thresholdMetric`, when `query op value`
+//!   holds (`op`: `lt`, `lte`, `gt`, `gte`), or with `timeSliceTarget`, when
+//!   it holds for that share of the slice's evaluations.
+//!   `RatioTimeslices` (an average of per-slice ratios) is an error.
 //! - One objective per SLO: `target` (a ratio, 0.999) or `targetPercent`
 //!   (99.9).
 //! - `ratioMetric` with `good` or `bad` over `total`, from Prometheus metric
@@ -28,7 +34,7 @@
 //!   beside it is read as `sum(rate(SELECTOR[{{.window}}]))`, and good events
 //!   become `(total) - (good)`); any other query is an error. `raw` with
 //!   `rawType` `failure` (or `success`, as `1 - (...)`) is a `raw` SLI.
-//!   `thresholdMetric` is an error.
+//!   `thresholdMetric` (any PromQL) goes with Timeslices budgeting only.
 //! - Each `burnrate` `AlertCondition` (`op: gt`, `gte` reads the same) is one
 //!   window pair: factor = `threshold`, long window = `lookbackWindow`, and
 //!   the short window a twelfth of it, the Workbook's rule (1h gives 5m, 6h
@@ -87,9 +93,10 @@ use crate::format::OPENSLO_API;
 use crate::load::{Blame, Cx, DEFAULT_ALERT_NAME, DEFAULT_PERIOD, Fields, describe_value, either};
 use crate::names;
 use crate::policy::{Preset, Severity, Threshold, WindowSpec};
+use crate::promql;
 use crate::spec::{
-    Alerting, Counted, EventsSli, Labels, RatioSli, RawSli, Sli, Slo, Spec, Tier,
-    WINDOW_PLACEHOLDER,
+    Alerting, Counted, EventsSli, Labels, RatioSli, RawSli, Sli, SliceOp, SlicesSli, Slo, Spec,
+    Tier, WINDOW_PLACEHOLDER,
 };
 use crate::yaml::{Kind, Node};
 
@@ -109,6 +116,14 @@ const OBJECT_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec"];
 
 /// Severities that page; every other one makes a ticket.
 const PAGING_SEVERITIES: [&str; 2] = ["page", "critical"];
+
+/// OpenSLO's comparison operators.
+const OPS: [(&str, SliceOp); 4] = [
+    ("lt", SliceOp::Lt),
+    ("lte", SliceOp::Le),
+    ("gt", SliceOp::Gt),
+    ("gte", SliceOp::Ge),
+];
 
 /// The short window is this fraction of the lookback window (the Workbook's
 /// 1h/5m, 6h/30m, 1d/2h, 3d/6h).
@@ -139,7 +154,7 @@ struct Condition {
 struct Catalog {
     /// DataSource name to its type (None when it failed to read).
     sources: BTreeMap<String, Option<String>>,
-    slis: BTreeMap<String, Option<Sli>>,
+    slis: BTreeMap<String, Option<Indicator>>,
     conditions: BTreeMap<String, Option<Condition>>,
     policies: BTreeMap<String, Option<Vec<Condition>>>,
 }
@@ -393,29 +408,52 @@ fn duration(cx: &mut Cx, f: &Fields<'_>, name: &str) -> Option<(Duration, Locati
     }
 }
 
+/// An SLI as read, before its SLO's budgeting method says what it counts.
+#[derive(Clone)]
+enum Indicator {
+    /// A `ratioMetric`: events (or a raw ratio), for either budgeting.
+    Events(Sli),
+    /// A `thresholdMetric`: one query whose value the objective's `op` and
+    /// `value` judge, slice by slice (Timeslices only).
+    Threshold {
+        /// The PromQL query.
+        query: String,
+        /// Where the `thresholdMetric` key is.
+        at: Blame,
+    },
+}
+
 /// An SLI's `spec`.
-fn sli_spec(cx: &mut Cx, node: &Node, path: &str, catalog: &Catalog) -> Option<Sli> {
+fn sli_spec(cx: &mut Cx, node: &Node, path: &str, catalog: &Catalog) -> Option<Indicator> {
     let f = cx.fields(
         node,
         path,
         &["description", "thresholdMetric", "ratioMetric"],
     )?;
-    if f.get("thresholdMetric").is_some() {
-        cx.push(
-            Diagnostic::error(
+    match (f.get("thresholdMetric"), f.get("ratioMetric")) {
+        (Some(_), Some(_)) => {
+            cx.error(
                 f.key_location("thresholdMetric"),
-                f.path("thresholdMetric"),
-                "thresholdMetric SLIs are not supported: burn-rate alerts need good or bad events over total events",
-            )
-            .with_help("use a ratioMetric with good or bad and total"),
-        );
-        return None;
+                &f.path("thresholdMetric"),
+                "set exactly one of `thresholdMetric` and `ratioMetric`, not both",
+            );
+            None
+        }
+        (Some(_), None) => {
+            let (query, _) = metric_query(cx, &f, "thresholdMetric", catalog)?;
+            Some(Indicator::Threshold {
+                query,
+                at: (f.path("thresholdMetric"), f.key_location("thresholdMetric")),
+            })
+        }
+        (None, Some(ratio)) => {
+            ratio_metric(cx, ratio, &f.path("ratioMetric"), catalog).map(Indicator::Events)
+        }
+        (None, None) => {
+            cx.missing(&f, "ratioMetric", "good or bad events over total events");
+            None
+        }
     }
-    let Some(ratio) = f.get("ratioMetric") else {
-        cx.missing(&f, "ratioMetric", "good or bad events over total events");
-        return None;
-    };
-    ratio_metric(cx, ratio, &f.path("ratioMetric"), catalog)
 }
 
 /// What a Prometheus query of a ratio metric is.
@@ -562,8 +600,22 @@ fn raw_metric(cx: &mut Cx, f: &Fields<'_>, catalog: &Catalog) -> Option<Sli> {
     }))
 }
 
-/// One metric (`good`, `bad`, `total`, `raw`): a Prometheus query.
+/// One metric of a ratio (`good`, `bad`, `total`, `raw`): a Prometheus
+/// query that is a selector or PromQL over the window.
 fn metric(cx: &mut Cx, f: &Fields<'_>, name: &str, catalog: &Catalog) -> Option<(Query, Location)> {
+    let (query, loc) = metric_query(cx, f, name, catalog)?;
+    let path = format!("{}.metricSource.spec.query", f.path(name));
+    let query = classify(cx, query, loc, &path)?;
+    Some((query, loc))
+}
+
+/// The Prometheus query of a metric, and where it is.
+fn metric_query(
+    cx: &mut Cx,
+    f: &Fields<'_>,
+    name: &str,
+    catalog: &Catalog,
+) -> Option<(String, Location)> {
     let node = f.get(name)?;
     let m = cx.fields(node, &f.path(name), &["metricSource"])?;
     let Some(source) = m.get("metricSource") else {
@@ -618,18 +670,17 @@ fn metric(cx: &mut Cx, f: &Fields<'_>, name: &str, catalog: &Catalog) -> Option<
     let q = cx.fields(spec, &s.path("spec"), &["query"])?;
     let query = cx.string(&q, "query", Some("a PromQL query"))?;
     let loc = q.get("query").map_or(spec.location, |n| n.location);
-    let query = classify(cx, query, loc, &q.path("query"));
-    kind.and(query).map(|query| (query, loc))
+    if let Err(why) = names::check_balanced(&query) {
+        cx.error(loc, &q.path("query"), format!("broken query: {why}"));
+        return None;
+    }
+    kind.map(|_| (query, loc))
 }
 
 /// A Prometheus query of a ratio metric: a selector or windowed PromQL.
 fn classify(cx: &mut Cx, query: String, loc: Location, field: &str) -> Option<Query> {
     if names::check_selector(&query).is_ok() {
         return Some(Query::Selector(query.trim().to_owned()));
-    }
-    if let Err(why) = names::check_balanced(&query) {
-        cx.error(loc, field, format!("broken query: {why}"));
-        return None;
     }
     if query.contains(WINDOW_PLACEHOLDER) {
         return Some(Query::Windowed(query));
@@ -901,8 +952,25 @@ fn slo(
     }
     let budgeting = budgeting(cx, &f);
     let period = time_window(cx, &f);
-    let objective = objectives(cx, &f, budgeting);
-    let sli = indicator(cx, &f, catalog);
+    let (objective, slices) = objectives(cx, &f, budgeting);
+    let sli = match (budgeting, indicator(cx, &f, catalog)) {
+        (Some(Budgeting::Occurrences), Some(Indicator::Events(sli))) => Some(sli),
+        (Some(Budgeting::Occurrences), Some(Indicator::Threshold { at, .. })) => {
+            cx.push(
+                Diagnostic::error(
+                    at.1,
+                    at.0,
+                    "a thresholdMetric is judged slice by slice: it needs `budgetingMethod: Timeslices`",
+                )
+                .with_help("set `budgetingMethod: Timeslices` with `op`, `value` and `timeSliceWindow` in the objective"),
+            );
+            None
+        }
+        (Some(Budgeting::Timeslices), Some(indicator)) => {
+            timeslices(cx, indicator, &slices).map(Sli::Slices)
+        }
+        _ => None,
+    };
     let conditions = alert_policies(cx, &f, catalog);
     let (period, conditions) = (period?, conditions?);
     let (alerting, specs, blame) = alerting(cx, conditions, &f);
@@ -914,6 +982,10 @@ fn slo(
         &alerting,
         (o.name_node.location, &o.path),
     );
+    if let (Some(Sli::Slices(s)), Some((_, loc))) = (&sli, slices.window) {
+        let path = format!("{}.timeSliceWindow", slices.path);
+        cx.check_slice((loc, &path), s.slice, &policy, period);
+    }
     Some(Slo {
         service: this_service?,
         name: o.name.clone(),
@@ -927,32 +999,146 @@ fn slo(
     })
 }
 
-/// `budgetingMethod`: true when it is `Occurrences`.
-fn budgeting(cx: &mut Cx, f: &Fields<'_>) -> bool {
-    let Some(method) = cx.string(f, "budgetingMethod", Some("`Occurrences`")) else {
-        return false;
-    };
+/// How an SLO spends its budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Budgeting {
+    /// Bad events over all events.
+    Occurrences,
+    /// Bad slices over slices with data.
+    Timeslices,
+}
+
+/// `budgetingMethod`; `None` when it is missing or unsupported.
+fn budgeting(cx: &mut Cx, f: &Fields<'_>) -> Option<Budgeting> {
+    let method = cx.string(f, "budgetingMethod", Some("`Occurrences` or `Timeslices`"))?;
     let loc = f
         .get("budgetingMethod")
         .map_or(f.node.location, |n| n.location);
     let path = f.path("budgetingMethod");
     match method.as_str() {
-        "Occurrences" => return true,
-        "Timeslices" | "RatioTimeslices" => cx.push(
+        "Occurrences" => return Some(Budgeting::Occurrences),
+        "Timeslices" => return Some(Budgeting::Timeslices),
+        "RatioTimeslices" => cx.push(
             Diagnostic::error(
                 loc,
                 path,
-                format!("budgetingMethod {method} is not supported: this tool counts good and bad events (Occurrences)"),
+                "budgetingMethod RatioTimeslices is not supported: it averages per-slice ratios, which no error budget of events or slices adds up to",
             )
-            .with_help("use `budgetingMethod: Occurrences`"),
+            .with_help("use `Occurrences` (bad events over all events) or `Timeslices` (bad slices over all slices)"),
         ),
         other => cx.error(
             loc,
             &path,
-            format!("unknown budgetingMethod `{other}`: expected Occurrences"),
+            format!("unknown budgetingMethod `{other}`: expected Occurrences or Timeslices"),
         ),
     }
-    false
+    None
+}
+
+/// What a Timeslices objective says about its slices.
+#[derive(Default)]
+struct SliceTerms {
+    /// `timeSliceTarget`: the good share a ratio (or a threshold metric's
+    /// evaluations) must reach in a slice.
+    target: Option<(f64, Location)>,
+    /// `timeSliceWindow`: the slice.
+    window: Option<(Duration, Location)>,
+    /// `op`: how a threshold metric is compared with `value`.
+    op: Option<(SliceOp, Location)>,
+    /// `value`: the threshold metric's bound.
+    value: Option<(f64, Location)>,
+    /// The objective, for what it lacks.
+    at: Location,
+    path: String,
+}
+
+/// A Timeslices SLI: the slice judged by the indicator and the objective.
+///
+/// - A ratio (or raw) SLI: a slice is good when its good ratio over the
+///   slice, `1 - (error ratio over the slice)`, reaches `timeSliceTarget`
+///   (a slice without traffic is 0/0, NaN: neither good nor bad, as the
+///   indicator drops NaN).
+/// - A threshold metric: a slice is good when `query op value` holds at the
+///   slice's evaluation; with `timeSliceTarget`, when that share of the
+///   slice's evaluations (a subquery at the evaluation interval) holds it.
+fn timeslices(cx: &mut Cx, indicator: Indicator, t: &SliceTerms) -> Option<SlicesSli> {
+    let Some((slice, _)) = t.window else {
+        cx.error(
+            t.at,
+            &t.path,
+            "missing field `timeSliceWindow`: expected the slice length for Timeslices budgeting, e.g. 1m",
+        );
+        return None;
+    };
+    match indicator {
+        Indicator::Events(sli) => {
+            for (field, given) in [("op", t.op.map(|x| x.1)), ("value", t.value.map(|x| x.1))] {
+                if let Some(loc) = given {
+                    cx.error(
+                        loc,
+                        &format!("{}.{field}", t.path),
+                        format!("`{field}` is for threshold metrics: a ratio's slice is good when its ratio reaches `timeSliceTarget`"),
+                    );
+                }
+            }
+            let Some((target, _)) = t.target else {
+                cx.error(
+                    t.at,
+                    &t.path,
+                    "missing field `timeSliceTarget`: expected the good ratio a slice must reach, e.g. 0.95",
+                );
+                return None;
+            };
+            Some(SlicesSli {
+                query: format!("1 - ({})", promql::error_ratio(&sli, slice)),
+                op: SliceOp::Ge,
+                threshold: target,
+                slice,
+            })
+        }
+        Indicator::Threshold { query, .. } => {
+            let op = t.op.map(|x| x.0);
+            let value = t.value.map(|x| x.0);
+            for (field, given, what) in [
+                (
+                    "op",
+                    op.is_some(),
+                    "how the metric is compared with `value`: lt, lte, gt or gte",
+                ),
+                (
+                    "value",
+                    value.is_some(),
+                    "the bound a good slice's metric keeps to",
+                ),
+            ] {
+                if !given {
+                    cx.error(
+                        t.at,
+                        &t.path,
+                        format!("missing field `{field}`: expected {what}"),
+                    );
+                }
+            }
+            let judged = SlicesSli {
+                query: promql::substitute_window(&query, slice),
+                op: op?,
+                threshold: value?,
+                slice,
+            };
+            Some(match t.target {
+                None => judged,
+                Some((target, _)) => SlicesSli {
+                    query: format!(
+                        "avg_over_time(({})[{slice}:])",
+                        promql::slice_indicator(&judged)
+                    ),
+                    op: SliceOp::Ge,
+                    threshold: target,
+                    slice,
+                },
+            })
+        }
+    }
 }
 
 /// `timeWindow`: one rolling window, the period.
@@ -1006,8 +1192,24 @@ fn time_window(cx: &mut Cx, f: &Fields<'_>) -> Option<Duration> {
     ok.then_some(period)
 }
 
-/// `objectives`: exactly one, with `target` or `targetPercent`.
-fn objectives(cx: &mut Cx, f: &Fields<'_>, occurrences: bool) -> Option<Objective> {
+/// `objectives`: exactly one, with `target` or `targetPercent`, and for
+/// Timeslices budgeting what makes a slice good.
+fn objectives(
+    cx: &mut Cx,
+    f: &Fields<'_>,
+    budgeting: Option<Budgeting>,
+) -> (Option<Objective>, SliceTerms) {
+    let mut terms = SliceTerms::default();
+    let objective = objective(cx, f, budgeting, &mut terms);
+    (objective, terms)
+}
+
+fn objective(
+    cx: &mut Cx,
+    f: &Fields<'_>,
+    budgeting: Option<Budgeting>,
+    terms: &mut SliceTerms,
+) -> Option<Objective> {
     let items = list(cx, f, "objectives", "a list of one objective")?;
     let path = f.path("objectives");
     if let Some(second) = items.get(1) {
@@ -1033,22 +1235,42 @@ fn objectives(cx: &mut Cx, f: &Fields<'_>, occurrences: bool) -> Option<Objectiv
             "timeSliceWindow",
         ],
     )?;
-    for field in ["op", "value"] {
-        if o.get(field).is_some() {
+    let timeslices = budgeting == Some(Budgeting::Timeslices);
+    for field in ["op", "value", "timeSliceTarget", "timeSliceWindow"] {
+        if budgeting == Some(Budgeting::Occurrences) && o.get(field).is_some() {
             cx.error(
                 o.key_location(field),
                 &o.path(field),
-                format!("`{field}` is for threshold metrics, which are not supported: a ratio objective needs only `target`"),
+                format!("`{field}` applies to Timeslices budgeting only: an Occurrences objective needs only `target`"),
             );
         }
     }
-    for field in ["timeSliceTarget", "timeSliceWindow"] {
-        if occurrences && o.get(field).is_some() {
-            cx.error(
-                o.key_location(field),
-                &o.path(field),
-                format!("`{field}` applies to Timeslices budgeting only"),
-            );
+    if timeslices {
+        terms.at = items[0].location;
+        terms.path = format!("{path}[0]");
+        terms.window = duration(cx, &o, "timeSliceWindow");
+        terms.value = cx.number(&o, "value", "the bound a good slice's metric keeps to");
+        if let Some((target, loc)) = cx.number(&o, "timeSliceTarget", "a ratio such as 0.95") {
+            if target > 0.0 && target <= 1.0 {
+                terms.target = Some((target, loc));
+            } else {
+                cx.error(
+                    loc,
+                    &o.path("timeSliceTarget"),
+                    format!("timeSliceTarget {target} is out of range: expected a ratio above 0 and at most 1 (e.g. 0.95)"),
+                );
+            }
+        }
+        if let Some(op) = cx.string(&o, "op", None) {
+            let loc = o.get("op").map_or(o.node.location, |n| n.location);
+            match OPS.iter().find(|(name, _)| *name == op) {
+                Some((_, slice_op)) => terms.op = Some((*slice_op, loc)),
+                None => cx.error(
+                    loc,
+                    &o.path("op"),
+                    format!("unknown op `{op}`: expected lt, lte, gt or gte"),
+                ),
+            }
         }
     }
     match (o.get("target"), o.get("targetPercent")) {
@@ -1093,7 +1315,7 @@ fn objectives(cx: &mut Cx, f: &Fields<'_>, occurrences: bool) -> Option<Objectiv
 }
 
 /// `indicator` (inline) or `indicatorRef`.
-fn indicator(cx: &mut Cx, f: &Fields<'_>, catalog: &Catalog) -> Option<Sli> {
+fn indicator(cx: &mut Cx, f: &Fields<'_>, catalog: &Catalog) -> Option<Indicator> {
     match (f.get("indicator"), f.get("indicatorRef")) {
         (Some(_), Some(_)) => {
             cx.error(

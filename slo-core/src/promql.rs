@@ -215,9 +215,12 @@ fn hand_written(query: &str, f: Counter, window: Duration) -> String {
     }
 }
 
-/// The indicator of one slice: `(query) OP bool threshold`, 1 when the slice
-/// is good and 0 when it is bad. A query that returns nothing gives no
-/// sample: the slice is neither good nor bad.
+/// The indicator of one slice: `((query) >= -Inf) OP bool threshold`, 1
+/// when the slice is good and 0 when it is bad. A query that returns nothing
+/// gives no sample, and so does a NaN (`>= -Inf` keeps every number but
+/// NaN): a ratio or a quantile over a slice without requests is 0/0, and
+/// such a slice is neither good nor bad, where `NaN OP bool t` alone would
+/// call it bad.
 pub fn slice_indicator(sli: &SlicesSli) -> String {
     let t = num::format(sli.threshold);
     // `x >= bool -1` parses, but parentheses keep a negative bound readable.
@@ -226,7 +229,7 @@ pub fn slice_indicator(sli: &SlicesSli) -> String {
     } else {
         t
     };
-    format!("({}) {} bool {t}", sli.query.trim(), sli.op)
+    format!("(({}) >= -Inf) {} bool {t}", sli.query.trim(), sli.op)
 }
 
 /// The indicator's slices in `window` as a subquery, `(indicator)[W:slice]`:
@@ -362,7 +365,7 @@ mod tests {
             threshold: 1000.0,
             slice: Duration::from_mins(1),
         });
-        let range = "((sum(rate(x[1m])) * 60) >= bool 1000)[1h:1m]";
+        let range = "(((sum(rate(x[1m])) * 60) >= -Inf) >= bool 1000)[1h:1m]";
         assert_eq!(
             error_ratio(&sli, Duration::from_hours(1)),
             format!("1 - avg_over_time({range})")
@@ -381,7 +384,7 @@ mod tests {
             threshold: -2.5,
             slice: Duration::from_mins(1),
         };
-        assert_eq!(slice_indicator(&negative), "(x) < bool (-2.5)");
+        assert_eq!(slice_indicator(&negative), "((x) >= -Inf) < bool (-2.5)");
     }
 
     #[test]

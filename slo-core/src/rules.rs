@@ -1100,7 +1100,7 @@ slos:
         );
         assert_eq!(
             groups[0].rules[0].expr(),
-            "(sum(rate(x[1m])) * 60) >= bool 1000"
+            "((sum(rate(x[1m])) * 60) >= -Inf) >= bool 1000"
         );
         let good = r#"slo:sli_slice:good{slo_service="web",slo="floor"}"#;
         // Short windows too are read from the indicator, never the raw query.

@@ -439,3 +439,125 @@ fn mangled_examples_never_panic() {
         }
     }
 }
+
+/// The slices SLI of an OpenSLO Timeslices SLO.
+fn slices_of(spec: &slo_core::spec::Spec) -> slo_core::spec::SlicesSli {
+    match &spec.slos[0].sli {
+        slo_core::spec::Sli::Slices(s) => s.clone(),
+        other => panic!("expected a slices SLI, got {other:?}"),
+    }
+}
+
+#[test]
+fn openslo_timeslices_over_a_ratio_judge_each_slice_by_its_ratio() {
+    let sli = format!(
+        "        counter: true\n        bad: {}\n        total: {}",
+        prom(r#"http_requests_total{code=~"5.."}"#),
+        prom("http_requests_total")
+    );
+    let src = openslo(&sli, "")
+        .replace(
+            "budgetingMethod: Occurrences",
+            "budgetingMethod: Timeslices",
+        )
+        .replace(
+            "objectives: [{targetPercent: 99.5}]",
+            "objectives: [{target: 0.99, timeSliceTarget: 0.95, timeSliceWindow: 1m}]",
+        );
+    let spec = load(&src);
+    let s = slices_of(&spec);
+    assert_eq!(spec.slos[0].objective.percent(), 99.0);
+    assert_eq!(
+        (s.op, s.threshold, s.slice.to_string()),
+        (slo_core::spec::SliceOp::Ge, 0.95, "1m".to_owned())
+    );
+    assert_eq!(
+        s.query,
+        r#"1 - (sum(rate(http_requests_total{code=~"5.."}[1m])) / sum(rate(http_requests_total[1m])))"#
+    );
+    // Written as slo/v1, it reads back the same.
+    let native = slo_core::native::to_yaml(&spec);
+    assert_eq!(load(&native), spec, "{native}");
+}
+
+#[test]
+fn openslo_timeslices_over_a_threshold_metric_compare_it_each_slice() {
+    let threshold = |objective: &str| {
+        format!(
+            r#"
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: p99-latency}}
+spec:
+  service: checkout
+  budgetingMethod: Timeslices
+  objectives: [{objective}]
+  indicator:
+    metadata: {{name: p99}}
+    spec:
+      thresholdMetric:
+        metricSource:
+          type: Prometheus
+          spec:
+            query: histogram_quantile(0.99, sum by (le) (rate(latency_seconds_bucket[{{{{.window}}}}])))
+"#
+        )
+    };
+    let spec = load(&threshold(
+        "{target: 0.99, op: lte, value: 0.3, timeSliceWindow: 5m}",
+    ));
+    let s = slices_of(&spec);
+    assert_eq!(
+        s.query,
+        "histogram_quantile(0.99, sum by (le) (rate(latency_seconds_bucket[5m])))"
+    );
+    assert_eq!((s.op, s.threshold), (slo_core::spec::SliceOp::Le, 0.3));
+    let spec = load(&threshold(
+        "{target: 0.99, op: lt, value: 0.3, timeSliceTarget: 0.9, timeSliceWindow: 5m}",
+    ));
+    let s = slices_of(&spec);
+    assert_eq!(
+        (s.query.as_str(), s.op, s.threshold),
+        (
+            "avg_over_time((((histogram_quantile(0.99, sum by (le) (rate(latency_seconds_bucket[5m])))) >= -Inf) < bool 0.3)[5m:])",
+            slo_core::spec::SliceOp::Ge,
+            0.9
+        )
+    );
+    // Each missing piece is named at the objective; the wrong budgeting at the metric.
+    let errs = errors(&threshold("{target: 0.99, timeSliceWindow: 7m}"));
+    let messages: Vec<&str> = errs.iter().map(|d| d.message.as_str()).collect();
+    assert!(
+        messages.iter().any(|m| m.starts_with("missing field `op`"))
+            && messages
+                .iter()
+                .any(|m| m.starts_with("missing field `value`")),
+        "{messages:?}"
+    );
+    let errs = errors(&threshold("{target: 0.99, op: lte, value: 0.3}"));
+    assert!(
+        errs[0]
+            .message
+            .starts_with("missing field `timeSliceWindow`"),
+        "{errs:?}"
+    );
+    let errs = errors(&threshold(
+        "{target: 0.99, op: lte, value: 0.3, timeSliceWindow: 2m}",
+    ));
+    assert!(errs[0].message.contains("does not divide"), "{errs:?}");
+    assert_eq!(
+        errs[0].field,
+        "SLO/p99-latency.spec.objectives[0].timeSliceWindow"
+    );
+    let errs = errors(&threshold("{target: 0.99, op: lte, value: 0.3}").replace(
+        "budgetingMethod: Timeslices",
+        "budgetingMethod: Occurrences",
+    ));
+    assert!(
+        errs.iter().any(
+            |d| d.message.contains("needs `budgetingMethod: Timeslices`")
+                && d.field == "SLO/p99-latency.spec.indicator.spec.thresholdMetric"
+        ),
+        "{errs:?}"
+    );
+}

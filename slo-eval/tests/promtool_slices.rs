@@ -429,3 +429,63 @@ fn the_backtest_agrees_with_the_rules() {
     }
     assert!(fired > 0, "the drops must alert");
 }
+
+/// A slice whose query is NaN (a ratio over a minute without requests: 0/0)
+/// is neither good nor bad, like a slice without data: 40 idle minutes at
+/// night spend no budget and page nothing, and the 1h window counts only
+/// the minutes with requests. Without the indicator's NaN guard every idle
+/// minute would be a bad one and the page would fire 9 minutes in.
+#[test]
+fn regression_idle_minutes_of_a_ratio_slice_are_not_bad() {
+    let spec = spec(
+        r#"
+version: slo/v1
+service: frontend
+slos:
+  - name: good-minutes
+    objective: 99
+    sli:
+      slices:
+        query: sum(rate(http_requests_total{job="frontend",code=~"5.."}[1m])) / sum(rate(http_requests_total{job="frontend"}[1m]))
+        op: "<"
+        threshold: 0.05
+        slice: 1m
+    alerting:
+      name: FrontendGoodMinutes
+"#,
+    );
+    let slo = &spec.slos[0];
+    let t0 = 7 * HOUR;
+    let idle = 40;
+    let traffic = Traffic::new()
+        .run(t0 / MIN, ABOVE, 0.0)
+        .run(idle, 0, 0.0)
+        .run(30, ABOVE, 0.0);
+    let mut suite = suite(&spec, &traffic);
+    suite.exprs.push(common::ExprTest {
+        expr: format!(
+            "max_over_time({}[{}])",
+            alerts_selector("FrontendGoodMinutes", ""),
+            Duration::from_secs(t0 + (idle + 30) * MIN)
+        ),
+        at: t0 + (idle + 30) * MIN,
+        samples: vec![],
+    });
+    suite.assert_passes();
+    let id = Naming::Native.matchers(slo);
+    let at = t0 + idle * MIN;
+    let got = suite.measure(&[
+        (
+            format!("count_over_time({}{id}[1h])", rules::SLICE_GOOD),
+            at,
+        ),
+        (
+            format!("{}{id}", rules::error_ratio_metric(Duration::from_hours(1))),
+            at,
+        ),
+    ]);
+    // The 1h window at the end of the idle run: 61 slices, of which the
+    // idle minutes (their 1m rate is 0/0) have no sample.
+    assert_eq!(got[0], Some((61 - idle) as f64), "{got:?}");
+    assert_eq!(got[1], Some(0.0), "{got:?}");
+}
