@@ -418,7 +418,7 @@ mod tests {
         let yaml = "version: slo/v1\nservice: web\nslos:\n  - name: floor\n    objective: 99\n    sli:\n      slices: {query: 'sum(rate(x[1m])) * 60', op: '>=', threshold: 1000, slice: 1m}\n    alerting:\n      windows: [{severity: page, long: 1h, short: 5m, factor: 14.4}]\n";
         let spec = slo_core::load::load_str(yaml).unwrap_or_else(|d| panic!("{d:?}"));
         let q = queries(&spec.slos[0], true);
-        let range = |w: &str| format!("((sum(rate(x[1m])) * 60) >= bool 1000)[{w}:1m]");
+        let range = |w: &str| format!("(((sum(rate(x[1m])) * 60) >= -Inf) >= bool 1000)[{w}:1m]");
         let text = |part: Part| {
             q.iter()
                 .find(|(p, _)| *p == part)
