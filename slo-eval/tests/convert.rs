@@ -118,14 +118,15 @@ fn examples_of_every_format_validate_and_explain() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        // The spec folders above (8 files, 12 SLOs) plus examples/istio (6, 16).
-        stdout.starts_with("ok: 14 file(s), 14 service(s), 28 SLO(s)"),
+        // The spec folders above (9 files, 14 SLOs) plus examples/istio (6, 16).
+        stdout.starts_with("ok: 15 file(s), 15 service(s), 30 SLO(s)"),
         "{stdout}"
     );
     let (code, stdout, stderr) = slo_eval(&["explain", "examples/openslo"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stdout.contains("checkout / requests-availability: 99.9% over 4w (ratio sli, budget 0.1%)"),
+        stdout.contains("checkout / requests-availability: 99.9% over 4w (ratio sli, budget 0.1%)")
+            && stdout.contains("frontend / good-minutes: 99.5% over 4w (slices sli, budget 0.5%)"),
         "{stdout}"
     );
 }
