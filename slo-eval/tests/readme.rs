@@ -203,7 +203,7 @@ fn run_daemon(line: usize, dir: &Path, config: &str, servers: &mut Servers) {
         .replace("http://127.0.0.1:9093", servers.alertmanager())
         .replace("127.0.0.1:9099", &format!("127.0.0.1:{port}"));
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("write: {e}"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_slo-eval"))
+    let child = Command::new(env!("CARGO_BIN_EXE_slo-eval"))
         .args(["run", "--config", config])
         .current_dir(dir)
         .stdout(Stdio::null())
@@ -295,9 +295,12 @@ fn every_command_the_readme_shows_runs() {
     assert!(ran >= 8, "ran only {ran} README commands");
 }
 
+/// A flag's long form and its short one, if any.
+type Flag = (String, Option<String>);
+
 /// Every flag of every command, as clap knows them: the long form, and the
 /// short one, which the table may use instead (`-o`).
-fn flags() -> Vec<(String, BTreeSet<(String, Option<String>)>)> {
+fn flags() -> Vec<(String, BTreeSet<Flag>)> {
     let cli = slo_eval::cli::Cli::command();
     cli.get_subcommands()
         .map(|sub| {
