@@ -132,9 +132,10 @@ impl PairDecision {
             return Outcome::Firing;
         }
         let (l, s) = (usable(self.long), usable(self.short));
-        // `!(x > t)` so that a NaN threshold (broken budget) settles it.
-        let settled_below =
-            |m: Option<Measurement>| m.is_some_and(|m| !(m.error_ratio > self.threshold));
+        // A NaN threshold (broken budget) never fires, so it settles too.
+        let settled_below = |m: Option<Measurement>| {
+            m.is_some_and(|m| m.error_ratio <= self.threshold || self.threshold.is_nan())
+        };
         if settled_below(l) || settled_below(s) || (l.is_some() && s.is_some()) {
             Outcome::NotFiring
         } else {
