@@ -14,6 +14,16 @@
 //!
 //! Deciding is monotone: raising error ratios never stops a pair firing.
 //!
+//! For a state machine the question is three-valued ([`Outcome`]): a pair
+//! that does not fire because a window it needs is **unknown** (no
+//! measurement, NaN) has not been shown healthy. [`PairDecision::outcome`]
+//! says *not firing* only when the known windows alone settle it (a window
+//! at or below the threshold, or a failed guard), and [`Decision::outcome`]
+//! combines a tier's pairs the same way (Kleene's three-valued OR).
+//! [`AlertState::step`] holds an alert where it is on unknown: after a
+//! Prometheus outage, a short window without samples yet neither resolves
+//! a firing alert nor restarts its `startsAt`.
+//!
 //! ```
 //! use slo_core::alert::{decide, Measurement};
 //! use slo_core::budget::{ErrorBudget, Objective};
@@ -55,6 +65,38 @@ pub enum Hold {
     TooFewEvents,
 }
 
+/// What a decision says about an alert condition, in three values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The condition holds.
+    Firing,
+    /// The condition does not hold, whatever the unknown windows measure.
+    NotFiring,
+    /// The condition depends on a window that has no usable measurement.
+    Unknown,
+}
+
+impl Outcome {
+    /// Kleene's OR: firing if any is, not firing if all are, else unknown.
+    /// Empty: not firing.
+    pub fn any(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
+        let mut unknown = false;
+        for o in outcomes {
+            match o {
+                Outcome::Firing => return Outcome::Firing,
+                Outcome::Unknown => unknown = true,
+                Outcome::NotFiring => {}
+            }
+        }
+        if unknown {
+            Outcome::Unknown
+        } else {
+            Outcome::NotFiring
+        }
+    }
+}
+
 /// The decision for one window pair.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct PairDecision {
@@ -80,7 +122,35 @@ pub struct Decision {
     pub pairs: Vec<PairDecision>,
 }
 
+impl PairDecision {
+    /// The pair's three-valued outcome: firing; not firing when a known
+    /// window is at or below the threshold, or both are known and the
+    /// guard failed; unknown otherwise (a window it needs has no usable
+    /// measurement, and the known one, if any, is above the threshold).
+    pub fn outcome(&self) -> Outcome {
+        if self.firing {
+            return Outcome::Firing;
+        }
+        let (l, s) = (usable(self.long), usable(self.short));
+        // A NaN threshold (broken budget) never fires, so it settles too.
+        let settled_below = |m: Option<Measurement>| {
+            m.is_some_and(|m| m.error_ratio <= self.threshold || self.threshold.is_nan())
+        };
+        if settled_below(l) || settled_below(s) || (l.is_some() && s.is_some()) {
+            Outcome::NotFiring
+        } else {
+            Outcome::Unknown
+        }
+    }
+}
+
 impl Decision {
+    /// The three-valued outcome of the tier `severity`: [`Outcome::any`]
+    /// over its pairs.
+    pub fn outcome(&self, severity: Severity) -> Outcome {
+        Outcome::any(self.tier(severity).map(PairDecision::outcome))
+    }
+
     /// True when any pair of `severity` fires.
     pub fn firing(&self, severity: Severity) -> bool {
         self.tier(severity).any(|p| p.firing)
@@ -345,6 +415,20 @@ impl AlertState {
         }
     }
 
+    /// [`next`](Self::next) for a three-valued outcome: on
+    /// [`Outcome::Unknown`] the state is held as it is (a pending alert
+    /// keeps its `active_since` and is not promoted, a firing one keeps its
+    /// `startsAt` and is not resolved), as Prometheus holds alert state
+    /// through failed evaluations.
+    #[must_use]
+    pub fn step(self, outcome: Outcome, hold_for: Option<Duration>, now: Timestamp) -> Self {
+        match outcome {
+            Outcome::Firing => self.next(true, hold_for, now),
+            Outcome::NotFiring => self.next(false, hold_for, now),
+            Outcome::Unknown => self,
+        }
+    }
+
     /// True while firing.
     pub fn is_firing(&self) -> bool {
         matches!(self, AlertState::Firing { .. })
@@ -442,5 +526,82 @@ mod tests {
         let d = decide(&policy, &budget, 0.0, |_| m(0.0144, 1e6));
         assert!(!d.pairs[0].firing);
         assert!(d.pairs[1].firing);
+    }
+
+    /// The bug of issue 12: after a Prometheus outage the short window has
+    /// no samples yet (NaN, or no series at all) while the long window still
+    /// burns. That is unknown, and a firing page is held with its startsAt.
+    #[test]
+    fn outage_short_window_unknown_holds_a_firing_page() {
+        let (policy, budget) = setup();
+        let hold = Some(Duration::from_mins(2));
+        let firing = AlertState::Firing {
+            active_since: 0,
+            started_at: 120_000,
+        };
+        for short in [None, m(f64::NAN, 0.0)] {
+            let d = decide(&policy, &budget, 0.0, |w| {
+                if w <= Duration::from_mins(30) {
+                    short
+                } else {
+                    m(0.5, 1e4)
+                }
+            });
+            assert!(!d.firing(Severity::Page));
+            assert_eq!(d.outcome(Severity::Page), Outcome::Unknown);
+            let next = firing.step(d.outcome(Severity::Page), hold, 180_000);
+            assert_eq!(next, firing);
+            // The old two-valued rule resolved it: the bug.
+            assert!(!advance(firing, &d, Severity::Page, hold, 180_000).is_firing());
+        }
+    }
+
+    #[test]
+    fn a_known_healthy_window_settles_not_firing() {
+        let (policy, budget) = setup();
+        // Short windows unknown, long windows healthy: not firing, resolves.
+        let d = decide(&policy, &budget, 0.0, |w| {
+            if w <= Duration::from_mins(30) {
+                None
+            } else {
+                m(0.0, 1e4)
+            }
+        });
+        assert_eq!(d.outcome(Severity::Page), Outcome::NotFiring);
+        assert_eq!(d.outcome(Severity::Ticket), Outcome::NotFiring);
+        // Everything known and burning fast: firing.
+        let d = decide(&policy, &budget, 0.0, |_| m(0.5, 1e4));
+        assert_eq!(d.outcome(Severity::Page), Outcome::Firing);
+        // Both known and above, but too few events: not firing.
+        let d = decide(&policy, &budget, 100.0, |_| m(0.5, 1.0));
+        assert_eq!(d.outcome(Severity::Page), Outcome::NotFiring);
+    }
+
+    #[test]
+    fn unknown_holds_pending_and_inactive_too() {
+        let hold = Some(Duration::from_mins(2));
+        let pending = AlertState::Pending { active_since: 0 };
+        // Not promoted while unknown, even past `for`.
+        assert_eq!(pending.step(Outcome::Unknown, hold, 600_000), pending);
+        assert_eq!(
+            pending.step(Outcome::Firing, hold, 600_000),
+            AlertState::Firing {
+                active_since: 0,
+                started_at: 600_000
+            }
+        );
+        assert_eq!(
+            AlertState::Inactive.step(Outcome::Unknown, hold, 0),
+            AlertState::Inactive
+        );
+        assert_eq!(Outcome::any([]), Outcome::NotFiring);
+        assert_eq!(
+            Outcome::any([Outcome::NotFiring, Outcome::Unknown]),
+            Outcome::Unknown
+        );
+        assert_eq!(
+            Outcome::any([Outcome::Unknown, Outcome::Firing]),
+            Outcome::Firing
+        );
     }
 }
