@@ -57,7 +57,8 @@ pub enum Command {
         /// What to write: a rule file, or a prometheus-operator PrometheusRule.
         #[arg(long, value_enum, default_value_t = Target::Prometheus)]
         target: Target,
-        /// PrometheusRule name (default: <service>-slo-rules).
+        /// PrometheusRule name: one object holding every service (default: one
+        /// object per service, each named <service>-slo-rules).
         #[arg(long)]
         name: Option<String>,
         /// PrometheusRule namespace.
