@@ -41,6 +41,14 @@ pub fn load_str(src: &str) -> Result<Spec, Vec<Diagnostic>> {
 /// Reads a spec and returns every problem found, sorted by place. The spec
 /// is `Some` exactly when no diagnostic is an error.
 pub fn check(src: &str) -> (Option<Spec>, Vec<Diagnostic>) {
+    let (spec, diags, _) = check_placed(src);
+    (spec, diags)
+}
+
+/// Like [`check`], also returning where each SLO is defined (the place of
+/// its name), so callers that read several files can point at both
+/// definitions of a duplicate.
+pub fn check_placed(src: &str) -> (Option<Spec>, Vec<Diagnostic>, Vec<SloPlace>) {
     let mut cx = Cx::default();
     let spec = match yaml::parse(src) {
         Err(d) => {
@@ -88,7 +96,49 @@ pub fn check(src: &str) -> (Option<Spec>, Vec<Diagnostic>) {
     });
     diags.sort_by_key(|d| (d.location.line, d.location.column));
     let ok = !diags.iter().any(Diagnostic::is_error);
-    (spec.filter(|_| ok), diags)
+    (spec.filter(|_| ok), diags, cx.places)
+}
+
+/// Tells YAML that is no spec at all (the daemon's configuration, an
+/// incidents file, another Kubernetes object) from a spec with mistakes:
+/// returns what the file looks like when its first document is a mapping
+/// with none of a spec's top-level fields (`version`, `service`, `slos`)
+/// and no `apiVersion` of a spec format. A file that does not parse, or
+/// has any of those fields, is a spec, so its mistakes are reported.
+pub fn not_a_spec(src: &str) -> Option<String> {
+    let docs = yaml::parse(src).ok()?;
+    let Kind::Map(pairs) = &docs.first()?.kind else {
+        return None;
+    };
+    let keys: BTreeSet<&str> = pairs.iter().filter_map(|(k, _)| k.as_scalar()).collect();
+    if ["version", "service", "slos"]
+        .iter()
+        .any(|k| keys.contains(k))
+    {
+        return None;
+    }
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k.as_scalar() == Some(name))
+            .and_then(|(_, v)| v.as_scalar())
+    };
+    if let Some(api) = field("apiVersion") {
+        if Format::of(&docs[0]) != Format::Native {
+            return None;
+        }
+        let kind = field("kind").unwrap_or("?");
+        return Some(format!(
+            "a `{api}` `{kind}` object, not a spec format (slo/v1, Sloth, OpenSLO)"
+        ));
+    }
+    if keys.contains("specs") && (keys.contains("prometheus") || keys.contains("notify")) {
+        return Some("the daemon's configuration (`slo-eval run --config`)".to_owned());
+    }
+    if keys.contains("incidents") {
+        return Some("an incidents file (`slo-eval backtest --incidents`)".to_owned());
+    }
+    Some("YAML without `version`, `apiVersion`, `service` or `slos`".to_owned())
 }
 
 /// The walk's state: problems found so far. Shared with the readers of
@@ -97,6 +147,19 @@ pub fn check(src: &str) -> (Option<Spec>, Vec<Diagnostic>) {
 #[derive(Default)]
 pub(crate) struct Cx {
     diags: Vec<Diagnostic>,
+    /// Where each SLO's name was read, for reporting duplicates across files.
+    places: Vec<SloPlace>,
+}
+
+/// Where an SLO is defined in its file: the place of its name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SloPlace {
+    /// The service.
+    pub service: String,
+    /// The SLO's name.
+    pub name: String,
+    /// The place of the name.
+    pub location: Location,
 }
 
 /// A mapping whose keys have been checked against the fields a place allows.
@@ -142,6 +205,15 @@ impl Cx {
 
     pub(crate) fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    /// Records where the SLO `name` of `service` is defined.
+    pub(crate) fn place(&mut self, service: &str, name: &str, location: Location) {
+        self.places.push(SloPlace {
+            service: service.to_owned(),
+            name: name.to_owned(),
+            location,
+        });
     }
 
     /// Checks that `node` is a mapping whose keys are among `allowed`, each
@@ -521,6 +593,9 @@ impl Cx {
             ],
         )?;
         let name = self.slo_name(&f, "name");
+        if let (Some(n), Some(node)) = (&name, f.get("name")) {
+            self.place(service, n, node.location);
+        }
         let description = self.string(&f, "description", None);
         let objective = self.objective_percent(&f, "objective");
         let period = match self.positive_duration(&f, "period") {

@@ -973,6 +973,9 @@ fn slo(
     };
     let conditions = alert_policies(cx, &f, catalog);
     let (period, conditions) = (period?, conditions?);
+    if let Some(service) = &this_service {
+        cx.place(service, &o.name, o.name_node.location);
+    }
     let (alerting, specs, blame) = alerting(cx, conditions, &f);
     let policy = cx.policy(
         &specs,

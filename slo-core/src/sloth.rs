@@ -194,6 +194,9 @@ fn slo(
     )?;
     plugins(cx, &f, d.plugins);
     let name = cx.slo_name(&f, "name");
+    if let (Some(n), Some(node)) = (&name, f.get("name")) {
+        cx.place(service, n, node.location);
+    }
     let description = cx.string(&f, "description", None);
     let objective = cx.objective_percent(&f, "objective");
     let mut labels = file_labels.clone();

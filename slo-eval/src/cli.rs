@@ -29,9 +29,13 @@ pub enum Command {
     /// Check spec files (slo/v1, Sloth prometheus/v1 or PrometheusServiceLevel,
     /// OpenSLO v1); print every problem as FILE:LINE:COL.
     Validate {
-        /// Spec files or folders (searched for *.yaml and *.yml).
+        /// Spec files or folders (searched for *.yaml and *.yml; YAML that is
+        /// no spec, such as the daemon's configuration, is skipped with a note).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Leave out files whose path or name matches this glob; repeat for more.
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
     },
     /// Show each SLO's alert policy: thresholds, budget spent, detection and
     /// reset times under a constant error ratio.
@@ -52,13 +56,17 @@ pub enum Command {
         /// Spec files or folders.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Leave out files whose path or name matches this glob; repeat for more.
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
         /// Write to this file instead of standard output.
         #[arg(short, long, value_name = "PATH")]
         output: Option<PathBuf>,
         /// What to write: a rule file, or a prometheus-operator PrometheusRule.
         #[arg(long, value_enum, default_value_t = Target::Prometheus)]
         target: Target,
-        /// PrometheusRule name (default: <service>-slo-rules).
+        /// PrometheusRule name: one object holding every service (default: one
+        /// object per service, each named <service>-slo-rules).
         #[arg(long)]
         name: Option<String>,
         /// PrometheusRule namespace.
@@ -160,16 +168,12 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let mut reporter = Reporter::stderr();
     let mut stdout = std::io::stdout().lock();
     match cli.command {
-        Command::Validate { paths } => {
-            let specs = specs::load_all(&paths, &mut reporter)?;
-            let slos: usize = specs.iter().map(|s| s.slos.len()).sum();
-            writeln!(
-                stdout,
-                "ok: {} file(s), {} service(s), {slos} SLO(s)",
-                specs::find(&paths)?.len(),
-                specs.len(),
-            )
-            .map_err(|e| Error::Output(e.to_string()))
+        Command::Validate { paths, exclude } => {
+            let text =
+                crate::validate::validate(&specs::Selection { paths, exclude }, &mut reporter)?;
+            stdout
+                .write_all(text.as_bytes())
+                .map_err(|e| Error::Output(e.to_string()))
         }
         Command::Explain {
             paths,
@@ -205,6 +209,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Generate {
             paths,
+            exclude,
             output,
             target,
             name,
@@ -212,7 +217,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             labels,
             naming,
         } => {
-            let specs = specs::load_all(&paths, &mut reporter)?;
+            let specs = specs::load(&specs::Selection { paths, exclude }, &mut reporter)?;
             let options = generate::Options {
                 target,
                 name,

@@ -53,8 +53,36 @@ pub fn generate(specs: &[Spec], options: &Options) -> Result<String, Error> {
             }
             Ok(file.to_yaml())
         }
-        Target::PrometheusOperator => Ok(file.to_prometheus_rule(&object_meta(specs, options)?)),
+        Target::PrometheusOperator => operator_objects(specs, options),
     }
+}
+
+/// One `PrometheusRule` named `<service>-slo-rules` per service (as
+/// `--name`'s help promises), as a multi-document YAML stream; or, with
+/// `--name`, one object holding every service.
+fn operator_objects(specs: &[Spec], options: &Options) -> Result<String, Error> {
+    if options.name.is_some() || specs.is_empty() {
+        let file = RuleFile::from_specs_with(specs, options.naming);
+        return Ok(file.to_prometheus_rule(&object_meta(specs, options)?));
+    }
+    let mut docs = Vec::new();
+    for service in by_service(specs) {
+        let file = RuleFile::from_specs_with(&service, options.naming);
+        docs.push(file.to_prometheus_rule(&object_meta(&service, options)?));
+    }
+    Ok(docs.join("---\n"))
+}
+
+/// The specs grouped by service, in the order services first appear.
+fn by_service(specs: &[Spec]) -> Vec<Vec<Spec>> {
+    let mut groups: Vec<Vec<Spec>> = Vec::new();
+    for spec in specs {
+        match groups.iter_mut().find(|g| g[0].service == spec.service) {
+            Some(g) => g.push(spec.clone()),
+            None => groups.push(vec![spec.clone()]),
+        }
+    }
+    groups
 }
 
 /// Writes `text` to `output`, or to standard output when `None`.
@@ -109,14 +137,15 @@ fn object_meta(specs: &[Spec], options: &Options) -> Result<ObjectMeta, Error> {
     })
 }
 
-/// `<service>-slo-rules` when every spec has the same service, else
-/// `slo-rules`; made a valid Kubernetes name.
+/// `<service>-slo-rules` (callers pass one service's specs), made a valid
+/// Kubernetes name; `slo-rules` when there is no spec.
 fn default_name(specs: &[Spec]) -> String {
-    let mut services: Vec<&str> = specs.iter().map(|s| s.service.as_str()).collect();
-    services.dedup();
-    match services.as_slice() {
-        [one] => format!("{}-slo-rules", one.replace(['_', '.'], "-")),
-        _ => "slo-rules".to_owned(),
+    match specs.first() {
+        Some(spec) => format!(
+            "{}-slo-rules",
+            spec.service.to_ascii_lowercase().replace(['_', '.'], "-")
+        ),
+        None => "slo-rules".to_owned(),
     }
 }
 

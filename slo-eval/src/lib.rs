@@ -26,6 +26,7 @@ pub mod secret;
 pub mod server;
 pub mod specs;
 pub mod state;
+pub mod validate;
 
 use std::process::ExitCode;
 

@@ -38,6 +38,12 @@ impl Reporter {
         Self { out, graphical }
     }
 
+    /// Prints a note about a file that is not reported on otherwise (e.g.
+    /// skipped).
+    pub fn note(&mut self, path: &std::path::Path, message: &str) {
+        let _ = writeln!(self.out, "{}: note: {message}", path.display());
+    }
+
     /// Prints every diagnostic of `file`.
     pub fn report(&mut self, file: &SpecFile) {
         for d in &file.diagnostics {

@@ -224,3 +224,57 @@ fn snapshot_of_sloth_naming() {
     let rules = RuleFile::from_specs_with(std::slice::from_ref(&spec), Naming::Sloth);
     insta::assert_snapshot!("myservice.sloth.rules", rules.to_yaml());
 }
+
+/// Regression (issue 12): `--target prometheus-operator` over several
+/// services named the one object `slo-rules`, not the `<service>-slo-rules`
+/// its help promises. Each service now gets its own object, holding only its
+/// own groups; `--name` still gives one object with everything.
+#[test]
+fn operator_target_over_several_services_names_each_service_slo_rules() {
+    let shop = common::repo_root().join("examples/shop");
+    let shop = shop.display().to_string();
+    let out = generate(&[&shop, "--target", "prometheus-operator"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let docs: Vec<serde_json::Value> = text
+        .split("\n---\n")
+        .map(|d| serde_saphyr::from_str(d).unwrap_or_else(|e| panic!("{e}: {d}")))
+        .collect();
+    let names: Vec<&str> = docs
+        .iter()
+        .map(|d| d["metadata"]["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "checkout-slo-rules",
+            "frontend-slo-rules",
+            "productcatalog-slo-rules",
+            "refunds-slo-rules"
+        ]
+    );
+    for doc in &docs {
+        assert_eq!(doc["kind"], "PrometheusRule");
+        let name = doc["metadata"]["name"].as_str().unwrap_or_default();
+        let service = name.trim_end_matches("-slo-rules");
+        let groups = doc["spec"]["groups"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!groups.is_empty(), "{name} has no groups");
+        for group in &groups {
+            let g = group["name"].as_str().unwrap_or_default();
+            assert!(g.contains(service), "group {g} in object {name}");
+        }
+    }
+    let one = generate(&[&shop, "--target", "prometheus-operator", "--name", "shop"]);
+    assert!(one.status.success());
+    let one = String::from_utf8_lossy(&one.stdout).into_owned();
+    assert!(!one.contains("\n---\n"));
+    let doc: serde_json::Value = serde_saphyr::from_str(&one).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc["metadata"]["name"], "shop");
+}

@@ -159,3 +159,130 @@ fn missing_file_is_an_operational_error() {
     assert_eq!(code, 2);
     assert!(stderr.contains("does/not/exist.yaml"), "{stderr}");
 }
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+const CHECKOUT: &str = "version: slo/v1
+service: checkout
+slos:
+  - name: availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{job=\"checkout\",code=~\"5..\"}
+        total: http_requests_total{job=\"checkout\"}
+";
+
+/// Regression (issue 12): the same SLO in two files passed `validate`, and
+/// `generate` failed without naming the files. Both commands now load
+/// through one function that reports the duplicate at both places.
+#[test]
+fn duplicate_slo_across_files_is_reported_at_both_places() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let a = write(dir.path(), "a.yaml", CHECKOUT);
+    let b = write(dir.path(), "b.yaml", &format!("# a copy\n{CHECKOUT}"));
+    for command in ["validate", "generate"] {
+        let out = Command::cargo_bin("slo-eval")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .arg(command)
+            .arg(dir.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
+        let at_a = format!(
+            "{}:4:11: error: name: SLO `availability` of service `checkout` is defined more than once: also at {}:5:11",
+            a.display(),
+            b.display()
+        );
+        let at_b = format!(
+            "{}:5:11: error: name: SLO `availability` of service `checkout` is defined more than once: also at {}:4:11",
+            b.display(),
+            a.display()
+        );
+        assert!(stderr.contains(&at_a), "{command}: {stderr}");
+        assert!(stderr.contains(&at_b), "{command}: {stderr}");
+    }
+}
+
+/// Regression (issue 12): `validate examples/` failed on the daemon's
+/// configuration and the incidents file. YAML that is no spec is skipped
+/// with a note saying what it is; `--exclude` leaves files out.
+#[test]
+fn yaml_that_is_not_a_spec_is_skipped_with_a_note() {
+    let ex = examples();
+    let (code, stdout, stderr) = validate(&[ex.join("daemon"), ex.join("data"), ex.join("shop")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("ok: 4 file(s)"), "{stdout}");
+    assert!(
+        stderr.contains("daemon/config.yaml: note: skipped: this is the daemon's configuration"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("data/incidents.yaml: note: skipped: this is an incidents file"),
+        "{stderr}"
+    );
+    // Another Kubernetes object is no spec either; a spec with mistakes
+    // (an unknown version) is still reported.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(
+        dir.path(),
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\ndata: {}\n",
+    );
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        &CHECKOUT.replace("slo/v1", "slo/v9"),
+    );
+    let (code, _, stderr) = validate(&[dir.path().to_owned()]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("cm.yaml: note: skipped: this is a `v1` `ConfigMap` object"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{}:1:", bad.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn exclude_leaves_matching_files_out() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "a.yaml", CHECKOUT);
+    write(dir.path(), "copy.yaml", CHECKOUT);
+    let run = |args: &[&str]| {
+        let out = Command::cargo_bin("slo-eval")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .arg("validate")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(run(&[]).0, Some(1));
+    assert_eq!(
+        run(&["--exclude", "copy.*"]),
+        (
+            Some(0),
+            "ok: 1 file(s), 1 service(s), 1 SLO(s)\n".to_owned()
+        )
+    );
+    let glob = format!("{}/*", dir.path().display());
+    let (code, _) = run(&["--exclude", &glob]);
+    assert_eq!(code, Some(2), "everything excluded: no specs");
+    assert_eq!(run(&["--exclude", "[z"]).0, Some(2));
+}
