@@ -107,6 +107,10 @@ pub enum Command {
         /// Timeout of one query.
         #[arg(long, default_value = "30s")]
         timeout: slo_core::duration::Duration,
+        /// Exit 3 when some SLO has no data in any window (a selector that
+        /// matches nothing), after printing everything: a CI gate.
+        #[arg(long)]
+        fail_on_no_data: bool,
     },
     /// Replay each SLO's policy over history: the alert timeline, the budget
     /// over time, and precision, recall, detection and reset times.
@@ -310,6 +314,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             json,
             concurrency,
             timeout,
+            fail_on_no_data,
         } => {
             let specs = specs::load_all(&paths, &mut reporter)?;
             let at = match at {
@@ -323,7 +328,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                         / 1000.0,
                 ),
             };
-            let text = runtime()?.block_on(eval_once(
+            let (text, no_data) = runtime()?.block_on(eval_once(
                 &prometheus,
                 &specs,
                 at,
@@ -334,7 +339,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             stdout
                 .write_all(text.as_bytes())
                 .map_err(|e| Error::Output(e.to_string()))?;
-            Ok(())
+            match no_data.first() {
+                Some(first) if fail_on_no_data => Err(Error::NoData {
+                    slos: no_data.len(),
+                    first: first.clone(),
+                }),
+                _ => Ok(()),
+            }
         }
     }
 }
@@ -353,7 +364,7 @@ async fn eval_once(
     json: bool,
     concurrency: usize,
     timeout: slo_core::duration::Duration,
-) -> Result<String, Error> {
+) -> Result<(String, Vec<String>), Error> {
     use crate::evaluate;
     let client = std::sync::Arc::new(crate::prometheus::Client::new(
         &crate::prometheus::Endpoint {
@@ -404,5 +415,12 @@ async fn eval_once(
             first: first.error.clone(),
         });
     }
-    Ok(text)
+    // Instances without data in any window, named for the exit message.
+    let no_data = report
+        .slos
+        .iter()
+        .filter(|r| r.status == evaluate::Status::NoData)
+        .map(|r| format!("{}/{}{}", r.service, r.slo, evaluate::braces(&r.labels)))
+        .collect();
+    Ok((text, no_data))
 }
