@@ -100,6 +100,24 @@ pub fn check(src: &str) -> (Option<Dataset>, Vec<Diagnostic>) {
         }
     }
     p.warn_dropped();
+    if ended.is_none() && p.errors < MAX_ERRORS && !src.trim().is_empty() {
+        // The last line, where the marker should be.
+        let start = src.trim_end().rfind('\n').map_or(0, |i| i + 1);
+        let line = src[..start].split_inclusive('\n').count() + 1;
+        p.diags.push(
+            Diagnostic::warning(
+                Location {
+                    line,
+                    column: 1,
+                    offset: start,
+                    len: src[start..].chars().next().map_or(0, char::len_utf8),
+                },
+                "",
+                "no `# EOF` line: the file may be truncated (an export or copy cut short), so the history may end early",
+            )
+            .with_help("OpenMetrics text ends with `# EOF`; add it if the file is complete"),
+        );
+    }
     let ok = p.errors == 0;
     let mut data = Dataset::new();
     for (key, series) in p.series {
@@ -502,6 +520,30 @@ mod tests {
         );
     }
 
+    /// Regression (issue 12): a file without `# EOF` (cut short by a
+    /// copy) was read silently; now a warning at its last line says it may
+    /// be truncated, and the data is still read.
+    #[test]
+    fn missing_eof_warns_that_the_file_may_be_truncated() {
+        let (data, diags) = check("m 1 1\nm 2 2\n\n");
+        assert_eq!(data.map(|d| d.len()), Some(1));
+        let [d] = diags.as_slice() else {
+            panic!("{diags:?}");
+        };
+        assert!(!d.is_error());
+        assert_eq!(d.location.line, 2);
+        assert!(d.message.contains("may be truncated"), "{d:?}");
+        let (_, diags) = check("m 1 1\n# EOF\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        // A truncated last line mid-sample is an error of its own, plus the warning.
+        let (data, diags) = check("m 1 1\nm 2");
+        assert!(data.is_none());
+        assert!(
+            diags.iter().any(|d| d.message.contains("may be truncated")),
+            "{diags:?}"
+        );
+    }
+
     #[test]
     fn unescapes_label_values() {
         let data = parse("m{a=\"x\\\"y\\\\z\\n\"} 1 1\n").unwrap_or_default();
@@ -531,7 +573,7 @@ mod tests {
 
     #[test]
     fn warns_once_per_series_about_dropped_samples() {
-        let (data, diags) = check("m 1 10\nm 2 5\nm 3 4\nm NaN 20\nn 1 1\n");
+        let (data, diags) = check("m 1 10\nm 2 5\nm 3 4\nm NaN 20\nn 1 1\n# EOF\n");
         assert!(data.is_some());
         let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
         assert_eq!(

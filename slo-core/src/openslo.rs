@@ -353,8 +353,19 @@ fn data_source(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
 }
 
 /// An OpenSLO duration: a whole number and one unit. `m` is minutes, `M`
-/// months.
+/// months. Zero is refused: windows and periods need a length.
 fn duration(cx: &mut Cx, f: &Fields<'_>, name: &str) -> Option<(Duration, Location)> {
+    any_duration(cx, f, name, false)
+}
+
+/// [`duration`], accepting zero when `zero_ok` (`alertAfter: 0m`, no wait,
+/// is a valid `for`).
+fn any_duration(
+    cx: &mut Cx,
+    f: &Fields<'_>,
+    name: &str,
+    zero_ok: bool,
+) -> Option<(Duration, Location)> {
     let node = f.get(name)?;
     let path = f.path(name);
     let Some(text) = node
@@ -392,7 +403,7 @@ fn duration(cx: &mut Cx, f: &Fields<'_>, name: &str) -> Option<(Duration, Locati
         )),
     };
     match parsed {
-        Ok(d) if d.is_zero() => {
+        Ok(d) if d.is_zero() && !zero_ok => {
             cx.error(
                 node.location,
                 &path,
@@ -792,7 +803,7 @@ fn condition_spec(cx: &mut Cx, node: &Node, path: &str) -> Option<Condition> {
     let alert_after = match c.get("alertAfter") {
         None => Some(Duration::ZERO),
         Some(n) if n.as_scalar() == Some("0") => Some(Duration::ZERO),
-        Some(_) => duration(cx, &c, "alertAfter").map(|(d, _)| d),
+        Some(_) => any_duration(cx, &c, "alertAfter", true).map(|(d, _)| d),
     };
     let blame = (f.path("condition"), f.key_location("condition"));
     let (severity, factor, (long, _), short, alert_after) =

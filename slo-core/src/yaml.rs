@@ -6,8 +6,11 @@
 //! located nodes, then [`load`](crate::load) walks the tree, collecting
 //! diagnostics as it goes.
 //!
-//! Aliases are expanded with a budget, and nesting is bounded, so no input
-//! can exhaust memory or the stack.
+//! The tree's expanded size (see [`expanded_size`]) is bounded by
+//! [`MAX_EXPANDED_BYTES`], counted before anything is copied, and nesting is
+//! bounded, so no input can exhaust memory or the stack: an alias copies its
+//! anchor's whole subtree, so a small file aliasing a large scalar many times
+//! (an "alias bomb") would otherwise allocate gigabytes.
 
 use std::collections::HashMap;
 
@@ -17,8 +20,13 @@ use crate::diagnostic::{Diagnostic, Location};
 
 /// Deepest nesting accepted; specs need fewer than ten levels.
 const MAX_DEPTH: usize = 128;
-/// Most nodes a file may expand to through aliases (a "billion laughs" guard).
-const MAX_NODES: usize = 1_000_000;
+/// Most bytes a file's tree may take once aliases are expanded: scalar text
+/// counted once per copy, plus [`NODE_BYTES`] per node. Nodes, not only
+/// text, count, so a "billion laughs" of empty scalars is bounded too. A
+/// real spec of 1 MB expands to well under 16 MiB.
+pub const MAX_EXPANDED_BYTES: usize = 64 << 20;
+/// What one node costs on top of its scalar text.
+pub const NODE_BYTES: usize = std::mem::size_of::<Node>();
 
 /// A located YAML node.
 #[derive(Clone, Debug, PartialEq)]
@@ -180,10 +188,21 @@ enum Open {
 /// Parses every document of `src`. A syntax error is one diagnostic at the
 /// place the parser stopped; there is no sensible tree to go on with.
 pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
+    parse_limited(src, MAX_EXPANDED_BYTES)
+}
+
+/// [`parse`] with a smaller budget than [`MAX_EXPANDED_BYTES`] (for fuzzing
+/// the bound cheaply): the documents' [`expanded_size`] never exceeds
+/// `max_bytes`.
+pub fn parse_limited(src: &str, max_bytes: usize) -> Result<Vec<Node>, Diagnostic> {
     let mut documents = Vec::new();
     let mut stack: Vec<Open> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut budget = MAX_NODES;
+    // Each anchor with its expanded size, so an alias is priced without
+    // walking its subtree.
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    // Sizes of the open collections, to price them when they close.
+    let mut sizes: Vec<usize> = Vec::new();
+    let mut budget = max_bytes;
 
     for event in Parser::new_from_str(src) {
         let (event, span) = event.map_err(|e| {
@@ -197,8 +216,11 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
             }
             Diagnostic::error(location(src, m, m), "", message)
         })?;
-        let node = match event {
+        let (node, size) = match event {
             Event::Scalar(text, style, anchor, _tag) => {
+                let size = NODE_BYTES.saturating_add(text.len());
+                budget = spend(budget, size, || too_large(max_bytes))
+                    .map_err(|m| Diagnostic::error(span_location(src, &span), "", m))?;
                 let node = Node {
                     kind: Kind::Scalar {
                         text: text.into_owned(),
@@ -208,30 +230,32 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
                     key: None,
                 };
                 if anchor != 0 {
-                    anchors.insert(anchor, node.clone());
+                    budget = keep_anchor(budget, max_bytes, size, src, &span)?;
+                    anchors.insert(anchor, (node.clone(), size));
                 }
-                node
+                (node, size)
             }
             Event::Alias(id) => {
-                let Some(target) = anchors.get(&id) else {
+                let Some((target, size)) = anchors.get(&id) else {
                     return Err(Diagnostic::error(
                         span_location(src, &span),
                         "",
                         "invalid YAML: alias to an unknown anchor",
                     ));
                 };
-                let size = count(target);
-                budget = budget.checked_sub(size).ok_or_else(|| {
-                    Diagnostic::error(
-                        span_location(src, &span),
-                        "",
-                        format!("aliases expand this file beyond {MAX_NODES} nodes"),
+                // Priced before the copy, so a refused alias allocates nothing.
+                budget = spend(budget, *size, || {
+                    format!(
+                        "aliases expand this file beyond {} (this alias copies {size} bytes); \
+                         write the value out or use fewer aliases",
+                        mib(max_bytes)
                     )
-                })?;
+                })
+                .map_err(|m| Diagnostic::error(span_location(src, &span), "", m))?;
                 let mut node = target.clone();
                 node.location = span_location(src, &span);
                 node.key = None;
-                node
+                (node, *size)
             }
             Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
@@ -241,6 +265,9 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
                         format!("YAML nested deeper than {MAX_DEPTH} levels"),
                     ));
                 }
+                budget = spend(budget, NODE_BYTES, || too_large(max_bytes))
+                    .map_err(|m| Diagnostic::error(span_location(src, &span), "", m))?;
+                sizes.push(NODE_BYTES);
                 let loc = span_location(src, &span);
                 stack.push(if matches!(event, Event::SequenceStart(..)) {
                     Open::Seq(loc, anchor, Vec::new())
@@ -269,10 +296,12 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
                     ),
                     None => continue,
                 };
+                let size = sizes.pop().unwrap_or(NODE_BYTES);
                 if anchor != 0 {
-                    anchors.insert(anchor, node.clone());
+                    budget = keep_anchor(budget, max_bytes, size, src, &span)?;
+                    anchors.insert(anchor, (node.clone(), size));
                 }
-                node
+                (node, size)
             }
             Event::DocumentEnd => {
                 anchors.clear();
@@ -280,13 +309,9 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
             }
             _ => continue,
         };
-        budget = budget.checked_sub(1).ok_or_else(|| {
-            Diagnostic::error(
-                node.location,
-                "",
-                format!("this file has more than {MAX_NODES} nodes"),
-            )
-        })?;
+        if let Some(open) = sizes.last_mut() {
+            *open = open.saturating_add(size);
+        }
         match stack.last_mut() {
             None => documents.push(node),
             Some(Open::Seq(_, _, items)) => items.push(node),
@@ -303,17 +328,53 @@ pub fn parse(src: &str) -> Result<Vec<Node>, Diagnostic> {
     Ok(documents)
 }
 
-fn count(node: &Node) -> usize {
-    match &node.kind {
-        Kind::Scalar { .. } => 1,
-        Kind::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
-        Kind::Map(pairs) => {
-            1 + pairs
-                .iter()
-                .map(|(k, v)| count(k) + count(v))
-                .sum::<usize>()
-        }
+/// Takes `cost` from `budget`, or says why not.
+fn spend(budget: usize, cost: usize, why: impl FnOnce() -> String) -> Result<usize, String> {
+    budget.checked_sub(cost).ok_or_else(why)
+}
+
+fn too_large(max_bytes: usize) -> String {
+    format!("this file's YAML is larger than {}", mib(max_bytes))
+}
+
+/// `64 MiB`, or bytes for limits under a MiB.
+fn mib(bytes: usize) -> String {
+    if bytes >= 1 << 20 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
     }
+}
+
+/// Charges the copy of an anchored node kept for its aliases: nested
+/// anchors each keep a copy, so they are bounded too.
+fn keep_anchor(
+    budget: usize,
+    max_bytes: usize,
+    size: usize,
+    src: &str,
+    span: &Span,
+) -> Result<usize, Diagnostic> {
+    spend(budget, size, || {
+        format!(
+            "this file's YAML and its anchors are larger than {}",
+            mib(max_bytes)
+        )
+    })
+    .map_err(|m| Diagnostic::error(span_location(src, span), "", m))
+}
+
+/// The bytes `node` takes by the measure [`parse`] bounds: [`NODE_BYTES`]
+/// per node plus each scalar's text, counted once per copy.
+pub fn expanded_size(node: &Node) -> usize {
+    NODE_BYTES.saturating_add(match &node.kind {
+        Kind::Scalar { text, .. } => text.len(),
+        Kind::Seq(items) => items.iter().map(expanded_size).sum::<usize>(),
+        Kind::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| expanded_size(k).saturating_add(expanded_size(v)))
+            .sum::<usize>(),
+    })
 }
 
 #[cfg(test)]
@@ -356,7 +417,48 @@ mod tests {
             ));
         }
         let err = parse(&src).err();
-        assert!(err.is_some_and(|d| d.message.contains("nodes")));
+        assert!(err.is_some_and(|d| d.message.contains("aliases expand this file beyond")));
+    }
+
+    #[test]
+    fn alias_bomb_of_a_large_scalar_is_refused_at_the_alias() {
+        // Regression (issue 12): a 1 MB scalar aliased 2,500 times expanded
+        // to 2.6 GB, under the old budget of a million nodes.
+        let mut src = format!("big: &big {}\nlist:\n", "x".repeat(1 << 20));
+        src.push_str(&"  - *big\n".repeat(2_500));
+        let err = parse(&src).err();
+        let Some(d) = err else {
+            panic!("the alias bomb parsed");
+        };
+        assert!(
+            d.message.contains("aliases expand this file beyond 64 MiB"),
+            "{d:?}"
+        );
+        // Refused at an alias, well before the last: about 62 copies fit.
+        assert!(d.location.line > 3 && d.location.line < 70, "{d:?}");
+        assert_eq!(d.location.column, 5);
+    }
+
+    #[test]
+    fn expanded_size_of_an_accepted_tree_is_within_the_limit() {
+        let mut src = format!("big: &big {}\nlist:\n", "x".repeat(1 << 20));
+        src.push_str(&"  - *big\n".repeat(40));
+        let docs = parse(&src).unwrap_or_default();
+        let size: usize = docs.iter().map(expanded_size).sum();
+        assert!(size > 41 << 20 && size <= MAX_EXPANDED_BYTES, "{size}");
+    }
+
+    #[test]
+    fn nested_anchors_are_charged() {
+        // Every anchor keeps a copy of its subtree: 100 nested anchors over
+        // a 1 MB scalar would keep 100 MB.
+        let mut src = String::new();
+        for i in 0..100 {
+            src.push_str(&format!("{}- &a{i}\n", "  ".repeat(i)));
+        }
+        src.push_str(&format!("{}- {}\n", "  ".repeat(100), "x".repeat(1 << 20)));
+        let err = parse(&src).err();
+        assert!(err.is_some_and(|d| d.message.contains("anchors are larger than")));
     }
 
     #[test]

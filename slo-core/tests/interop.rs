@@ -323,6 +323,38 @@ fn openslo_conditions_become_window_pairs_with_a_twelfth_short_window() {
     );
 }
 
+/// Regression (issue 12): `alertAfter: 0m` was refused ("must be longer
+/// than 0"), but no wait is a valid `for`; a zero lookbackWindow still is not.
+#[test]
+fn openslo_alert_after_zero_is_no_wait() {
+    let sli = format!(
+        "        bad: {}\n        total: {}",
+        prom("errors_total"),
+        prom("requests_total")
+    );
+    for after in ["0m", "0h", "0"] {
+        let policies = format!(
+            "  alertPolicies:\n    - kind: AlertPolicy\n      metadata: {{name: p}}\n      spec:\n        conditions:\n{}",
+            condition("page", 14.4, "1h", after),
+        );
+        let (spec, diags) = load::check(&openslo(&sli, &policies));
+        let spec = spec.unwrap_or_else(|| panic!("alertAfter: {after}: {diags:?}"));
+        assert_eq!(spec.slos[0].alerting.page.for_, None, "alertAfter: {after}");
+    }
+    let policies = format!(
+        "  alertPolicies:\n    - kind: AlertPolicy\n      metadata: {{name: p}}\n      spec:\n        conditions:\n{}",
+        condition("page", 14.4, "0m", "0m"),
+    );
+    let (spec, diags) = load::check(&openslo(&sli, &policies));
+    assert!(spec.is_none());
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.message.contains("`lookbackWindow` must be longer than 0")),
+        "{diags:?}"
+    );
+}
+
 #[test]
 fn openslo_objects_may_be_one_yaml_list() {
     let src = r#"

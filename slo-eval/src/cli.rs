@@ -116,6 +116,10 @@ pub enum Command {
         /// How to connect to --prometheus.
         #[command(flatten)]
         connection: ConnectionArgs,
+        /// Exit 3 when some SLO has no data in any window (a selector that
+        /// matches nothing), after printing everything: a CI gate.
+        #[arg(long)]
+        fail_on_no_data: bool,
     },
     /// Replay each SLO's policy over history: the alert timeline, the budget
     /// over time, and precision, recall, detection and reset times.
@@ -325,6 +329,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             json,
             concurrency,
             connection,
+            fail_on_no_data,
         } => {
             let endpoint = connection.endpoint(&prometheus, std::time::Duration::from_secs(30))?;
             let specs = specs::load_all(&paths, &mut reporter)?;
@@ -339,11 +344,18 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                         / 1000.0,
                 ),
             };
-            let text = runtime()?.block_on(eval_once(&endpoint, &specs, at, json, concurrency))?;
+            let (text, no_data) =
+                runtime()?.block_on(eval_once(&endpoint, &specs, at, json, concurrency))?;
             stdout
                 .write_all(text.as_bytes())
                 .map_err(|e| Error::Output(e.to_string()))?;
-            Ok(())
+            match no_data.first() {
+                Some(first) if fail_on_no_data => Err(Error::NoData {
+                    slos: no_data.len(),
+                    first: first.clone(),
+                }),
+                _ => Ok(()),
+            }
         }
     }
 }
@@ -361,7 +373,7 @@ async fn eval_once(
     at: Option<f64>,
     json: bool,
     concurrency: usize,
-) -> Result<String, Error> {
+) -> Result<(String, Vec<String>), Error> {
     use crate::evaluate;
     let client = std::sync::Arc::new(crate::prometheus::Client::new(endpoint)?);
     let slos: Vec<&slo_core::spec::Slo> = specs.iter().flat_map(|s| &s.slos).collect();
@@ -406,5 +418,12 @@ async fn eval_once(
             first: first.error.clone(),
         });
     }
-    Ok(text)
+    // Instances without data in any window, named for the exit message.
+    let no_data = report
+        .slos
+        .iter()
+        .filter(|r| r.status == evaluate::Status::NoData)
+        .map(|r| format!("{}/{}{}", r.service, r.slo, evaluate::braces(&r.labels)))
+        .collect();
+    Ok((text, no_data))
 }

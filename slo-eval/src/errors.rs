@@ -10,6 +10,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_INVALID: u8 = 1;
 /// Exit code for usage, I/O and other operational errors.
 pub const EXIT_ERROR: u8 = 2;
+/// Exit code of `eval --fail-on-no-data` when some SLO has no data.
+pub const EXIT_NO_DATA: u8 = 3;
 
 /// What can stop a command.
 #[derive(Debug, Error)]
@@ -61,6 +63,15 @@ pub enum Error {
         /// The first reason.
         first: String,
     },
+    /// `eval --fail-on-no-data`: some SLO instances had no data in any
+    /// window.
+    #[error("{slos} SLO(s) with no data in any window (check their selectors); first: {first}")]
+    NoData {
+        /// How many instances.
+        slos: usize,
+        /// The first, as service/slo{labels}.
+        first: String,
+    },
     /// A data or incidents file had errors; they were reported one by one.
     #[error("{}: {errors} error(s)", path.display())]
     InvalidInput {
@@ -81,6 +92,7 @@ impl Error {
             Error::InvalidSpecs { .. }
             | Error::DuplicateSlo { .. }
             | Error::InvalidInput { .. } => EXIT_INVALID,
+            Error::NoData { .. } => EXIT_NO_DATA,
             _ => EXIT_ERROR,
         }
     }

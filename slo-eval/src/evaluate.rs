@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
-use slo_core::alert::{self, Decision, Measurement, PairDecision};
+use slo_core::alert::{self, Decision, Hold, Measurement, PairDecision};
 use slo_core::duration::Duration;
 use slo_core::policy::Severity;
 use slo_core::promql::{self, Counter};
@@ -51,7 +51,7 @@ pub struct TierResult {
 }
 
 /// One pair's decision, with its windows named.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct PairResult {
     /// The long window.
     pub long: Duration,
@@ -60,8 +60,55 @@ pub struct PairResult {
     /// The factor.
     pub factor: f64,
     /// The decision.
-    #[serde(flatten)]
     pub decision: PairDecision,
+}
+
+impl Serialize for PairResult {
+    /// `long`/`short` name the windows; what they measured is under
+    /// `long_window`/`short_window` (flattening the decision wrote `long`
+    /// twice, and JSON parsers keep only one of duplicate keys).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out {
+            long: Duration,
+            short: Duration,
+            factor: f64,
+            threshold: f64,
+            long_window: Option<Measurement>,
+            short_window: Option<Measurement>,
+            firing: bool,
+            held: Option<Hold>,
+        }
+        let d = &self.decision;
+        Out {
+            long: self.long,
+            short: self.short,
+            factor: self.factor,
+            threshold: d.threshold,
+            long_window: d.long,
+            short_window: d.short,
+            firing: d.firing,
+            held: d.held,
+        }
+        .serialize(s)
+    }
+}
+
+/// An instance's state at a glance, worst first: what a reader or a CI
+/// gate must not mistake for health.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Some tier fires.
+    Firing,
+    /// No window has data (no series matched, or no traffic anywhere): the
+    /// SLO is not measured at all.
+    NoData,
+    /// Some pair could not decide (a window without data, or fewer events
+    /// than `min_events`): nothing fires, but not all is known.
+    Held,
+    /// Every pair decided, none fires.
+    Ok,
 }
 
 /// One SLO instance, evaluated.
@@ -75,8 +122,18 @@ pub struct InstanceResult {
     pub labels: Instance,
     /// The objective as a ratio.
     pub objective: f64,
-    /// Every window of the policy, by name (`5m`, `1h`...).
-    pub windows: BTreeMap<String, WindowValue>,
+    /// Firing, no data, held or ok.
+    pub status: Status,
+    /// Windows that measured something, by name (`5m`, `1h`...), shortest
+    /// first. A window without traffic has a null (NaN) ratio.
+    #[serde(serialize_with = "ordered_map")]
+    pub windows: Vec<(String, WindowValue)>,
+    /// The policy's windows without data (no series, or a NaN ratio),
+    /// shortest first.
+    pub no_data: Vec<String>,
+    /// The low-traffic guard: a pair fires only with this many events in
+    /// its long window.
+    pub min_events: f64,
     /// Share of the period's budget left (negative when overspent; absent
     /// when not evaluated or without data).
     pub budget_remaining: Option<f64>,
@@ -223,9 +280,9 @@ fn assemble(slo: &Slo, answers: &BTreeMap<Part, Vec<Sample>>) -> Vec<InstanceRes
         }
         per_window.insert(*w, m);
     }
-    // An ungrouped SLO is one instance, data or not: it is reported (as no
-    // data) rather than vanishing.
-    if slo.group_by().is_empty() {
+    // An SLO with no data at all (a typo in a selector, grouped or not) is
+    // reported as one instance without data rather than vanishing.
+    if slo.group_by().is_empty() || instances.is_empty() {
         instances.insert(Instance::new());
     }
     let period_bad = by_instance(&Part::PeriodBad);
@@ -235,6 +292,11 @@ fn assemble(slo: &Slo, answers: &BTreeMap<Part, Vec<Sample>>) -> Vec<InstanceRes
         .map(|inst| {
             let measure = |w: Duration| per_window.get(&w).and_then(|m| m.get(&inst)).copied();
             let decision = alert::decide(&slo.policy, &budget, slo.alerting.min_events, measure);
+            let no_data = windows
+                .iter()
+                .filter(|w| !measure(**w).is_some_and(|m| m.error_ratio.is_finite()))
+                .map(ToString::to_string)
+                .collect::<Vec<_>>();
             let windows_out = windows
                 .iter()
                 .filter_map(|w| {
@@ -272,12 +334,24 @@ fn assemble(slo: &Slo, answers: &BTreeMap<Part, Vec<Sample>>) -> Vec<InstanceRes
                         .collect(),
                 })
                 .collect();
+            let status = if decision.pairs.iter().any(|p| p.firing) {
+                Status::Firing
+            } else if no_data.len() == windows.len() {
+                Status::NoData
+            } else if decision.pairs.iter().any(|p| p.held.is_some()) {
+                Status::Held
+            } else {
+                Status::Ok
+            };
             InstanceResult {
                 service: slo.service.clone(),
                 slo: slo.name.clone(),
                 labels: inst,
                 objective: slo.objective.ratio(),
+                status,
                 windows: windows_out,
+                no_data,
+                min_events: slo.alerting.min_events,
                 budget_remaining: period_error_ratio.map(|r| budget.remaining(r)),
                 period_error_ratio,
                 alerts,
@@ -363,7 +437,51 @@ pub fn braces(labels: &Instance) -> String {
     format!("{{{}}}", l.join(","))
 }
 
-/// Human-readable lines for one instance.
+/// Serialises `(key, value)` pairs as a JSON object in their order.
+fn ordered_map<S: serde::Serializer, V: Serialize>(
+    pairs: &[(String, V)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap as _;
+    let mut map = s.serialize_map(Some(pairs.len()))?;
+    for (k, v) in pairs {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()
+}
+
+fn number(x: f64) -> String {
+    slo_core::num::format(slo_core::num::round_sig(x, 4))
+}
+
+/// Why a pair is held, in words: which windows lack data, or how few
+/// events its long window counted.
+fn held_reason(p: &PairDecision, min_events: f64) -> String {
+    let known = |m: Option<Measurement>| m.is_some_and(|m| m.error_ratio.is_finite());
+    match p.held {
+        Some(Hold::NoData) => {
+            let missing: Vec<String> = [(p.pair.long, p.long), (p.pair.short, p.short)]
+                .into_iter()
+                .filter(|(_, m)| !known(*m))
+                .map(|(w, _)| w.to_string())
+                .collect();
+            format!("no data in {}", missing.join(" and "))
+        }
+        Some(Hold::TooFewEvents) => format!(
+            "too few events: {} in {}, min_events {}",
+            p.long
+                .and_then(|m| m.events)
+                .map_or_else(|| "unknown".to_owned(), |e| number(e.round())),
+            p.pair.long,
+            number(min_events)
+        ),
+        None => String::new(),
+    }
+}
+
+/// Human-readable lines for one instance: its status first (never "ok"
+/// when something is unknown), then every window of the policy, shortest
+/// first, those without data said so.
 pub fn text(r: &InstanceResult) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
@@ -373,34 +491,82 @@ pub fn text(r: &InstanceResult) -> String {
         .filter(|t| t.firing)
         .map(|t| t.severity.to_string().to_uppercase())
         .collect();
+    let held: Vec<String> = r
+        .alerts
+        .iter()
+        .flat_map(|t| {
+            t.pairs
+                .iter()
+                .filter(|p| p.decision.held.is_some())
+                .map(|p| {
+                    format!(
+                        "{} {}/{}: {}",
+                        t.severity,
+                        p.long,
+                        p.short,
+                        held_reason(&p.decision, r.min_events)
+                    )
+                })
+        })
+        .collect();
+    let status = match r.status {
+        Status::Firing => format!("FIRING {}", firing.join(" + ")),
+        Status::NoData => {
+            "NO DATA in any window (no series matched, or no traffic): not evaluated".to_owned()
+        }
+        Status::Held => "HELD (some pairs cannot decide)".to_owned(),
+        Status::Ok => "ok".to_owned(),
+    };
+    let budget = match r.budget_remaining {
+        Some(b) => format!(", {}% of the budget left", number(b * 100.0)),
+        None if r.status == Status::NoData => String::new(),
+        None => ", budget left unknown (no data over the period)".to_owned(),
+    };
     let _ = writeln!(
         out,
-        "{}/{}{}: {}{}",
+        "{}/{}{}: {status}{budget}",
         r.service,
         r.slo,
         braces(&r.labels),
-        if firing.is_empty() {
-            "ok".to_owned()
-        } else {
-            format!("FIRING {}", firing.join(" + "))
-        },
-        r.budget_remaining
-            .map(|b| format!(
-                ", {}% of the budget left",
-                slo_core::num::format(slo_core::num::round_sig(b * 100.0, 4))
-            ))
-            .unwrap_or_default(),
     );
-    for (w, v) in &r.windows {
-        let _ = writeln!(
-            out,
-            "  {w:>4}  error ratio {:<12}  burn rate {:<10}  events {}",
-            slo_core::num::format(slo_core::num::round_sig(v.error_ratio, 4)),
-            slo_core::num::format(slo_core::num::round_sig(v.burn_rate, 4)),
-            v.events
-                .map(|e| slo_core::num::format(e.round()))
-                .unwrap_or_else(|| "-".to_owned()),
-        );
+    if !held.is_empty() {
+        let _ = writeln!(out, "  held: {}", held.join("; "));
+    }
+    let mut windows: Vec<Duration> = r
+        .alerts
+        .iter()
+        .flat_map(|t| &t.pairs)
+        .flat_map(|p| [p.long, p.short])
+        .collect();
+    windows.sort();
+    windows.dedup();
+    for w in windows {
+        let name = w.to_string();
+        match r.windows.iter().find(|(n, _)| *n == name).map(|(_, v)| v) {
+            Some(v) if v.error_ratio.is_finite() => {
+                let _ = writeln!(
+                    out,
+                    "  {name:>4}  error ratio {:<12}  burn rate {:<10}  events {}",
+                    number(v.error_ratio),
+                    number(v.burn_rate),
+                    v.events
+                        .map(|e| slo_core::num::format(e.round()))
+                        .unwrap_or_else(|| "-".to_owned()),
+                );
+            }
+            Some(v) => {
+                let _ = writeln!(
+                    out,
+                    "  {name:>4}  no data (no traffic: {} events)",
+                    v.events
+                        .map(|e| slo_core::num::format(e.round()))
+                        .unwrap_or_else(|| "-".to_owned())
+                );
+            }
+            None => {
+                let _ = writeln!(out, "  {name:>4}  no data (no series)");
+            }
+        }
     }
     out
 }

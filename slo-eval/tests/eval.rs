@@ -1,5 +1,6 @@
 //! `slo-eval eval` against a real Prometheus with backfilled history.
 
+mod strict_json;
 mod support;
 
 use assert_cmd::Command;
@@ -61,26 +62,28 @@ fn world() -> World {
     }
 }
 
-fn eval_json(w: &World, at: i64) -> serde_json::Value {
+/// `slo-eval eval --prometheus URL --at AT SPEC EXTRA...`: exit code,
+/// stdout, stderr.
+fn eval(w: &World, spec: &std::path::Path, at: i64, extra: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("slo-eval")
         .unwrap_or_else(|e| panic!("{e}"))
-        .args([
-            "eval",
-            "--json",
-            "--prometheus",
-            &w.prom.url,
-            "--at",
-            &at.to_string(),
-        ])
-        .arg(&w.spec)
+        .args(["eval", "--prometheus", &w.prom.url, "--at", &at.to_string()])
+        .args(extra)
+        .arg(spec)
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The JSON report, read by a parser that rejects duplicate keys.
+fn eval_json(w: &World, at: i64) -> serde_json::Value {
+    let (code, stdout, stderr) = eval(w, &w.spec, at, &["--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    strict_json::parse_or_panic(&stdout)
 }
 
 fn instance<'a>(report: &'a serde_json::Value, region: &str) -> &'a serde_json::Value {
@@ -201,5 +204,144 @@ fn eval_fails_clearly_when_prometheus_is_down() {
     assert!(
         stderr.contains("could not be evaluated") && stderr.contains("unreachable"),
         "{stderr}"
+    );
+}
+
+/// Regression (issue 12): a selector with a typo (`job="chekout"`) printed
+/// `ok` in the text output and exited 0; only `--json` said `held: no_data`.
+/// Now every output says NO DATA, a grouped SLO with no series is reported
+/// too (it vanished), and `--fail-on-no-data` exits 3 for CI.
+#[test]
+fn eval_selector_typo_is_no_data_not_ok() {
+    let w = world();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let typo = dir.path().join("typo.yaml");
+    std::fs::write(
+        &typo,
+        SPEC.replace("job=\"checkout\"", "job=\"chekout\"")
+            .replace("        group_by: [region]\n", "")
+            + "  - name: grouped\n    objective: 99\n    sli:\n      ratio:\n        errors: http_requests_total{job=\"chekout\",code=~\"5..\"}\n        total: http_requests_total{job=\"chekout\"}\n        group_by: [region]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let at = w.incident_start - 600;
+
+    let (code, text, stderr) = eval(&w, &typo, at, &[]);
+    assert_eq!(
+        code, 0,
+        "without the flag no data is reported, not fatal: {stderr}"
+    );
+    for slo in ["checkout/availability: ", "checkout/grouped: "] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(slo))
+            .unwrap_or_else(|| panic!("no {slo} line in\n{text}"));
+        assert!(line.contains("NO DATA"), "{line}");
+        assert!(!line.contains(": ok"), "{line}");
+    }
+    assert!(text.contains("   5m  no data (no series)"), "{text}");
+
+    let (code, json, _) = eval(&w, &typo, at, &["--json"]);
+    assert_eq!(code, 0);
+    let doc = strict_json::parse_or_panic(&json);
+    let slos = doc["slos"].as_array().cloned().unwrap_or_default();
+    assert_eq!(slos.len(), 2, "{doc}");
+    for s in &slos {
+        assert_eq!(s["status"], "no_data", "{s}");
+        assert_eq!(s["no_data"].as_array().map(Vec::len), Some(7), "{s}");
+        assert!(s["budget_remaining"].is_null(), "{s}");
+    }
+
+    let (code, text, stderr) = eval(&w, &typo, at, &["--fail-on-no-data"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        text.contains("NO DATA"),
+        "the report is printed first: {text}"
+    );
+    assert!(
+        stderr.contains("2 SLO(s) with no data") && stderr.contains("checkout/availability"),
+        "{stderr}"
+    );
+    // The real selector passes the gate.
+    let (code, _, stderr) = eval(&w, &w.spec, at, &["--fail-on-no-data"]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+/// Windows print by length (they printed alphabetically: 1d, 1h, 2h, 30m,
+/// 3d, 5m, 6h), in text and JSON; pairs name their windows `long`/`short`
+/// and their measurements `long_window`/`short_window` (the JSON had two
+/// `long` keys); a pair held by `min_events` says so in every output.
+#[test]
+fn eval_orders_windows_by_length_and_shows_held_pairs() {
+    let w = world();
+    let order = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
+    let at = w.incident_start + 1800;
+
+    let (code, text, stderr) = eval(&w, &w.spec, at, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let eu: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("checkout/availability{region=\"eu\"}"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(eu, order, "{text}");
+
+    let (_, json, _) = eval(&w, &w.spec, at, &["--json"]);
+    let doc = strict_json::parse_or_panic(&json);
+    let first = &doc["slos"][0];
+    let keys: Vec<String> = first["windows"]
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    assert_eq!(keys.len(), order.len(), "{first}");
+    // serde_json's map sorts keys: read the order from the text itself.
+    let windows_at = json.find("\"windows\"").unwrap_or(0);
+    let positions: Vec<usize> = order
+        .iter()
+        .map(|w| {
+            json[windows_at..]
+                .find(&format!("\"{w}\": {{"))
+                .unwrap_or(usize::MAX)
+        })
+        .collect();
+    assert!(positions.windows(2).all(|p| p[0] < p[1]), "{positions:?}");
+    let pair = &instance(&doc, "eu")["alerts"][0]["pairs"][0];
+    assert_eq!(pair["long"], "1h", "{pair}");
+    assert!(
+        pair["long_window"]["error_ratio"].as_f64().is_some(),
+        "{pair}"
+    );
+    assert!(pair["short_window"]["events"].as_f64().is_some(), "{pair}");
+    assert_eq!(instance(&doc, "eu")["status"], "firing");
+    assert_eq!(instance(&doc, "us")["status"], "ok");
+
+    // The same incident behind a min_events guard no window reaches.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let guarded = dir.path().join("guarded.yaml");
+    std::fs::write(
+        &guarded,
+        format!("{SPEC}    alerting:\n      min_events: 1000000000\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (code, text, stderr) = eval(&w, &guarded, at, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let headline = text
+        .lines()
+        .find(|l| l.starts_with("checkout/availability{region=\"eu\"}"))
+        .unwrap_or_default();
+    assert!(headline.contains("HELD"), "{text}");
+    assert!(
+        text.contains("held: page 1h/5m: too few events: ")
+            && text.contains("min_events 1000000000"),
+        "{text}"
+    );
+    let (_, json, _) = eval(&w, &guarded, at, &["--json"]);
+    let doc = strict_json::parse_or_panic(&json);
+    let eu = instance(&doc, "eu");
+    assert_eq!(eu["status"], "held", "{eu}");
+    assert_eq!(
+        eu["alerts"][0]["pairs"][0]["held"], "too_few_events",
+        "{eu}"
     );
 }
