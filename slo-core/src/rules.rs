@@ -975,12 +975,14 @@ pub fn absent_alert(slo: &Slo, naming: Naming) -> Option<AlertingRule> {
     let absent = |series: &str| format!("absent_over_time({series}[{d}])");
     let expr = match &slo.sli {
         Sli::Ratio(r) => match &r.counted {
-            Counted::Good(good) => either_absent(&absent(r.total.trim()), &absent(good.trim())),
+            Counted::Good(good) => missing_good(r.total.trim(), good.trim(), &r.group_by, d),
             Counted::Errors(_) => absent(r.total.trim()),
         },
-        Sli::Latency(l) => either_absent(
-            &absent(&promql::latency_total_selector(l)),
-            &absent(&promql::latency_good_selector(l)),
+        Sli::Latency(l) => missing_good(
+            &promql::latency_total_selector(l),
+            &promql::latency_good_selector(l),
+            &l.group_by,
+            d,
         ),
         Sli::Slices(_) => absent(&recorded(SLICE_GOOD, slo, naming)),
         Sli::Events(_) | Sli::Raw(_) => {
@@ -1012,10 +1014,23 @@ pub fn absent_alert(slo: &Slo, naming: Naming) -> Option<AlertingRule> {
     })
 }
 
-/// `a or on () b`: `a` when the total is absent, else `b`, so the alert is
-/// one series (with the total's labels when both are absent).
-fn either_absent(a: &str, b: &str) -> String {
-    format!("{a} or on () {b}")
+/// No data where bad events are `total - good`, checked in turn with
+/// `or on ()` so one cause gives one alert: the total absent for `d`, else
+/// the good series (the threshold's bucket) absent, else, for a grouped
+/// SLO, each group with a total but no good series (one histogram without
+/// the bucket among several).
+fn missing_good(total: &str, good: &str, group_by: &[String], d: Duration) -> String {
+    let mut expr = format!("absent_over_time({total}[{d}]) or on () absent_over_time({good}[{d}])");
+    if !group_by.is_empty() {
+        let g = group_by.join(", ");
+        let _ = std::fmt::Write::write_fmt(
+            &mut expr,
+            format_args!(
+                " or on () (count by ({g}) (count_over_time({total}[{d}])) unless count by ({g}) (count_over_time({good}[{d}])))"
+            ),
+        );
+    }
+    expr
 }
 
 #[cfg(test)]

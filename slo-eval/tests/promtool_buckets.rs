@@ -50,6 +50,15 @@ enum Holds {
 /// Histogram series for `traffic` (its good requests are fast, its bad
 /// ones slow), one per `(le, holds)`, plus `_count`.
 fn histogram(traffic: &Traffic, buckets: &[(&str, Holds)]) -> Vec<(String, String)> {
+    histogram_of("job=\"api\"", traffic, buckets)
+}
+
+/// [`histogram`] with the series' labels (besides `le`).
+fn histogram_of(
+    labels: &str,
+    traffic: &Traffic,
+    buckets: &[(&str, Holds)],
+) -> Vec<(String, String)> {
     let (fast, slow) = traffic.counters();
     let all: Vec<Option<u64>> = fast
         .iter()
@@ -64,13 +73,13 @@ fn histogram(traffic: &Traffic, buckets: &[(&str, Holds)]) -> Vec<(String, Strin
                 Holds::All => &all,
             };
             (
-                format!("rpc_duration_seconds_bucket{{job=\"api\",le=\"{le}\"}}"),
+                format!("rpc_duration_seconds_bucket{{{labels},le=\"{le}\"}}"),
                 common::expanding(v),
             )
         })
         .collect();
     series.push((
-        "rpc_duration_seconds_count{job=\"api\"}".to_owned(),
+        format!("rpc_duration_seconds_count{{{labels}}}"),
         common::expanding(&all),
     ));
     series
@@ -251,5 +260,60 @@ fn a_threshold_that_is_no_bucket_is_no_data_and_the_absent_alert_fires() {
         true,
     );
     never_fired(&mut suite, "ApiSlowAbsent", end);
+    suite.assert_passes();
+}
+
+/// In a grouped SLO, one route's histogram lacks the threshold's bucket
+/// (another client library, other buckets): that route records no ratio
+/// and its own absent alert fires, labelled with the route; the route
+/// with the bucket is measured and never absent.
+#[test]
+fn a_group_without_the_bucket_is_absent_on_its_own() {
+    let spec = common::spec(
+        r#"
+version: slo/v1
+service: api
+slos:
+  - name: latency
+    objective: 99.9
+    sli:
+      latency:
+        histogram: rpc_duration_seconds
+        selector: '{job="api"}'
+        threshold: 0.3
+        group_by: [route]
+    alerting:
+      name: ApiSlow
+      absent_for: 10m
+"#,
+    );
+    let traffic = Traffic::new().run(60, REQUESTS, 0.0);
+    let mut series = histogram_of(
+        "job=\"api\",route=\"a\"",
+        &traffic,
+        &[("0.3", Holds::Fast), ("+Inf", Holds::All)],
+    );
+    series.extend(histogram_of(
+        "job=\"api\",route=\"b\"",
+        &traffic,
+        &[
+            ("0.25", Holds::Fast),
+            ("0.5", Holds::All),
+            ("+Inf", Holds::All),
+        ],
+    ));
+    let mut suite = suite_of(&spec, series);
+    let at = 30 * MIN;
+    suite.exprs.push(common::ExprTest {
+        expr: "slo:sli_error:ratio_rate5m".to_owned(),
+        at,
+        samples: vec![Sample {
+            labels: "slo:sli_error:ratio_rate5m{route=\"a\",slo=\"latency\",slo_service=\"api\",slo_window=\"5m\"}".to_owned(),
+            value: 0.0,
+        }],
+    });
+    alert_count_at(&mut suite, "ApiSlowAbsent", "route=\"b\"", at, true);
+    alert_count_at(&mut suite, "ApiSlowAbsent", "route=\"a\"", at, false);
+    alert_count_at(&mut suite, "ApiSlowAbsent", "", at, true);
     suite.assert_passes();
 }
