@@ -10,8 +10,10 @@
 //! - **Latency** SLIs read a histogram: all events are the `le="+Inf"`
 //!   bucket (or the `_count` series when a histogram has no `+Inf` bucket)
 //!   and good events the bucket whose bound equals the threshold. Bounds
-//!   compare as numbers, so `le="0.3"`, `le="0.30"` and `le="3e-1"` are one
-//!   bucket (Prometheus 3 normalises them; 2.x exporters vary).
+//!   compare by value under the rule the generated rules' regex follows
+//!   ([`bucket::matches`]), so `le="0.3"`, `le="0.30"`, `le="3e-01"` and
+//!   `le="0.30000000000000004"` are one bucket (Prometheus 3 normalises
+//!   them; 2.x exporters vary).
 //! - **Slices** SLIs read their slice indicator (1 for a good slice, 0 for a
 //!   bad one, nothing for a slice without data) as the rules record it:
 //!   [`SLICE_GOOD`] labelled with the SLO's identity (native or Sloth
@@ -31,6 +33,7 @@
 use std::collections::BTreeMap;
 
 use crate::alert::Measurement;
+use crate::bucket;
 use crate::dataset::{Dataset, SeriesKey};
 use crate::errors::ReplayError;
 use crate::rules::{Naming, SLICE_GOOD};
@@ -279,14 +282,6 @@ fn ratio<'a>(
     ))
 }
 
-/// A bucket bound as a number (`+Inf` included).
-fn bound(le: &str) -> Option<f64> {
-    match le.trim() {
-        "+Inf" | "Inf" | "+inf" | "inf" => Some(f64::INFINITY),
-        s => s.parse().ok().filter(|x: &f64| !x.is_nan()),
-    }
-}
-
 fn latency<'a>(
     l: &LatencySli,
     group_by: &[String],
@@ -320,13 +315,15 @@ fn latency<'a>(
             labels: labels.clone(),
         };
         let instance = instance_of(&key, group_by);
+        // The rules' own test of a bound, so the replay finds the bucket
+        // the generated `le=~` regex selects.
         let good_bucket = bucket_list
             .iter()
-            .find(|(k, _)| bound(k.label("le")) == Some(l.threshold));
+            .find(|(k, _)| bucket::matches(k.label("le"), l.threshold));
         let Some((_, good_series)) = good_bucket else {
             let mut bounds: Vec<f64> = bucket_list
                 .iter()
-                .filter_map(|(k, _)| bound(k.label("le")))
+                .filter_map(|(k, _)| bucket::parse_bound(k.label("le")))
                 .collect();
             bounds.sort_by(f64::total_cmp);
             bounds.dedup();
@@ -342,7 +339,7 @@ fn latency<'a>(
         };
         let all = bucket_list
             .iter()
-            .find(|(k, _)| bound(k.label("le")) == Some(f64::INFINITY))
+            .find(|(k, _)| bucket::parse_bound(k.label("le")) == Some(f64::INFINITY))
             .map(|(_, s)| *s)
             .or_else(|| {
                 data.get(&SeriesKey {

@@ -47,6 +47,7 @@
 
 pub mod alert;
 pub mod backtest;
+pub mod bucket;
 pub mod budget;
 pub mod dataset;
 pub mod diagnostic;

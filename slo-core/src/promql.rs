@@ -15,8 +15,10 @@
 //!   good events: bad = total - good, each side rated and summed on its own.
 //!   If the good series does not exist at all, neither does the difference:
 //!   export the good counter (or bucket) from the start.
-//! - Latency buckets match both `le="300"` and `le="300.0"`: Prometheus 3
-//!   normalises `le` values of classic histograms (pyrra #1502).
+//! - Latency buckets are matched by value with a regex of the bound's
+//!   spellings (`le="300"`, `"300.0"`, `"3e+02"`, `"300.00000000000006"`):
+//!   clients write bounds differently and Prometheus 3 normalises them
+//!   (pyrra #1502); see [`bucket`](crate::bucket).
 //! - `events` and `raw` SLIs are the user's PromQL with `{{.window}}`
 //!   replaced; their rates become increases by multiplying by the window's
 //!   seconds.
@@ -126,41 +128,12 @@ pub fn sum_by(group_by: &[String], inner: &str) -> String {
     }
 }
 
-/// The spellings of a bucket bound in `le`: `300` and `300.0` for whole
-/// numbers (Prometheus 2 and 3 write them differently), the shortest decimal
-/// form otherwise.
-pub fn le_variants(threshold: f64) -> Vec<String> {
-    let base = num::format(threshold);
-    let whole = threshold.is_finite() && threshold.fract() == 0.0 && !base.contains(['.', 'e']);
-    if whole {
-        vec![base.clone(), format!("{base}.0")]
-    } else {
-        vec![base]
-    }
-}
-
-/// The `le` matcher for a latency threshold: `le="0.3"`, or
-/// `le=~"300|300\\.0"` when the bound has two spellings.
+/// The `le` matcher for a latency threshold: `le=~"..."`, a regex of
+/// every spelling clients write for the bound (`1e+06`, `1000000.0`,
+/// `0.15000000000000002`...), so the bucket is found by value
+/// ([`bucket`](crate::bucket)).
 pub fn le_matcher(threshold: f64) -> String {
-    let variants = le_variants(threshold);
-    match variants.as_slice() {
-        [one] => matcher("le", one),
-        _ => {
-            let regex: Vec<String> = variants.iter().map(|v| regex_escape(v)).collect();
-            format!("le=~{}", quote(&regex.join("|")))
-        }
-    }
-}
-
-fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+    format!("le=~{}", quote(&crate::bucket::le_regex(threshold)))
 }
 
 /// Adds a matcher to a `{...}` block (which may be empty):
@@ -264,6 +237,21 @@ fn slices_as(count: String, f: Counter, window: Duration) -> String {
     }
 }
 
+/// True when the bad-events series of `sli` may be absent while events
+/// happen: an `errors` counter or an `events` error query often has no
+/// series until the first failure, and then zero errors is what the data
+/// says. Where bad events are a difference (`total - good`: a `good`
+/// counter, a latency bucket), an absent good series is no data, never
+/// zero errors: a threshold that is no bucket would otherwise read as a
+/// perfect SLO.
+pub fn missing_bad_is_zero(sli: &Sli) -> bool {
+    match sli {
+        Sli::Ratio(r) => matches!(r.counted, Counted::Errors(_)),
+        Sli::Events(_) => true,
+        Sli::Latency(_) | Sli::Raw(_) | Sli::Slices(_) => false,
+    }
+}
+
 /// Bad events over `window` (per second or in all), grouped by the SLI's
 /// `group_by`. `None` for a `raw` SLI, which does not count events.
 pub fn bad_events(sli: &Sli, window: Duration, f: Counter) -> Option<String> {
@@ -342,11 +330,9 @@ mod tests {
     }
 
     #[test]
-    fn le_spellings() {
-        assert_eq!(le_variants(300.0), ["300", "300.0"]);
-        assert_eq!(le_variants(0.3), ["0.3"]);
-        assert_eq!(le_matcher(0.25), r#"le="0.25""#);
-        assert_eq!(le_matcher(1.0), r#"le=~"1|1\\.0""#);
+    fn le_is_matched_by_value() {
+        let m = le_matcher(1.0);
+        assert!(m.starts_with(r#"le=~"1(\\.0*)?|"#), "{m}");
     }
 
     #[test]

@@ -126,7 +126,7 @@ use crate::num;
 use crate::policy::{Policy, Severity, WindowPair};
 pub use crate::promql::STEP;
 use crate::promql::{self, Counter};
-use crate::spec::{Labels, Sli, Slo, Spec};
+use crate::spec::{Counted, Labels, Sli, Slo, Spec};
 
 /// Windows up to this long are read from the raw series; longer ones are
 /// derived from the recorded steps.
@@ -636,13 +636,19 @@ pub fn increase_group(slo: &Slo, naming: Naming) -> Option<RuleGroup> {
     // A selector of bad events matches nothing until the first error, which
     // would leave the SLO without data rather than at 0 errors. Fill in 0
     // for every group that has traffic; `ignoring` the labels the rule adds
-    // keeps the two sides apart, so they can never collide.
-    let ignoring: Vec<&str> = labels.keys().map(String::as_str).collect();
-    let bad = format!(
-        "{bad} or ignoring ({}) 0 * {}",
-        ignoring.join(", "),
-        recorded(&total_increase_metric(STEP), slo, naming)
-    );
+    // keeps the two sides apart, so they can never collide. Never for
+    // `total - good`: there an absent good series (a threshold that is no
+    // bucket) is no data, and a 0 would make a perfect SLO of it.
+    let bad = if promql::missing_bad_is_zero(&slo.sli) {
+        let ignoring: Vec<&str> = labels.keys().map(String::as_str).collect();
+        format!(
+            "{bad} or ignoring ({}) 0 * {}",
+            ignoring.join(", "),
+            recorded(&total_increase_metric(STEP), slo, naming)
+        )
+    } else {
+        bad
+    };
     Some(RuleGroup {
         name: group_name(slo, Some("increase")),
         interval: Some(STEP),
@@ -960,17 +966,28 @@ fn default_annotations(slo: &Slo, severity: Severity, pairs: &[&WindowPair]) -> 
 }
 
 /// The data-absent alert, when `absent_for` is set: no total events (or, for
-/// a raw SLI, no error ratio) for that long. Off by default, since silence
-/// is not an error-budget burn.
+/// a raw SLI, no error ratio) for that long, or no good events where bad
+/// events are `total - good` (a `good` counter, the latency bucket: a
+/// threshold that is no bucket leaves the SLO without data forever). Off by
+/// default, since silence is not an error-budget burn.
 pub fn absent_alert(slo: &Slo, naming: Naming) -> Option<AlertingRule> {
     let d = slo.alerting.absent_for?;
-    let series = match &slo.sli {
-        Sli::Ratio(r) => r.total.trim().to_owned(),
-        Sli::Latency(l) => promql::latency_total_selector(l),
-        Sli::Slices(_) => recorded(SLICE_GOOD, slo, naming),
+    let absent = |series: &str| format!("absent_over_time({series}[{d}])");
+    let expr = match &slo.sli {
+        Sli::Ratio(r) => match &r.counted {
+            Counted::Good(good) => missing_good(r.total.trim(), good.trim(), &r.group_by, d),
+            Counted::Errors(_) => absent(r.total.trim()),
+        },
+        Sli::Latency(l) => missing_good(
+            &promql::latency_total_selector(l),
+            &promql::latency_good_selector(l),
+            &l.group_by,
+            d,
+        ),
+        Sli::Slices(_) => absent(&recorded(SLICE_GOOD, slo, naming)),
         Sli::Events(_) | Sli::Raw(_) => {
             let shortest = recorded_windows(slo).first().copied().unwrap_or(STEP);
-            recorded(&error_ratio_metric(shortest), slo, naming)
+            absent(&recorded(&error_ratio_metric(shortest), slo, naming))
         }
     };
     let mut labels = literal_labels(series_labels(slo, naming));
@@ -990,11 +1007,30 @@ pub fn absent_alert(slo: &Slo, naming: Naming) -> Option<AlertingRule> {
     annotations.extend(slo.alerting.annotations.clone());
     Some(AlertingRule {
         alert: format!("{}{ABSENT_SUFFIX}", slo.alerting.name),
-        expr: format!("absent_over_time({series}[{d}])"),
+        expr,
         for_: None,
         labels,
         annotations,
     })
+}
+
+/// No data where bad events are `total - good`, checked in turn with
+/// `or on ()` so one cause gives one alert: the total absent for `d`, else
+/// the good series (the threshold's bucket) absent, else, for a grouped
+/// SLO, each group with a total but no good series (one histogram without
+/// the bucket among several).
+fn missing_good(total: &str, good: &str, group_by: &[String], d: Duration) -> String {
+    let mut expr = format!("absent_over_time({total}[{d}]) or on () absent_over_time({good}[{d}])");
+    if !group_by.is_empty() {
+        let g = group_by.join(", ");
+        let _ = std::fmt::Write::write_fmt(
+            &mut expr,
+            format_args!(
+                " or on () (count by ({g}) (count_over_time({total}[{d}])) unless count by ({g}) (count_over_time({good}[{d}])))"
+            ),
+        );
+    }
+    expr
 }
 
 #[cfg(test)]
@@ -1121,6 +1157,64 @@ slos:
         assert!(exprs.contains(&format!("absent_over_time({good}[10m])").as_str()));
         // No steps of bad events: a slices SLI has no step group.
         assert!(!exprs.iter().any(|e| e.contains(ERROR_INCREASE_PREFIX)));
+    }
+
+    /// Regression: `total - bucket or 0 * total` recorded zero errors for a
+    /// threshold that is no bucket, a perfect SLO forever. Only an errors
+    /// counter falls back to 0; the absent alert watches the bucket too.
+    #[test]
+    fn a_missing_good_series_is_no_data_not_zero_errors() {
+        let s = spec(
+            r#"
+version: slo/v1
+service: api
+slos:
+  - name: fast
+    objective: 99
+    sli:
+      latency: {histogram: rpc_seconds, selector: '{job="api"}', threshold: 0.3}
+    alerting: {absent_for: 10m}
+  - name: good
+    objective: 99
+    sli:
+      ratio: {good: 'req_total{code="200"}', total: req_total}
+    alerting: {absent_for: 10m}
+  - name: errors
+    objective: 99
+    sli:
+      ratio: {errors: 'req_total{code="500"}', total: req_total}
+    alerting: {absent_for: 10m}
+"#,
+        );
+        let step_bad = |slo: &Slo| {
+            increase_group(slo, Naming::Native)
+                .map(|g| g.rules[1].expr().to_owned())
+                .unwrap_or_default()
+        };
+        let absent = |slo: &Slo| {
+            absent_alert(slo, Naming::Native)
+                .map(|a| a.expr)
+                .unwrap_or_default()
+        };
+        for slo in &s.slos[..2] {
+            assert!(!step_bad(slo).contains(" or "), "{}", step_bad(slo));
+        }
+        assert!(step_bad(&s.slos[2]).contains(" or ignoring ("));
+        let bucket = promql::latency_good_selector(match &s.slos[0].sli {
+            Sli::Latency(l) => l,
+            _ => panic!("not latency"),
+        });
+        assert_eq!(
+            absent(&s.slos[0]),
+            format!(
+                "absent_over_time(rpc_seconds_count{{job=\"api\"}}[10m]) or on () absent_over_time({bucket}[10m])"
+            )
+        );
+        assert_eq!(
+            absent(&s.slos[1]),
+            "absent_over_time(req_total[10m]) or on () absent_over_time(req_total{code=\"200\"}[10m])"
+        );
+        assert_eq!(absent(&s.slos[2]), "absent_over_time(req_total[10m])");
     }
 
     #[test]

@@ -250,13 +250,23 @@ fn assemble(slo: &Slo, answers: &BTreeMap<Part, Vec<Sample>>) -> Vec<InstanceRes
     // SLIs, those with a ratio.
     let mut per_window: BTreeMap<Duration, BTreeMap<Instance, Measurement>> = BTreeMap::new();
     let mut instances: BTreeSet<Instance> = BTreeSet::new();
+    // No bad series at all means zero bad only for an errors counter (no
+    // error seen yet); for `total - good` it means no good series (a
+    // threshold that is no bucket): no data, held.
+    let bad_of = |bad: &BTreeMap<Instance, f64>, inst: &Instance| {
+        bad.get(inst)
+            .copied()
+            .or_else(|| promql::missing_bad_is_zero(&slo.sli).then_some(0.0))
+    };
     for w in &windows {
         let mut m = BTreeMap::new();
         if slo.sli.counts_events() {
             let bad = by_instance(&Part::Bad(*w));
             for (inst, total) in by_instance(&Part::Total(*w)) {
-                // No bad series at all (no error ever seen) means zero bad.
-                let b = bad.get(&inst).copied().unwrap_or(0.0);
+                instances.insert(inst.clone());
+                let Some(b) = bad_of(&bad, &inst) else {
+                    continue;
+                };
                 m.insert(
                     inst.clone(),
                     Measurement {
@@ -264,7 +274,6 @@ fn assemble(slo: &Slo, answers: &BTreeMap<Part, Vec<Sample>>) -> Vec<InstanceRes
                         events: Some(total),
                     },
                 );
-                instances.insert(inst);
             }
         } else {
             for (inst, ratio) in by_instance(&Part::Ratio(*w)) {
@@ -314,7 +323,7 @@ fn assemble(slo: &Slo, answers: &BTreeMap<Part, Vec<Sample>>) -> Vec<InstanceRes
                 .collect();
             let period_error_ratio = period_total
                 .get(&inst)
-                .map(|t| period_bad.get(&inst).copied().unwrap_or(0.0) / t)
+                .and_then(|t| Some(bad_of(&period_bad, &inst)? / t))
                 .filter(|r| r.is_finite());
             let alerts = slo
                 .policy
