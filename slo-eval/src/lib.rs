@@ -14,6 +14,8 @@ pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod daemon;
+pub mod daemon_alerts;
+pub mod daemon_specs;
 pub mod errors;
 pub mod evaluate;
 pub mod explain;
