@@ -67,8 +67,9 @@ pub struct Daemon {
     /// Budget left per alert-key prefix (SLO instance), between refreshes.
     period_cache: BTreeMap<String, Option<f64>>,
     last_period: Option<Instant>,
-    /// Alert keys held on unknown at the last cycle (to log changes once).
-    held: BTreeSet<String>,
+    /// Alert keys held on unknown at the last cycle, with why (to log
+    /// changes once).
+    held: BTreeMap<String, String>,
     /// `slo_eval_alert_state` series by alert key: labels and code.
     alert_series: BTreeMap<String, (LabelSet, i64)>,
     /// Burn-rate, error-ratio and budget series written per SLO
@@ -199,7 +200,7 @@ impl Daemon {
             loaded: Loaded::default(),
             period_cache: BTreeMap::new(),
             last_period: None,
-            held: BTreeSet::new(),
+            held: BTreeMap::new(),
             alert_series: BTreeMap::new(),
             slo_series: BTreeMap::new(),
         };
@@ -298,7 +299,7 @@ impl Daemon {
         let now_ms = millis(now);
         let mut changes: Vec<Alert> = Vec::new();
         let mut seen: BTreeSet<String> = BTreeSet::new();
-        let mut held: BTreeSet<String> = BTreeSet::new();
+        let mut held: BTreeMap<String, String> = BTreeMap::new();
         // SLOs whose metric series keep their last values (failed queries).
         let mut kept: BTreeSet<String> = BTreeSet::new();
         for outcome in &outcomes {
@@ -375,10 +376,11 @@ impl Daemon {
         for key in stale {
             if broken {
                 seen.insert(key.clone());
-                if !self.held.contains(&key) {
-                    tracing::warn!(alert = %key, "alert held-unknown: its SLO is not loaded while a spec file is invalid");
+                let why = "its SLO is not loaded while a spec file is invalid";
+                if self.held.get(&key).map(String::as_str) != Some(why) {
+                    tracing::warn!(alert = %key, reason = why, "alert held-unknown: kept as it is, not resolved");
                 }
-                held.insert(key);
+                held.insert(key, why.to_owned());
                 continue;
             }
             if let Some(rec) = self.state.alerts.get_mut(&key) {
@@ -431,7 +433,7 @@ impl Daemon {
         key: &str,
         why: &str,
         seen: &mut BTreeSet<String>,
-        held: &mut BTreeSet<String>,
+        held: &mut BTreeMap<String, String>,
     ) {
         seen.insert(key.to_owned());
         let Some(rec) = self.state.alerts.get(key) else {
@@ -444,9 +446,9 @@ impl Daemon {
             tier: tier.to_owned(),
             burn_rates: String::new(),
         };
-        let was = self.held.contains(key);
+        let was = self.held.get(key).map(String::as_str);
         if alerts::log_transition(&who, rec.state, rec.state, Outcome::Unknown, why, was) {
-            held.insert(key.to_owned());
+            held.insert(key.to_owned(), why.to_owned());
         }
         if !self.alert_series.contains_key(key) {
             // Known from the state file only (a restart while Prometheus is
@@ -516,7 +518,7 @@ impl Daemon {
         with_period: bool,
         now_ms: i64,
         seen: &mut BTreeSet<String>,
-        held: &mut BTreeSet<String>,
+        held: &mut BTreeMap<String, String>,
         changes: &mut Vec<Alert>,
     ) {
         let ikey = instance_key(slo, &inst.labels);
@@ -597,8 +599,9 @@ impl Daemon {
                 burn_rates: burn_rates.clone(),
             };
             let why = "a window it needs has no data (no series, or NaN)";
-            if alerts::log_transition(&who, prev, next, outcome, why, self.held.contains(&key)) {
-                held.insert(key.clone());
+            let was = self.held.get(&key).map(String::as_str);
+            if alerts::log_transition(&who, prev, next, outcome, why, was) {
+                held.insert(key.clone(), why.to_owned());
             }
             let mut l = base.clone();
             l.push(("tier".to_owned(), tier.severity.to_string()));
@@ -616,7 +619,7 @@ impl Daemon {
         instances: &[InstanceResult],
         now_ms: i64,
         seen: &mut BTreeSet<String>,
-        held: &mut BTreeSet<String>,
+        held: &mut BTreeMap<String, String>,
         changes: &mut Vec<Alert>,
     ) {
         let Some((_, labels, annotations)) = alerts::absent_rule(slo) else {
@@ -647,8 +650,9 @@ impl Daemon {
             burn_rates: String::new(),
         };
         let why = "the policy reads no window";
-        if alerts::log_transition(&who, prev, next, outcome, why, self.held.contains(&key)) {
-            held.insert(key.clone());
+        let was = self.held.get(&key).map(String::as_str);
+        if alerts::log_transition(&who, prev, next, outcome, why, was) {
+            held.insert(key.clone(), why.to_owned());
         }
         let mut l = slo_labels(slo);
         l.push(("tier".to_owned(), "absent".to_owned()));

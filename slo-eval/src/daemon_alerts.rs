@@ -93,15 +93,16 @@ pub fn burn_rates(slo: &Slo, inst: &InstanceResult) -> String {
 }
 
 /// Logs the change from `prev` to `next` decided on `outcome`; `was_held`
-/// says whether the alert was held on unknown at the last cycle. Returns
-/// whether it is held now (an unknown outcome on a pending or firing alert).
+/// is why the alert was held on unknown at the last cycle, if it was.
+/// Returns whether it is held now (an unknown outcome on a pending or
+/// firing alert); a hold is logged when it starts or its reason changes.
 pub fn log_transition(
     who: &Subject<'_>,
     prev: AlertState,
     next: AlertState,
     outcome: Outcome,
     why_unknown: &str,
-    was_held: bool,
+    was_held: Option<&str>,
 ) -> bool {
     let held = outcome == Outcome::Unknown
         && matches!(next, AlertState::Pending { .. } | AlertState::Firing { .. });
@@ -128,7 +129,7 @@ pub fn log_transition(
         }
         _ => {}
     }
-    if held && !was_held {
+    if held && was_held != Some(why_unknown) {
         tracing::warn!(
             service = %who.slo.service,
             slo = %who.slo.name,
@@ -139,7 +140,7 @@ pub fn log_transition(
             state = state_name(next),
             "alert held-unknown: kept as it is, not resolved"
         );
-    } else if was_held && !held {
+    } else if was_held.is_some() && !held {
         log!(info, "alert evaluated again after being held");
     }
     held
