@@ -208,9 +208,9 @@ fn a_prometheus_outage_longer_than_the_short_window_neither_resolves_nor_pages_a
     });
     assert!(fired.is_some(), "no page within 60 s:\n{}", d.log());
     let am_fired = am_hook.wait_for(Duration::from_secs(30), |r| {
-        alerts_named(r, "firing", "CheckoutBurn").len() > 0
+        !alerts_named(r, "firing", "CheckoutBurn").is_empty()
     });
-    assert!(alerts_named(&am_fired, "firing", "CheckoutBurn").len() > 0);
+    assert!(!alerts_named(&am_fired, "firing", "CheckoutBurn").is_empty());
     let received = hook.received();
     let first = alerts_named(&received, "firing", "CheckoutBurn")
         .into_iter()
@@ -345,9 +345,9 @@ fn an_slo_without_data_for_absent_for_sends_the_absent_alert_and_resolves_it() {
         "{alert}"
     );
     let am_got = am_hook.wait_for(Duration::from_secs(30), |r| {
-        alerts_named(r, "firing", "CheckoutBurnAbsent").len() > 0
+        !alerts_named(r, "firing", "CheckoutBurnAbsent").is_empty()
     });
-    assert!(alerts_named(&am_got, "firing", "CheckoutBurnAbsent").len() > 0);
+    assert!(!alerts_named(&am_got, "firing", "CheckoutBurnAbsent").is_empty());
     assert_eq!(
         d.metric("slo_eval_alert_state", &[("tier", "absent")]),
         Some(2.0)
