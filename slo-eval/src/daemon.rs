@@ -33,7 +33,7 @@ use slo_core::spec::{Slo, Spec};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::daemon_alerts::{self as alerts, Subject};
+use crate::daemon_alerts::{self as alerts, Subject, slo_id, slo_labels, split_key, state_code};
 use crate::daemon_specs::{self, Loaded};
 use crate::errors::Error;
 use crate::evaluate::{self, InstanceResult};
@@ -99,37 +99,6 @@ fn instance_key(slo: &Slo, labels: &evaluate::Instance) -> String {
 
 fn alert_key(instance: &str, severity: Severity) -> String {
     format!("{instance}/{severity}")
-}
-
-/// `service/slo`: an SLO's id in alert keys and metric bookkeeping.
-fn slo_id(slo: &Slo) -> String {
-    format!("{}/{}", slo.service, slo.name)
-}
-
-/// The SLO id, instance (`{...}`, empty when ungrouped or absent) and tier
-/// (`page`, `ticket`, `absent`) of an alert key. Names hold no `{`; the
-/// tier is after the last `/`.
-fn split_key(key: &str) -> (&str, &str, &str) {
-    let (head, tier) = key.rsplit_once('/').unwrap_or((key, ""));
-    match head.find('{') {
-        Some(i) => (&head[..i], head[i..].trim_start_matches("{}"), tier),
-        None => (head, "", tier),
-    }
-}
-
-fn state_code(s: AlertState) -> i64 {
-    match s {
-        AlertState::Firing { .. } => 2,
-        AlertState::Pending { .. } => 1,
-        _ => 0,
-    }
-}
-
-fn slo_labels(slo: &Slo) -> LabelSet {
-    vec![
-        ("slo_service".to_owned(), slo.service.clone()),
-        ("slo".to_owned(), slo.name.clone()),
-    ]
 }
 
 /// Renders the few Go-template forms the generated annotations use, with
@@ -307,13 +276,19 @@ impl Daemon {
             let id = slo_id(slo);
             let prefix = format!("{id}{{");
             let absent = alerts::absent_key(slo);
+            // The SLO's instance alerts (keys are sorted), and its absent one.
             let keys_of = |state: &State, all: bool| -> Vec<String> {
-                state
+                let mut keys: Vec<String> = state
                     .alerts
-                    .keys()
-                    .filter(|k| k.starts_with(&prefix) || (all && **k == absent))
+                    .range(prefix.clone()..)
+                    .map(|(k, _)| k)
+                    .take_while(|k| k.starts_with(&prefix))
                     .cloned()
-                    .collect()
+                    .collect();
+                if all && state.alerts.contains_key(&absent) {
+                    keys.push(absent.clone());
+                }
+                keys
             };
             match &outcome.result {
                 Err(e) => {

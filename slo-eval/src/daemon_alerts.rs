@@ -9,6 +9,7 @@ use slo_core::spec::Slo;
 use crate::daemon::render;
 use crate::evaluate::{Instance, InstanceResult};
 use crate::notify::Labels;
+use crate::server::LabelSet;
 
 /// An alert's labels: the instance's labels from the data, literal (a route
 /// named `{{ $value }}` is a name, not a template: rendering it would merge
@@ -154,6 +155,39 @@ pub fn state_name(s: AlertState) -> &'static str {
         AlertState::Firing { .. } => "firing",
         AlertState::Resolved { .. } => "resolved",
     }
+}
+
+/// `service/slo`: an SLO's id in alert keys and metric bookkeeping.
+pub fn slo_id(slo: &Slo) -> String {
+    format!("{}/{}", slo.service, slo.name)
+}
+
+/// The SLO id, instance (`{...}`, empty when ungrouped or absent) and tier
+/// (`page`, `ticket`, `absent`) of an alert key. Names hold no `{`; the
+/// tier is after the last `/`.
+pub fn split_key(key: &str) -> (&str, &str, &str) {
+    let (head, tier) = key.rsplit_once('/').unwrap_or((key, ""));
+    match head.find('{') {
+        Some(i) => (&head[..i], head[i..].trim_start_matches("{}"), tier),
+        None => (head, "", tier),
+    }
+}
+
+/// The `slo_eval_alert_state` value: 0 inactive or resolved, 1 pending, 2 firing.
+pub fn state_code(s: AlertState) -> i64 {
+    match s {
+        AlertState::Firing { .. } => 2,
+        AlertState::Pending { .. } => 1,
+        _ => 0,
+    }
+}
+
+/// The SLO's labels on the daemon's metrics.
+pub fn slo_labels(slo: &Slo) -> LabelSet {
+    vec![
+        ("slo_service".to_owned(), slo.service.clone()),
+        ("slo".to_owned(), slo.name.clone()),
+    ]
 }
 
 #[cfg(test)]
