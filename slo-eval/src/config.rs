@@ -23,6 +23,7 @@
 //! listen: 127.0.0.1:9099                   # /metrics, /healthz, /readyz
 //! state_file: /var/lib/slo-eval/state.json
 //! external_url: http://slo-eval.example    # generatorURL of alerts
+//! strict: false     # true: refuse to start (or reload) if any spec file is invalid
 //! ```
 //!
 //! Secrets are read from files or environment variables named here, never
@@ -62,6 +63,11 @@ pub struct Config {
     /// The `generatorURL` put on alerts.
     #[serde(default)]
     pub external_url: String,
+    /// Refuse to start, and refuse a reload, when any spec file is invalid.
+    /// Off by default: the valid files are loaded and the invalid ones
+    /// reported in logs, `/metrics` and `/readyz`.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 fn default_interval() -> Duration {

@@ -13,10 +13,12 @@
 //!
 //! State (alerts and queues) is saved atomically after every cycle, and
 //! before delivery, so a restart neither re-pages what was delivered nor
-//! forgets a resolve it owes. An SLO whose queries fail keeps its alerts as
-//! they were (no spurious resolve, no spurious page); the loop goes on.
-//! SIGTERM/SIGINT stop after saving; SIGHUP reloads the specs, keeping the
-//! old ones if the new ones do not validate.
+//! forgets a resolve it owes. An alert whose condition is unknown (the
+//! SLO's queries fail, a window it needs has no data or NaN, its instance
+//! returned nothing) is held as it is ([`slo_core::alert::Outcome`]): no
+//! spurious resolve, no spurious page, `startsAt` kept; the loop goes on.
+//! Every transition is logged. SIGTERM/SIGINT stop after saving; SIGHUP
+//! reloads the specs file by file ([`crate::daemon_specs`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -25,18 +27,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
 use jiff::Timestamp;
-use slo_core::alert::AlertState;
+use slo_core::alert::{AlertState, Outcome};
 use slo_core::policy::Severity;
 use slo_core::spec::{Slo, Spec};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::daemon_alerts::{self as alerts, Subject, slo_id, slo_labels, split_key, state_code};
+use crate::daemon_specs::{self, Loaded};
 use crate::errors::Error;
 use crate::evaluate::{self, InstanceResult};
 use crate::notify::{Alert, Labels, Notifier, Status, Target};
 use crate::prometheus::Client;
 use crate::report::Reporter;
-use crate::server::{LabelSet, Metrics};
+use crate::server::{Degraded, LabelSet, Metrics};
 use crate::state::{AlertRecord, State};
 
 /// How long resolved alerts are resent to Alertmanager.
@@ -56,9 +60,21 @@ pub struct Daemon {
     state: State,
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
+    /// What `/readyz` reports as degraded (invalid spec files).
+    degraded: Degraded,
+    /// The spec files in use and the broken ones.
+    loaded: Loaded,
     /// Budget left per alert-key prefix (SLO instance), between refreshes.
     period_cache: BTreeMap<String, Option<f64>>,
     last_period: Option<Instant>,
+    /// Alert keys held on unknown at the last cycle, with why (to log
+    /// changes once).
+    held: BTreeMap<String, String>,
+    /// `slo_eval_alert_state` series by alert key: labels and code.
+    alert_series: BTreeMap<String, (LabelSet, i64)>,
+    /// Burn-rate, error-ratio and budget series written per SLO
+    /// (`service/slo`), removed when the SLO is next evaluated or removed.
+    slo_series: BTreeMap<String, Vec<LabelSet>>,
 }
 
 fn millis(t: Timestamp) -> i64 {
@@ -132,29 +148,92 @@ impl Daemon {
         )
         .map_err(|e| Error::Config(e.to_string()))?;
         let targets = config.targets()?;
-        let specs = crate::specs::load_all(&config.specs, &mut Reporter::stderr())?;
+        let loaded = daemon_specs::load(&config.specs, None, &mut Reporter::stderr())?;
+        if config.strict && !loaded.broken.is_empty() {
+            return Err(Error::InvalidSpecs {
+                files: loaded.broken.len(),
+                errors: loaded.broken.iter().map(|b| b.errors).sum(),
+            });
+        }
         let state = State::load(&config.state_file)?;
-        Ok(Self {
+        let mut daemon = Self {
             config,
             client,
             notifier,
             targets,
-            specs: Arc::new(specs),
+            specs: Arc::default(),
             state,
             metrics: Arc::new(Metrics::default()),
             ready: Arc::new(AtomicBool::new(false)),
+            degraded: Degraded::default(),
+            loaded: Loaded::default(),
             period_cache: BTreeMap::new(),
             last_period: None,
-        })
+            held: BTreeMap::new(),
+            alert_series: BTreeMap::new(),
+            slo_series: BTreeMap::new(),
+        };
+        daemon.use_specs(loaded);
+        Ok(daemon)
     }
 
-    /// Reloads the specs; on any problem the old ones stay.
+    /// Puts `loaded` in use and reports its broken files in `/metrics` and
+    /// `/readyz`.
+    fn use_specs(&mut self, loaded: Loaded) {
+        self.specs = Arc::new(loaded.specs());
+        self.metrics
+            .spec_files_invalid
+            .set(loaded.broken.len() as i64);
+        self.metrics.spec_file_invalid.clear();
+        let mut lines = Vec::new();
+        for b in &loaded.broken {
+            self.metrics
+                .spec_file_invalid
+                .get_or_create(&vec![("file".to_owned(), b.path.display().to_string())])
+                .set(1);
+            lines.push(format!(
+                "invalid spec file ({}): {}",
+                if b.kept_previous {
+                    "its previous version is in use"
+                } else {
+                    "its SLOs are not evaluated"
+                },
+                b.error
+            ));
+        }
+        if let Ok(mut d) = self.degraded.write() {
+            *d = lines;
+        }
+        self.loaded = loaded;
+    }
+
+    /// Reloads the specs file by file: a file that became invalid keeps
+    /// its previous version. With `strict`, any invalid file keeps every
+    /// spec in use; a missing folder does too.
     pub fn reload(&mut self) {
-        match crate::specs::load_all(&self.config.specs, &mut Reporter::stderr()) {
-            Ok(specs) => {
-                let n: usize = specs.iter().map(|s| s.slos.len()).sum();
-                tracing::info!(slos = n, "specs reloaded");
-                self.specs = Arc::new(specs);
+        match daemon_specs::load(
+            &self.config.specs,
+            Some(&self.loaded),
+            &mut Reporter::stderr(),
+        ) {
+            Ok(loaded) if self.config.strict && !loaded.broken.is_empty() => {
+                self.metrics.reload_failures.inc();
+                tracing::error!(
+                    invalid_files = loaded.broken.len(),
+                    "spec reload refused (strict); keeping the specs in use"
+                );
+            }
+            Ok(loaded) => {
+                if !loaded.broken.is_empty() {
+                    self.metrics.reload_failures.inc();
+                }
+                let n: usize = loaded.files.values().map(|s| s.slos.len()).sum();
+                tracing::info!(
+                    slos = n,
+                    invalid_files = loaded.broken.len(),
+                    "specs reloaded"
+                );
+                self.use_specs(loaded);
             }
             Err(e) => {
                 self.metrics.reload_failures.inc();
@@ -189,37 +268,78 @@ impl Daemon {
         let now_ms = millis(now);
         let mut changes: Vec<Alert> = Vec::new();
         let mut seen: BTreeSet<String> = BTreeSet::new();
-        self.metrics.burn_rate.clear();
-        self.metrics.error_ratio.clear();
-        self.metrics.budget_remaining.clear();
-        self.metrics.alert_state.clear();
+        let mut held: BTreeMap<String, String> = BTreeMap::new();
+        // SLOs whose metric series keep their last values (failed queries).
+        let mut kept: BTreeSet<String> = BTreeSet::new();
         for outcome in &outcomes {
             let slo = outcome.slo;
-            let prefix = format!("{}/{}{{", slo.service, slo.name);
+            let id = slo_id(slo);
+            let prefix = format!("{id}{{");
+            let absent = alerts::absent_key(slo);
+            // The SLO's instance alerts (keys are sorted), and its absent one.
+            let keys_of = |state: &State, all: bool| -> Vec<String> {
+                let mut keys: Vec<String> = state
+                    .alerts
+                    .range(prefix.clone()..)
+                    .map(|(k, _)| k)
+                    .take_while(|k| k.starts_with(&prefix))
+                    .cloned()
+                    .collect();
+                if all && state.alerts.contains_key(&absent) {
+                    keys.push(absent.clone());
+                }
+                keys
+            };
             match &outcome.result {
                 Err(e) => {
                     tracing::warn!(service = %slo.service, slo = %slo.name, error = %e, "evaluation failed; alerts held");
-                    self.metrics
-                        .failures
-                        .get_or_create(&vec![
-                            ("slo_service".to_owned(), slo.service.clone()),
-                            ("slo".to_owned(), slo.name.clone()),
-                        ])
-                        .inc();
-                    // Hold: keep every alert of this SLO as it is.
-                    for key in self.state.alerts.keys().filter(|k| k.starts_with(&prefix)) {
-                        seen.insert(key.clone());
+                    self.metrics.failures.get_or_create(&slo_labels(slo)).inc();
+                    kept.insert(id);
+                    for key in keys_of(&self.state, true) {
+                        self.hold(slo, &key, "the SLO's queries failed", &mut seen, &mut held);
                     }
                 }
                 Ok(instances) => {
+                    self.forget_series(&id);
                     for inst in instances {
-                        self.apply(slo, inst, with_period, now_ms, &mut seen, &mut changes);
+                        self.apply(
+                            slo,
+                            inst,
+                            with_period,
+                            now_ms,
+                            &mut seen,
+                            &mut held,
+                            &mut changes,
+                        );
                     }
+                    self.apply_absent(slo, instances, now_ms, &mut seen, &mut held, &mut changes);
+                    // An instance that returned nothing at all: unknown,
+                    // held (its tier still exists, or it would be stale).
+                    for key in keys_of(&self.state, false) {
+                        let tier = split_key(&key).2;
+                        let enabled = [Severity::Page, Severity::Ticket].into_iter().any(|s| {
+                            s.to_string() == tier
+                                && slo_core::rules::tier_alert(
+                                    slo,
+                                    slo_core::rules::Naming::Native,
+                                    s,
+                                )
+                                .is_some()
+                        });
+                        if enabled && !seen.contains(&key) {
+                            self.hold(slo, &key, "no data for the instance", &mut seen, &mut held);
+                        }
+                    }
+                    self.metrics
+                        .last_evaluation
+                        .get_or_create(&slo_labels(slo))
+                        .set(millis(now) as f64 / 1000.0);
                 }
             }
         }
-        // Alerts not decided this cycle: their instance vanished (no data),
-        // their tier was disabled or their SLO removed. They stop holding.
+        // Alerts not decided this cycle: their SLO was removed, their tier
+        // disabled or absent_for unset. They resolve, unless a spec file is
+        // invalid: it may be the one that defines them, so they are held.
         let stale: Vec<String> = self
             .state
             .alerts
@@ -227,10 +347,23 @@ impl Daemon {
             .filter(|k| !seen.contains(*k))
             .cloned()
             .collect();
+        let broken = !self.loaded.broken.is_empty();
         for key in stale {
+            if broken {
+                seen.insert(key.clone());
+                let why = "its SLO is not loaded while a spec file is invalid";
+                if self.held.get(&key).map(String::as_str) != Some(why) {
+                    tracing::warn!(alert = %key, reason = why, "alert held-unknown: kept as it is, not resolved");
+                }
+                held.insert(key, why.to_owned());
+                continue;
+            }
             if let Some(rec) = self.state.alerts.get_mut(&key) {
                 let prev = rec.state;
                 rec.state = prev.next(false, None, now_ms);
+                if prev.is_firing() {
+                    tracing::info!(alert = %key, "alert resolved: its SLO or tier is no longer configured");
+                }
                 if let Some(a) = transition(prev, rec, now_ms, &self.config.external_url) {
                     changes.push(a);
                 }
@@ -243,6 +376,9 @@ impl Daemon {
             AlertState::Resolved { resolved_at, .. } => now_ms - resolved_at < resend_ms,
             _ => true,
         });
+        self.publish(&seen, &kept);
+        self.metrics.alerts_held.set(held.len() as i64);
+        self.held = held;
         for a in changes {
             for t in &self.targets {
                 if let Target::Webhook { name, .. } = t {
@@ -264,6 +400,92 @@ impl Daemon {
         Ok(())
     }
 
+    /// Holds `key` as it is (its condition is unknown `why`), logging the
+    /// hold once.
+    fn hold(
+        &mut self,
+        slo: &Slo,
+        key: &str,
+        why: &str,
+        seen: &mut BTreeSet<String>,
+        held: &mut BTreeMap<String, String>,
+    ) {
+        seen.insert(key.to_owned());
+        let Some(rec) = self.state.alerts.get(key) else {
+            return;
+        };
+        let (_, instance, tier) = split_key(key);
+        let who = Subject {
+            slo,
+            instance: instance.to_owned(),
+            tier: tier.to_owned(),
+            burn_rates: String::new(),
+        };
+        let was = self.held.get(key).map(String::as_str);
+        if alerts::log_transition(&who, rec.state, rec.state, Outcome::Unknown, why, was) {
+            held.insert(key.to_owned(), why.to_owned());
+        }
+        if !self.alert_series.contains_key(key) {
+            // Known from the state file only (a restart while Prometheus is
+            // down): the instance's labels are on the alert.
+            let mut l = slo_labels(slo);
+            l.extend(
+                slo.group_by()
+                    .iter()
+                    .filter_map(|g| rec.labels.get(g).map(|v| (g.clone(), v.clone()))),
+            );
+            l.push(("tier".to_owned(), tier.to_owned()));
+            self.alert_series
+                .insert(key.to_owned(), (l, state_code(rec.state)));
+        }
+    }
+
+    /// Removes the burn-rate, error-ratio and budget series last written
+    /// for the SLO `id`.
+    fn forget_series(&mut self, id: &str) {
+        for l in self.slo_series.remove(id).unwrap_or_default() {
+            self.metrics.burn_rate.remove(&l);
+            self.metrics.error_ratio.remove(&l);
+            self.metrics.budget_remaining.remove(&l);
+        }
+    }
+
+    /// Writes `slo_eval_alert_state` for the alerts decided or held this
+    /// cycle (and those of SLOs whose queries failed: last known values),
+    /// and drops the series of SLOs no longer configured.
+    fn publish(&mut self, seen: &BTreeSet<String>, kept: &BTreeSet<String>) {
+        let ids: BTreeSet<String> = self
+            .specs
+            .iter()
+            .flat_map(|s| &s.slos)
+            .map(slo_id)
+            .collect();
+        self.alert_series.retain(|k, _| {
+            let id = split_key(k).0;
+            ids.contains(id) && (seen.contains(k) || kept.contains(id))
+        });
+        self.metrics.alert_state.clear();
+        for (l, code) in self.alert_series.values() {
+            self.metrics.alert_state.get_or_create(l).set(*code as f64);
+        }
+        let gone: Vec<String> = self
+            .slo_series
+            .keys()
+            .filter(|id| !ids.contains(*id))
+            .cloned()
+            .collect();
+        for id in gone {
+            self.forget_series(&id);
+            if let Some((service, name)) = id.split_once('/') {
+                self.metrics.last_evaluation.remove(&vec![
+                    ("slo_service".to_owned(), service.to_owned()),
+                    ("slo".to_owned(), name.to_owned()),
+                ]);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,
         slo: &Slo,
@@ -271,14 +493,13 @@ impl Daemon {
         with_period: bool,
         now_ms: i64,
         seen: &mut BTreeSet<String>,
+        held: &mut BTreeMap<String, String>,
         changes: &mut Vec<Alert>,
     ) {
         let ikey = instance_key(slo, &inst.labels);
-        let mut base: LabelSet = vec![
-            ("slo_service".to_owned(), slo.service.clone()),
-            ("slo".to_owned(), slo.name.clone()),
-        ];
+        let mut base: LabelSet = slo_labels(slo);
         base.extend(inst.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let written = self.slo_series.entry(slo_id(slo)).or_default();
         for (w, v) in &inst.windows {
             let mut l = base.clone();
             l.push(("window".to_owned(), w.clone()));
@@ -287,6 +508,7 @@ impl Daemon {
                 .error_ratio
                 .get_or_create(&l)
                 .set(v.error_ratio);
+            written.push(l);
         }
         let remaining = if with_period {
             self.period_cache
@@ -297,7 +519,9 @@ impl Daemon {
         };
         if let Some(b) = remaining {
             self.metrics.budget_remaining.get_or_create(&base).set(b);
+            written.push(base.clone());
         }
+        let burn_rates = alerts::burn_rates(slo, inst);
         for tier in &inst.alerts {
             let Some(rule) =
                 slo_core::rules::tier_alert(slo, slo_core::rules::Naming::Native, tier.severity)
@@ -306,13 +530,7 @@ impl Daemon {
             };
             let key = alert_key(&ikey, tier.severity);
             seen.insert(key.clone());
-            let mut labels = rule.labels.clone();
-            labels.insert("alertname".to_owned(), rule.alert.clone());
-            labels.extend(inst.labels.clone());
-            let labels: Labels = labels
-                .into_iter()
-                .map(|(k, v)| (k, render(&v, &inst.labels, 0.0)))
-                .collect();
+            let labels = alerts::labels(&rule, &inst.labels);
             // $value: the highest long-window burn rate among firing pairs,
             // as the rules' alert expression yields.
             let value = tier
@@ -330,33 +548,91 @@ impl Daemon {
                 .iter()
                 .map(|(k, v)| (k.clone(), render(v, &labels, value)))
                 .collect();
-            let rec = self.state.alerts.entry(key).or_insert_with(|| AlertRecord {
+            let outcome = inst.decision.outcome(tier.severity);
+            let rec = self
+                .state
+                .alerts
+                .entry(key.clone())
+                .or_insert_with(|| AlertRecord {
+                    labels: labels.clone(),
+                    annotations: annotations.clone(),
+                    state: AlertState::Inactive,
+                });
+            let prev = rec.state;
+            rec.state = prev.step(outcome, slo.alerting.tier(tier.severity).for_, now_ms);
+            rec.labels = labels;
+            if outcome == Outcome::Firing {
+                // Keep the annotations of the last firing evaluation.
+                rec.annotations = annotations;
+            }
+            let next = rec.state;
+            let change = transition(prev, rec, now_ms, &self.config.external_url);
+            let who = Subject {
+                slo,
+                instance: evaluate::braces(&inst.labels),
+                tier: tier.severity.to_string(),
+                burn_rates: burn_rates.clone(),
+            };
+            let why = "a window it needs has no data (no series, or NaN)";
+            let was = self.held.get(&key).map(String::as_str);
+            if alerts::log_transition(&who, prev, next, outcome, why, was) {
+                held.insert(key.clone(), why.to_owned());
+            }
+            let mut l = base.clone();
+            l.push(("tier".to_owned(), tier.severity.to_string()));
+            self.alert_series.insert(key, (l, state_code(next)));
+            changes.extend(change);
+        }
+    }
+
+    /// The SLO's data-absent alert (when `absent_for` is set): firing once
+    /// no instance has had a measurement in the shortest window for
+    /// `absent_for`, resolved when data returns.
+    fn apply_absent(
+        &mut self,
+        slo: &Slo,
+        instances: &[InstanceResult],
+        now_ms: i64,
+        seen: &mut BTreeSet<String>,
+        held: &mut BTreeMap<String, String>,
+        changes: &mut Vec<Alert>,
+    ) {
+        let Some((_, labels, annotations)) = alerts::absent_rule(slo) else {
+            return;
+        };
+        let key = alerts::absent_key(slo);
+        seen.insert(key.clone());
+        let outcome = alerts::absent_outcome(slo, instances);
+        let rec = self
+            .state
+            .alerts
+            .entry(key.clone())
+            .or_insert_with(|| AlertRecord {
                 labels: labels.clone(),
                 annotations: annotations.clone(),
                 state: AlertState::Inactive,
             });
-            let prev = rec.state;
-            rec.state = prev.next(tier.firing, slo.alerting.tier(tier.severity).for_, now_ms);
-            rec.labels = labels;
-            if tier.firing {
-                // Keep the annotations of the last firing evaluation.
-                rec.annotations = annotations;
-            }
-            let mut l = base.clone();
-            l.push(("tier".to_owned(), tier.severity.to_string()));
-            let code = match rec.state {
-                AlertState::Firing { .. } => 2,
-                AlertState::Pending { .. } => 1,
-                _ => 0,
-            };
-            self.metrics
-                .alert_state
-                .get_or_create(&l)
-                .set(f64::from(code));
-            if let Some(a) = transition(prev, rec, now_ms, &self.config.external_url) {
-                changes.push(a);
-            }
+        let prev = rec.state;
+        rec.state = prev.step(outcome, slo.alerting.absent_for, now_ms);
+        rec.labels = labels;
+        rec.annotations = annotations;
+        let next = rec.state;
+        let change = transition(prev, rec, now_ms, &self.config.external_url);
+        let who = Subject {
+            slo,
+            instance: String::new(),
+            tier: "absent".to_owned(),
+            burn_rates: String::new(),
+        };
+        let why = "the policy reads no window";
+        let was = self.held.get(&key).map(String::as_str);
+        if alerts::log_transition(&who, prev, next, outcome, why, was) {
+            held.insert(key.clone(), why.to_owned());
         }
+        let mut l = slo_labels(slo);
+        l.push(("tier".to_owned(), "absent".to_owned()));
+        self.alert_series.insert(key, (l, state_code(next)));
+        changes.extend(change);
     }
 
     /// The alerts Alertmanager must hear about now.
@@ -414,6 +690,7 @@ impl Daemon {
             self.config.listen,
             registry,
             Arc::clone(&self.ready),
+            Arc::clone(&self.degraded),
             cancel.clone(),
         )
         .await?;

@@ -15,6 +15,8 @@ pub mod config;
 pub mod connection;
 pub mod convert;
 pub mod daemon;
+pub mod daemon_alerts;
+pub mod daemon_specs;
 pub mod errors;
 pub mod evaluate;
 pub mod explain;

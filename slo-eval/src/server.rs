@@ -1,10 +1,14 @@
 //! The daemon's HTTP endpoints: `/metrics` (Prometheus exposition, via
 //! `prometheus-client`), `/healthz` (the process lives) and `/readyz` (specs
 //! loaded and one evaluation cycle completed).
+//!
+//! `/readyz` stays 200 while some spec files are invalid, since the valid
+//! ones still alert, and its body says which files are broken (`ready
+//! (degraded)`); `slo_eval_spec_files_invalid` counts them.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::State;
@@ -49,6 +53,17 @@ pub struct Metrics {
     pub notifications_dropped: Counter,
     /// Spec reloads that failed (the old specs stay in use).
     pub reload_failures: Counter,
+    /// Unix time of the last successful evaluation, per SLO: burn rates,
+    /// budgets and alert states keep their last known values while
+    /// Prometheus is down, and this says how old they are.
+    pub last_evaluation: GaugeFamily,
+    /// Alerts held as they are because a measurement they need is unknown.
+    pub alerts_held: Gauge,
+    /// Spec files that are invalid (their SLOs are not evaluated, or are
+    /// from the file's previous version).
+    pub spec_files_invalid: Gauge,
+    /// 1 per invalid spec file, by `file`.
+    pub spec_file_invalid: Family<LabelSet, Gauge>,
 }
 
 impl Metrics {
@@ -117,14 +132,39 @@ impl Metrics {
             "Spec reloads that failed",
             self.reload_failures.clone(),
         );
+        r.register(
+            "last_evaluation_timestamp_seconds",
+            "Unix time of the SLO's last successful evaluation (its other series are that old)",
+            self.last_evaluation.clone(),
+        );
+        r.register(
+            "alerts_held_unknown",
+            "Alerts held as they are because a measurement they need is unknown",
+            self.alerts_held.clone(),
+        );
+        r.register(
+            "spec_files_invalid",
+            "Spec files that are invalid",
+            self.spec_files_invalid.clone(),
+        );
+        r.register(
+            "spec_file_invalid",
+            "1 per invalid spec file",
+            self.spec_file_invalid.clone(),
+        );
         r
     }
 }
+
+/// What `/readyz` reports besides readiness: lines saying what is
+/// degraded (empty when all is well).
+pub type Degraded = Arc<RwLock<Vec<String>>>;
 
 #[derive(Clone)]
 struct AppState {
     registry: Arc<Registry>,
     ready: Arc<AtomicBool>,
+    degraded: Degraded,
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
@@ -150,15 +190,24 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
-    if s.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready\n")
-    } else {
-        (
+async fn readyz(State(s): State<AppState>) -> (StatusCode, String) {
+    if !s.ready.load(Ordering::Relaxed) {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: no evaluation cycle completed yet\n",
-        )
+            "not ready: no evaluation cycle completed yet\n".to_owned(),
+        );
     }
+    let degraded = s.degraded.read().map(|d| d.clone()).unwrap_or_default();
+    if degraded.is_empty() {
+        return (StatusCode::OK, "ready\n".to_owned());
+    }
+    // Still 200: the pod keeps alerting on what works; the body says what
+    // does not.
+    let mut body = "ready (degraded):\n".to_owned();
+    for line in degraded {
+        body.push_str(&format!("  {line}\n"));
+    }
+    (StatusCode::OK, body)
 }
 
 /// Binds `addr` and serves until `cancel` fires. Returns the bound address
@@ -167,6 +216,7 @@ pub async fn serve(
     addr: SocketAddr,
     registry: Registry,
     ready: Arc<AtomicBool>,
+    degraded: Degraded,
     cancel: CancellationToken,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), Error> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -182,6 +232,7 @@ pub async fn serve(
         .with_state(AppState {
             registry: Arc::new(registry),
             ready,
+            degraded,
         });
     let task = tokio::spawn(async move {
         let shutdown = async move { cancel.cancelled().await };

@@ -169,6 +169,36 @@ impl Prometheus {
         self.child = child;
     }
 
+    /// Stops Prometheus with SIGTERM (it saves its head and WAL) and waits:
+    /// an outage. Its data, config and port stay for [`Self::resume`].
+    pub fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts Prometheus again after [`Self::stop`] on the same port, data
+    /// and config: the end of the outage, at the same URL.
+    pub fn resume(&mut self) {
+        let port = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {}", self.url));
+        let (url, child) = spawn_prometheus_on(self.dir.path(), port);
+        self.url = url;
+        self.child = child;
+    }
+
     /// The TSDB directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
@@ -204,7 +234,10 @@ fn backfill_openmetrics(dir: &Path, openmetrics: &str) {
 /// Starts Prometheus on `dir/data` with `dir/prometheus.yml`, logging to
 /// `dir/prometheus.log`, on a free port; waits (bounded) until it is ready.
 fn spawn_prometheus(dir: &Path) -> (String, Child) {
-    let port = free_port();
+    spawn_prometheus_on(dir, free_port())
+}
+
+fn spawn_prometheus_on(dir: &Path, port: u16) -> (String, Child) {
     let log = dir.join("prometheus.log");
     let log_file = std::fs::OpenOptions::new()
         .create(true)
@@ -709,6 +742,7 @@ pub struct LiveTarget {
     pub address: String,
     error_ratio: Arc<Mutex<f64>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl LiveTarget {
@@ -740,11 +774,19 @@ impl LiveTarget {
             });
         }
         let job = job.to_owned();
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let is_down = Arc::clone(&down);
         std::thread::spawn(move || {
             use std::io::{BufRead, BufReader, Write};
             for mut stream in listener.incoming().flatten() {
                 let mut line = String::new();
                 let _ = BufReader::new(&stream).read_line(&mut line);
+                if is_down.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    continue;
+                }
                 let (ok, bad) = counts.lock().map(|c| *c).unwrap_or((0.0, 0.0));
                 let body = format!(
                     "# TYPE http_requests_total counter\nhttp_requests_total{{job=\"{job}\",code=\"200\"}} {}\nhttp_requests_total{{job=\"{job}\",code=\"500\"}} {}\n",
@@ -762,7 +804,14 @@ impl LiveTarget {
             address,
             error_ratio,
             stop,
+            down,
         }
+    }
+
+    /// Makes scrapes fail (503) or succeed again: its series go stale, as
+    /// when a service's pods are gone.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Sets the share of requests that fail from now on.
@@ -782,9 +831,14 @@ impl Drop for LiveTarget {
 impl Prometheus {
     /// Starts Prometheus with no history, scraping `target` every second.
     pub fn scraping(target: &str) -> Self {
+        Self::scraping_every(&[target], 1)
+    }
+
+    /// Starts Prometheus with no history, scraping `targets` every `secs`.
+    pub fn scraping_every(targets: &[&str], secs: u64) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: live\n    honor_labels: true\n    static_configs:\n      - targets: [{target:?}]\n"
+            "global:\n  scrape_interval: {secs}s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: live\n    honor_labels: true\n    static_configs:\n      - targets: {targets:?}\n"
         );
         std::fs::write(dir.path().join("prometheus.yml"), config)
             .unwrap_or_else(|e| panic!("write: {e}"));

@@ -1,0 +1,220 @@
+//! What the daemon decides per alert besides the state machine: the
+//! alert's labels (data literal, the spec's own templates rendered), the
+//! data-absent alert, and a log line for every transition.
+
+use slo_core::alert::{AlertState, Outcome};
+use slo_core::rules::{AlertingRule, Naming};
+use slo_core::spec::Slo;
+
+use crate::daemon::render;
+use crate::evaluate::{Instance, InstanceResult};
+use crate::notify::Labels;
+use crate::server::LabelSet;
+
+/// An alert's labels: the instance's labels from the data, literal (a route
+/// named `{{ $value }}` is a name, not a template: rendering it would merge
+/// it with the route `0` at Alertmanager); then the rule's labels, rendered
+/// with `$labels` the data's labels, and winning over them, as Prometheus
+/// does. The rule writes the SLO's own labels so that they render literally;
+/// the spec's alert labels are templates.
+pub fn labels(rule: &AlertingRule, data: &Instance) -> Labels {
+    let mut out = data.clone();
+    for (k, v) in &rule.labels {
+        // $value is not known when the identity is built: Prometheus's value
+        // would change the alert's identity at every evaluation anyway.
+        out.insert(k.clone(), render(v, data, 0.0));
+    }
+    out.insert("alertname".to_owned(), rule.alert.clone());
+    out
+}
+
+/// The alert key of the SLO's data-absent alert (one per SLO).
+pub fn absent_key(slo: &Slo) -> String {
+    format!("{}/{}/absent", slo.service, slo.name)
+}
+
+/// The data-absent alert of `slo` as the generated rules define it (name
+/// `<alert>Absent`, the SLO's labels and the ticket tier's alert labels, the
+/// same annotations), with its `for`: `absent_for`. `None` without
+/// `absent_for`.
+pub fn absent_rule(slo: &Slo) -> Option<(AlertingRule, Labels, Labels)> {
+    let rule = slo_core::rules::absent_alert(slo, Naming::Native)?;
+    let data = Instance::new();
+    let labels = labels(&rule, &data);
+    let annotations = rule
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), render(v, &labels, 1.0)))
+        .collect();
+    Some((rule, labels, annotations))
+}
+
+/// The absent alert's condition this cycle: not firing as soon as some
+/// instance has a measurement in the policy's shortest window (the series
+/// exists, traffic or not), firing when none has. An SLO whose policy
+/// reads no window cannot tell: unknown.
+pub fn absent_outcome(slo: &Slo, instances: &[InstanceResult]) -> Outcome {
+    let Some(shortest) = slo.policy.windows().first().map(ToString::to_string) else {
+        return Outcome::Unknown;
+    };
+    if instances.iter().any(|i| i.windows.contains_key(&shortest)) {
+        Outcome::NotFiring
+    } else {
+        Outcome::Firing
+    }
+}
+
+/// Who an alert is about, for its log lines.
+#[derive(Debug)]
+pub struct Subject<'a> {
+    /// The SLO.
+    pub slo: &'a Slo,
+    /// The instance's labels, `{k="v"}` (empty when ungrouped).
+    pub instance: String,
+    /// `page`, `ticket` or `absent`.
+    pub tier: String,
+    /// Burn rates per window, `5m=14.4 1h=12.1` (empty when unknown).
+    pub burn_rates: String,
+}
+
+/// Burn rates of `inst` in window order, for log lines.
+pub fn burn_rates(slo: &Slo, inst: &InstanceResult) -> String {
+    slo.policy
+        .windows()
+        .iter()
+        .filter_map(|w| {
+            let v = inst.windows.get(&w.to_string())?;
+            Some(format!(
+                "{w}={}",
+                slo_core::num::format(slo_core::num::round_sig(v.burn_rate, 4))
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Logs the change from `prev` to `next` decided on `outcome`; `was_held`
+/// is why the alert was held on unknown at the last cycle, if it was.
+/// Returns whether it is held now (an unknown outcome on a pending or
+/// firing alert); a hold is logged when it starts or its reason changes.
+pub fn log_transition(
+    who: &Subject<'_>,
+    prev: AlertState,
+    next: AlertState,
+    outcome: Outcome,
+    why_unknown: &str,
+    was_held: Option<&str>,
+) -> bool {
+    let held = outcome == Outcome::Unknown
+        && matches!(next, AlertState::Pending { .. } | AlertState::Firing { .. });
+    macro_rules! log {
+        ($level:ident, $msg:expr) => {
+            tracing::$level!(
+                service = %who.slo.service,
+                slo = %who.slo.name,
+                instance = %who.instance,
+                tier = %who.tier,
+                burn_rates = %who.burn_rates,
+                $msg
+            )
+        };
+    }
+    match (prev, next) {
+        (AlertState::Inactive | AlertState::Resolved { .. }, AlertState::Pending { .. }) => {
+            log!(info, "alert pending")
+        }
+        (p, AlertState::Firing { .. }) if !p.is_firing() => log!(warn, "alert firing"),
+        (AlertState::Firing { .. }, AlertState::Resolved { .. }) => log!(info, "alert resolved"),
+        (AlertState::Pending { .. }, AlertState::Inactive) => {
+            log!(info, "alert no longer pending")
+        }
+        _ => {}
+    }
+    if held && was_held != Some(why_unknown) {
+        tracing::warn!(
+            service = %who.slo.service,
+            slo = %who.slo.name,
+            instance = %who.instance,
+            tier = %who.tier,
+            burn_rates = %who.burn_rates,
+            reason = why_unknown,
+            state = state_name(next),
+            "alert held-unknown: kept as it is, not resolved"
+        );
+    } else if was_held.is_some() && !held {
+        log!(info, "alert evaluated again after being held");
+    }
+    held
+}
+
+/// The state's name in logs and metrics.
+pub fn state_name(s: AlertState) -> &'static str {
+    match s {
+        AlertState::Inactive => "inactive",
+        AlertState::Pending { .. } => "pending",
+        AlertState::Firing { .. } => "firing",
+        AlertState::Resolved { .. } => "resolved",
+    }
+}
+
+/// `service/slo`: an SLO's id in alert keys and metric bookkeeping.
+pub fn slo_id(slo: &Slo) -> String {
+    format!("{}/{}", slo.service, slo.name)
+}
+
+/// The SLO id, instance (`{...}`, empty when ungrouped or absent) and tier
+/// (`page`, `ticket`, `absent`) of an alert key. Names hold no `{`; the
+/// tier is after the last `/`.
+pub fn split_key(key: &str) -> (&str, &str, &str) {
+    let (head, tier) = key.rsplit_once('/').unwrap_or((key, ""));
+    match head.find('{') {
+        Some(i) => (&head[..i], head[i..].trim_start_matches("{}"), tier),
+        None => (head, "", tier),
+    }
+}
+
+/// The `slo_eval_alert_state` value: 0 inactive or resolved, 1 pending, 2 firing.
+pub fn state_code(s: AlertState) -> i64 {
+    match s {
+        AlertState::Firing { .. } => 2,
+        AlertState::Pending { .. } => 1,
+        _ => 0,
+    }
+}
+
+/// The SLO's labels on the daemon's metrics.
+pub fn slo_labels(slo: &Slo) -> LabelSet {
+    vec![
+        ("slo_service".to_owned(), slo.service.clone()),
+        ("slo".to_owned(), slo.name.clone()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12: an instance label `route="{{ $value }}"` was rendered to
+    /// `0`, colliding with the route `0`. Data labels are literal; the
+    /// spec's alert labels are still templates.
+    #[test]
+    fn label_values_from_the_data_are_not_templates() {
+        let yaml = "version: slo/v1\nservice: web\nslos:\n  - name: avail\n    objective: 99\n    sli:\n      ratio: {errors: 'x{code=\"500\"}', total: 'x', group_by: [route]}\n    alerting:\n      labels: {team: 'pay-{{ $labels.route }}'}\n";
+        let spec = slo_core::load::load_str(yaml).unwrap_or_else(|d| panic!("{d:?}"));
+        let slo = &spec.slos[0];
+        let rule =
+            slo_core::rules::tier_alert(slo, Naming::Native, slo_core::policy::Severity::Page)
+                .unwrap_or_else(|| panic!("no page rule"));
+        let odd = Instance::from([("route".to_owned(), "{{ $value }}".to_owned())]);
+        let zero = Instance::from([("route".to_owned(), "0".to_owned())]);
+        let a = labels(&rule, &odd);
+        let b = labels(&rule, &zero);
+        assert_eq!(a["route"], "{{ $value }}");
+        assert_eq!(b["route"], "0");
+        assert_ne!(a, b);
+        assert_eq!(a["team"], "pay-{{ $value }}");
+        assert_eq!(b["team"], "pay-0");
+        assert_eq!(a["slo"], "avail");
+        assert_eq!(a["alertname"], rule.alert);
+    }
+}

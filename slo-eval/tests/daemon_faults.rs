@@ -1,0 +1,491 @@
+//! The daemon under faults (issue 12), against a real Prometheus scraping
+//! live targets served by this process, a real Alertmanager and webhook
+//! receivers: a Prometheus outage, an SLO without data (`absent_for`),
+//! label values that look like templates, and invalid spec files.
+//!
+//! Tests wait on what the daemon says (its cycle counter, metrics, logs)
+//! with bounded deadlines, not on fixed sleeps.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use support::{Alertmanager, LiveTarget, Prometheus, Receiver, eventually, get};
+
+/// 99% over 1h; one page pair `long`/`short` at 10x (fires above 10%
+/// errors); `extra` is appended to the SLO's `alerting`.
+fn spec(long: &str, short: &str, group_by: &str, extra: &str) -> String {
+    format!(
+        r#"version: slo/v1
+service: checkout
+slos:
+  - name: availability
+    objective: 99
+    period: 1h
+    sli:
+      ratio:
+        errors: http_requests_total{{code="500"}}
+        total: http_requests_total
+        {group_by}
+    alerting:
+      name: CheckoutBurn
+      windows:
+        - {{severity: page, long: {long}, short: {short}, factor: 10}}
+{extra}"#
+    )
+}
+
+struct Daemon {
+    child: Child,
+    listen: u16,
+    log: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.listen)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The largest value of `name` among series carrying every `labels`.
+    fn metric(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let (_, body) = get(&self.url("metrics"))?;
+        body.lines()
+            .filter(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
+            .filter(|l| {
+                labels
+                    .iter()
+                    .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .reduce(f64::max)
+    }
+
+    fn cycles(&self) -> f64 {
+        self.metric("slo_eval_cycles_total", &[]).unwrap_or(0.0)
+    }
+
+    /// Waits (bounded) until the daemon ran `n` more cycles.
+    fn wait_cycles(&self, n: f64, within: Duration) {
+        let start = self.cycles();
+        let done = eventually(within, || (self.cycles() >= start + n).then_some(()));
+        assert!(
+            done.is_some(),
+            "fewer than {n} cycles in {within:?}:\n{}",
+            self.log()
+        );
+    }
+}
+
+/// Writes `config.yaml` in `dir` (specs in `dir/specs`) and returns it.
+fn config(
+    dir: &Path,
+    prometheus: &str,
+    am: Option<&str>,
+    hook: &str,
+    listen: u16,
+    extra: &str,
+) -> PathBuf {
+    let am = am
+        .map(|u| format!("  alertmanagers: [{{url: {u:?}}}]\n"))
+        .unwrap_or_default();
+    let text = format!(
+        "prometheus: {{url: {prometheus:?}, timeout: 2s}}\nspecs: [specs]\ninterval: 1s\nnotify:\n{am}  webhooks:\n    - {{name: oncall, url: {hook:?}}}\n  timeout: 2s\n  retries: 1\nlisten: 127.0.0.1:{listen}\nstate_file: state/state.json\n{extra}"
+    );
+    let path = dir.join(format!("config-{listen}.yaml"));
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+fn write_spec(dir: &Path, name: &str, text: &str) {
+    std::fs::create_dir_all(dir.join("specs")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("specs").join(name), text).unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn spawn(config: &Path) -> Child {
+    let log = std::fs::File::create(config.with_extension("log")).unwrap_or_else(|e| panic!("{e}"));
+    Command::new(assert_cmd::cargo::cargo_bin("slo-eval"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn start(config: &Path, listen: u16) -> Daemon {
+    let d = Daemon {
+        child: spawn(config),
+        listen,
+        log: config.with_extension("log"),
+    };
+    let ready = eventually(Duration::from_secs(30), || {
+        get(&d.url("readyz")).filter(|(s, _)| *s == 200)
+    });
+    assert!(
+        ready.is_some(),
+        "the daemon never became ready:\n{}",
+        d.log()
+    );
+    d
+}
+
+/// The alerts named `name` in notifications of `status`.
+fn alerts_named(r: &[support::Received], status: &str, name: &str) -> Vec<serde_json::Value> {
+    r.iter()
+        .filter(|x| x.json["status"] == status)
+        .flat_map(|x| x.json["alerts"].as_array().cloned().unwrap_or_default())
+        .filter(|a| a["labels"]["alertname"] == name)
+        .collect()
+}
+
+fn count(r: &Receiver, status: &str, name: &str) -> usize {
+    alerts_named(&r.received(), status, name).len()
+}
+
+fn instant(v: &serde_json::Value) -> jiff::Timestamp {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not a time: {v}"))
+}
+
+/// Alertmanager's alerts (API v2) named `name`.
+fn am_alerts(am: &Alertmanager, name: &str) -> Vec<serde_json::Value> {
+    get(&format!("{}/api/v2/alerts", am.url))
+        .and_then(|(_, b)| serde_json::from_str::<Vec<serde_json::Value>>(&b).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a["labels"]["alertname"] == name)
+        .collect()
+}
+
+/// Issue 12: after a Prometheus outage every firing page resolved in the
+/// first cycle back and fired again a cycle later with a new `startsAt`.
+///
+/// A Prometheus outage longer than the short window: when Prometheus is
+/// back, the short window holds no samples yet while the long window,
+/// read from the TSDB Prometheus saved at shutdown, still burns. That is
+/// unknown, and held: no resolve and no second page reach the real
+/// Alertmanager or the webhook receiver, and `startsAt` is unchanged.
+///
+/// How, in reasonable time: a policy `long: 1m, short: 20s`; a live target
+/// served by this process, scraped every 3 s (so after the restart the
+/// short window stays empty until two scrapes landed: several 1 s daemon
+/// cycles); Prometheus stopped with SIGTERM and started again on the same
+/// port and storage after at least 25 daemon cycles (over 20 s) of failed
+/// queries. The test checks that the daemon saw the empty short window (its
+/// `held-unknown` log line with that reason), so it cannot pass without
+/// exercising the fault.
+#[test]
+fn a_prometheus_outage_longer_than_the_short_window_neither_resolves_nor_pages_again() {
+    let target = LiveTarget::start("checkout", 50.0);
+    target.set_error_ratio(0.5);
+    let mut prom = Prometheus::scraping_every(&[&target.address], 3);
+    let hook = Receiver::start();
+    let am_hook = Receiver::start();
+    let am = Alertmanager::start(&am_hook.url);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write_spec(dir.path(), "checkout.yaml", &spec("1m", "20s", "", ""));
+    let listen = support::free_port();
+    let config = config(dir.path(), &prom.url, Some(&am.url), &hook.url, listen, "");
+    let d = start(&config, listen);
+
+    let fired = eventually(Duration::from_secs(60), || {
+        (count(&hook, "firing", "CheckoutBurn") >= 1).then_some(())
+    });
+    assert!(fired.is_some(), "no page within 60 s:\n{}", d.log());
+    let am_fired = am_hook.wait_for(Duration::from_secs(30), |r| {
+        !alerts_named(r, "firing", "CheckoutBurn").is_empty()
+    });
+    assert!(!alerts_named(&am_fired, "firing", "CheckoutBurn").is_empty());
+    let received = hook.received();
+    let first = alerts_named(&received, "firing", "CheckoutBurn")
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let starts_at = instant(&first["startsAt"]);
+
+    // The outage: over 25 daemon cycles of failed queries.
+    prom.stop();
+    d.wait_cycles(25.0, Duration::from_secs(120));
+    assert!(
+        d.metric("slo_eval_evaluation_failures_total", &[])
+            .is_some_and(|v| v >= 20.0)
+    );
+    // Last known values stay exported while Prometheus is down.
+    assert_eq!(
+        d.metric("slo_eval_alert_state", &[("tier", "page")]),
+        Some(2.0)
+    );
+    assert!(
+        d.metric("slo_eval_burn_rate", &[("window", "1m")])
+            .is_some_and(|v| v > 10.0)
+    );
+    let stale = d
+        .metric(
+            "slo_eval_last_evaluation_timestamp_seconds",
+            &[("slo", "availability")],
+        )
+        .unwrap_or(0.0);
+    assert!(
+        jiff::Timestamp::now().as_second() as f64 - stale >= 20.0,
+        "the staleness metric did not age: {stale}"
+    );
+
+    prom.resume();
+    // Back: held on the empty short window, then firing on data again.
+    let held = eventually(Duration::from_secs(60), || {
+        d.log()
+            .contains("a window it needs has no data")
+            .then_some(())
+    });
+    assert!(
+        held.is_some(),
+        "the empty short window was never seen:\n{}",
+        d.log()
+    );
+    let recovered = eventually(Duration::from_secs(60), || {
+        (d.metric("slo_eval_alerts_held_unknown", &[]) == Some(0.0)
+            && d.log().contains("alert evaluated again after being held"))
+        .then_some(())
+    });
+    assert!(recovered.is_some(), "never evaluated again:\n{}", d.log());
+    d.wait_cycles(5.0, Duration::from_secs(30));
+
+    assert_eq!(
+        count(&hook, "resolved", "CheckoutBurn"),
+        0,
+        "a resolve:\n{}",
+        d.log()
+    );
+    assert_eq!(count(&hook, "firing", "CheckoutBurn"), 1, "a second page");
+    let am_seen = am_hook.received();
+    assert_eq!(alerts_named(&am_seen, "resolved", "CheckoutBurn").len(), 0);
+    for a in alerts_named(&am_seen, "firing", "CheckoutBurn") {
+        assert_eq!(instant(&a["startsAt"]), starts_at);
+    }
+    let live = am_alerts(&am, "CheckoutBurn");
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(instant(&live[0]["startsAt"]), starts_at);
+    assert_eq!(live[0]["status"]["state"], "active");
+}
+
+/// Issue 12: `absent_for` was ignored by the daemon (an SLO with no data
+/// never alerted). The SLO's series go stale (the target's scrapes fail):
+/// once the shortest window has had no data for `absent_for`, the
+/// `<alert>Absent` ticket reaches the webhook and Alertmanager, with the
+/// generated rule's labels; it resolves when data returns. No page fires
+/// on the missing data.
+#[test]
+fn an_slo_without_data_for_absent_for_sends_the_absent_alert_and_resolves_it() {
+    let target = LiveTarget::start("checkout", 50.0);
+    let prom = Prometheus::scraping(&target.address);
+    let hook = Receiver::start();
+    let am_hook = Receiver::start();
+    let am = Alertmanager::start(&am_hook.url);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write_spec(
+        dir.path(),
+        "checkout.yaml",
+        &spec("1m", "10s", "", "      absent_for: 5s\n"),
+    );
+    // The daemon starts once the shortest window has data.
+    let data = eventually(Duration::from_secs(30), || {
+        get(&format!(
+            "{}/api/v1/query?query=increase(http_requests_total%5B10s%5D)",
+            prom.url
+        ))
+        .filter(|(_, b)| b.contains("\"result\":[{"))
+    });
+    assert!(data.is_some(), "Prometheus has no data:\n{}", prom.log());
+    let listen = support::free_port();
+    let config = config(dir.path(), &prom.url, Some(&am.url), &hook.url, listen, "");
+    let d = start(&config, listen);
+    let seen = eventually(Duration::from_secs(30), || {
+        d.metric("slo_eval_burn_rate", &[("window", "10s")])
+    });
+    assert!(seen.is_some(), "no data at first:\n{}", d.log());
+    d.wait_cycles(3.0, Duration::from_secs(30));
+    assert_eq!(
+        d.metric("slo_eval_alert_state", &[("tier", "absent")]),
+        Some(0.0)
+    );
+    assert_eq!(hook.received().len(), 0);
+
+    target.set_down(true);
+    let fired = eventually(Duration::from_secs(60), || {
+        (count(&hook, "firing", "CheckoutBurnAbsent") >= 1).then_some(())
+    });
+    assert!(fired.is_some(), "no absent alert within 60 s:\n{}", d.log());
+    let received = hook.received();
+    let alert = alerts_named(&received, "firing", "CheckoutBurnAbsent")
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    assert_eq!(alert["labels"]["severity"], "ticket");
+    assert_eq!(alert["labels"]["slo"], "availability");
+    assert_eq!(alert["labels"]["slo_service"], "checkout");
+    assert!(
+        alert["annotations"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("no SLI data for 5s")),
+        "{alert}"
+    );
+    let am_got = am_hook.wait_for(Duration::from_secs(30), |r| {
+        !alerts_named(r, "firing", "CheckoutBurnAbsent").is_empty()
+    });
+    assert!(!alerts_named(&am_got, "firing", "CheckoutBurnAbsent").is_empty());
+    assert_eq!(
+        d.metric("slo_eval_alert_state", &[("tier", "absent")]),
+        Some(2.0)
+    );
+    assert_eq!(
+        count(&hook, "firing", "CheckoutBurn"),
+        0,
+        "paged on no data"
+    );
+
+    target.set_down(false);
+    let resolved = eventually(Duration::from_secs(60), || {
+        (count(&hook, "resolved", "CheckoutBurnAbsent") >= 1).then_some(())
+    });
+    assert!(
+        resolved.is_some(),
+        "the absent alert never resolved:\n{}",
+        d.log()
+    );
+    assert_eq!(count(&hook, "firing", "CheckoutBurnAbsent"), 1);
+    assert!(d.log().contains("alert resolved"));
+}
+
+/// Issue 12: an instance label `route="{{ $value }}"` was rendered as a
+/// template, became `0`, and Alertmanager merged it with the instance
+/// `route="0"`. Both instances burn: Alertmanager holds two alerts, with
+/// the data's values literal.
+#[test]
+fn label_values_from_the_data_are_literal_at_alertmanager() {
+    let odd = LiveTarget::start("{{ $value }}", 50.0);
+    let zero = LiveTarget::start("0", 50.0);
+    odd.set_error_ratio(0.5);
+    zero.set_error_ratio(0.5);
+    let prom = Prometheus::scraping_every(&[&odd.address, &zero.address], 1);
+    let hook = Receiver::start();
+    let am_hook = Receiver::start();
+    let am = Alertmanager::start(&am_hook.url);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write_spec(
+        dir.path(),
+        "checkout.yaml",
+        &spec("1m", "15s", "group_by: [job]", ""),
+    );
+    let listen = support::free_port();
+    let config = config(dir.path(), &prom.url, Some(&am.url), &hook.url, listen, "");
+    let d = start(&config, listen);
+    let both = eventually(Duration::from_secs(60), || {
+        let live = am_alerts(&am, "CheckoutBurn");
+        (live.len() >= 2).then_some(live)
+    });
+    let live = both.unwrap_or_else(|| {
+        panic!(
+            "Alertmanager never held two alerts: {:?}\n{}",
+            am_alerts(&am, "CheckoutBurn"),
+            d.log()
+        )
+    });
+    let mut jobs: Vec<String> = live
+        .iter()
+        .map(|a| a["labels"]["job"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    jobs.sort();
+    assert_eq!(jobs, ["0", "{{ $value }}"]);
+}
+
+/// Issue 12: one invalid spec file kept the daemon from starting. The valid
+/// file is loaded and pages; the broken one is named in `/readyz` (200,
+/// degraded: the pod keeps alerting) and counted in `/metrics`. `strict:
+/// true` refuses to start instead. On SIGHUP a file that breaks keeps its
+/// previous version: its firing page is neither resolved nor re-sent.
+#[test]
+fn an_invalid_spec_file_is_reported_while_the_valid_ones_alert() {
+    let target = LiveTarget::start("checkout", 50.0);
+    target.set_error_ratio(0.5);
+    let prom = Prometheus::scraping(&target.address);
+    let hook = Receiver::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write_spec(dir.path(), "checkout.yaml", &spec("1m", "15s", "", ""));
+    write_spec(dir.path(), "broken.yaml", "version: slo/v1\nservice: [\n");
+
+    // strict: refuses to start, naming the file.
+    let strict_port = support::free_port();
+    let strict = config(
+        dir.path(),
+        &prom.url,
+        None,
+        &hook.url,
+        strict_port,
+        "strict: true\n",
+    );
+    let mut child = spawn(&strict);
+    let exited = eventually(Duration::from_secs(30), || child.try_wait().ok().flatten());
+    let log = std::fs::read_to_string(strict.with_extension("log")).unwrap_or_default();
+    assert!(
+        exited.is_some_and(|s| !s.success()),
+        "strict started: {exited:?}\n{log}"
+    );
+    assert!(log.contains("broken.yaml"), "{log}");
+
+    let listen = support::free_port();
+    let config = config(dir.path(), &prom.url, None, &hook.url, listen, "");
+    let d = start(&config, listen);
+    let (status, body) = get(&d.url("readyz")).unwrap_or_default();
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("degraded") && body.contains("broken.yaml"),
+        "{body}"
+    );
+    assert_eq!(d.metric("slo_eval_spec_files_invalid", &[]), Some(1.0));
+    assert!(d.log().contains("invalid spec file"), "{}", d.log());
+    let paged = eventually(Duration::from_secs(60), || {
+        (count(&hook, "firing", "CheckoutBurn") >= 1).then_some(())
+    });
+    assert!(paged.is_some(), "the valid file never paged:\n{}", d.log());
+
+    // A bad edit of the valid file, then SIGHUP: its previous version stays.
+    write_spec(dir.path(), "checkout.yaml", "version: slo/v1\nslos: 3\n");
+    let pid = d.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .is_ok_and(|s| s.success())
+    );
+    let reported = eventually(Duration::from_secs(20), || {
+        (d.metric("slo_eval_spec_files_invalid", &[]) == Some(2.0)).then_some(())
+    });
+    assert!(reported.is_some(), "{}", d.log());
+    let (_, body) = get(&d.url("readyz")).unwrap_or_default();
+    assert!(
+        body.contains("checkout.yaml") && body.contains("previous version"),
+        "{body}"
+    );
+    d.wait_cycles(5.0, Duration::from_secs(30));
+    assert_eq!(
+        count(&hook, "resolved", "CheckoutBurn"),
+        0,
+        "resolved on a broken reload"
+    );
+    assert_eq!(count(&hook, "firing", "CheckoutBurn"), 1);
+}
