@@ -15,6 +15,7 @@ pub mod config;
 pub mod connection;
 pub mod convert;
 pub mod daemon;
+pub mod delivery;
 pub mod errors;
 pub mod evaluate;
 pub mod explain;

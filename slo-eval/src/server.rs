@@ -1,6 +1,6 @@
 //! The daemon's HTTP endpoints: `/metrics` (Prometheus exposition, via
 //! `prometheus-client`), `/healthz` (the process lives) and `/readyz` (specs
-//! loaded and one evaluation cycle completed).
+//! loaded and one evaluation cycle completed, and the loop not stalled).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 use tokio_util::sync::CancellationToken;
 
+use crate::delivery::CycleClock;
 use crate::errors::Error;
 
 /// Label pairs of a metric series.
@@ -125,6 +126,7 @@ impl Metrics {
 struct AppState {
     registry: Arc<Registry>,
     ready: Arc<AtomicBool>,
+    clock: Arc<CycleClock>,
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
@@ -150,15 +152,19 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
-    if s.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready\n")
-    } else {
-        (
+async fn readyz(State(s): State<AppState>) -> (StatusCode, String) {
+    if !s.ready.load(Ordering::Relaxed) {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: no evaluation cycle completed yet\n",
-        )
+            "not ready: no evaluation cycle completed yet\n".to_owned(),
+        );
     }
+    // A loop that stopped completing cycles is not ready, even though
+    // Alertmanager still gets the last known alerts.
+    if let Some(why) = s.clock.stalled(jiff::Timestamp::now()) {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n"));
+    }
+    (StatusCode::OK, "ready\n".to_owned())
 }
 
 /// Binds `addr` and serves until `cancel` fires. Returns the bound address
@@ -167,6 +173,7 @@ pub async fn serve(
     addr: SocketAddr,
     registry: Registry,
     ready: Arc<AtomicBool>,
+    clock: Arc<CycleClock>,
     cancel: CancellationToken,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), Error> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -182,6 +189,7 @@ pub async fn serve(
         .with_state(AppState {
             registry: Arc::new(registry),
             ready,
+            clock,
         });
     let task = tokio::spawn(async move {
         let shutdown = async move { cancel.cancelled().await };
