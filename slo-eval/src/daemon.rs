@@ -154,7 +154,7 @@ impl Daemon {
             },
             clock,
         );
-        Ok(Self {
+        let daemon = Self {
             config,
             client,
             notifier,
@@ -165,7 +165,11 @@ impl Daemon {
             ready: Arc::new(AtomicBool::new(false)),
             period_cache: BTreeMap::new(),
             last_period: None,
-        })
+        };
+        // The alerts firing when the daemon stopped are resent from the
+        // start, so a slow first cycle does not let them expire.
+        daemon.delivery.publish(daemon.active_alerts());
+        Ok(daemon)
     }
 
     /// Reloads the specs; on any problem the old ones stay.

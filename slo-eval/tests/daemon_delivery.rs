@@ -254,3 +254,83 @@ fn tls_files_of_alertmanager_and_webhooks_are_checked_at_start() {
         "{e}"
     );
 }
+
+/// A Prometheus that accepts connections and never answers.
+fn hung_prometheus() -> String {
+    hung_receiver().trim_end_matches("/hook").to_owned()
+}
+
+/// Regression: a stalled loop kept `/readyz` at 200 and no metric moved.
+/// With every query hanging until its timeout, cycles fall far behind the
+/// interval: `/readyz` answers 503 with the reason, `slo_eval_cycle_stalled`
+/// is 1, and the page that was firing when the daemon stopped stays active
+/// at Alertmanager all along (resent from the start, held while unknown).
+#[test]
+fn a_stalled_loop_is_reported_and_alertmanager_keeps_the_held_page() {
+    let am_hook = Receiver::start();
+    let am = Alertmanager::start(&am_hook.url);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let listen = support::free_port();
+    let config = config(
+        dir.path(),
+        &format!(
+            "prometheus: {{url: {:?}, timeout: 1s, concurrency: 1}}\nspecs: [specs]\ninterval: 1s\nnotify:\n  alertmanagers: [{{url: {:?}}}]\nlisten: 127.0.0.1:{listen}\nstate_file: state.json\n",
+            hung_prometheus(),
+            am.url
+        ),
+    );
+    // Seven more SLOs: each waits for its first query's timeout (1 s) one
+    // after the other, so a cycle takes about 8 s at a 1 s interval.
+    let more: String = (1..=7)
+        .map(|i| {
+            format!(
+                "  - name: more-{i}\n    objective: 99\n    sli:\n      ratio:\n        errors: x_total{{code=\"500\"}}\n        total: x_total\n"
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("specs/more.yaml"),
+        format!("version: slo/v1\nservice: more\nslos:\n{more}"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let started = jiff::Timestamp::now().as_millisecond() - 60_000;
+    std::fs::write(
+        dir.path().join("state.json"),
+        format!(
+            r#"{{"version":1,"alerts":{{"checkout/availability{{}}/page":{{"labels":{{"alertname":"CheckoutBurn","slo":"availability"}},"annotations":{{}},"state":{{"state":"firing","active_since":{started},"started_at":{started}}}}}}},"outbox":{{}}}}"#
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let _daemon = spawn(&config);
+    let log = || std::fs::read_to_string(config.with_extension("log")).unwrap_or_default();
+    let at_am = eventually(Duration::from_secs(20), || {
+        am_active(&am.url)
+            .iter()
+            .any(|(n, _)| n == "CheckoutBurn")
+            .then_some(())
+    });
+    assert!(
+        at_am.is_some(),
+        "the held page never reached Alertmanager\n{}",
+        log()
+    );
+    let stalled = eventually(Duration::from_secs(60), || {
+        let (status, body) = get(&format!("http://127.0.0.1:{listen}/readyz"))?;
+        (status == 503 && body.contains("stalled")).then_some(body)
+    });
+    assert!(
+        stalled.is_some(),
+        "/readyz never reported the stall\n{}",
+        log()
+    );
+    let gauge = eventually(Duration::from_secs(30), || {
+        metric(listen, "slo_eval_cycle_stalled").filter(|v| *v == 1.0)
+    });
+    assert!(gauge.is_some(), "slo_eval_cycle_stalled never went to 1");
+    assert!(
+        am_active(&am.url).iter().any(|(n, _)| n == "CheckoutBurn"),
+        "Alertmanager lost the held page during the stall\n{}",
+        log()
+    );
+    assert!(log().contains("evaluation loop stalled"), "{}", log());
+}
