@@ -411,7 +411,7 @@ async fn post(target: &Target, body: &[u8], headers: &Headers) -> Result<(), Not
         .collect();
     Err(NotifyError::Rejected {
         status: status.as_u16(),
-        body: text,
+        body: scheme_hint(&target.url, &text).unwrap_or(text),
     })
 }
 

@@ -1,8 +1,8 @@
 //! TLS for every connection: a private CA (`ca_file`) and a client
-//! certificate (`cert_file` + `key_file`) against a server that requires
-//! one, for a webhook, an Alertmanager and `eval`'s Prometheus. The CA and
-//! certificates are made by the real `openssl` in the test; the server is
-//! rustls (the same library the client uses).
+//! certificate (`cert_file` + `key_file`) against servers that require one:
+//! a real Alertmanager and a real Prometheus (`--web.config.file`), and a
+//! rustls webhook receiver. The CA and certificates are made by the real
+//! `openssl` in the test.
 
 mod support;
 
@@ -17,8 +17,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-
-const EMPTY_VECTOR: &str = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
 
 struct Pki {
     _dir: tempfile::TempDir,
@@ -109,8 +107,8 @@ fn pki() -> Pki {
 /// One request a TLS server got: the request head and the body.
 type Requests = Arc<Mutex<Vec<String>>>;
 
-/// An HTTPS server on 127.0.0.1 that requires a client certificate signed
-/// by the CA, records each request and answers 200 with an empty vector.
+/// An HTTPS webhook receiver on 127.0.0.1 that requires a client
+/// certificate signed by the CA, records each request and answers 200.
 async fn tls_server(pki: &Pki) -> (String, Requests) {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&pki.server_cert)
         .unwrap_or_else(|e| panic!("{e}"))
@@ -173,10 +171,7 @@ async fn tls_server(pki: &Pki) -> (String, Requests) {
                 if let Ok(mut v) = sink.lock() {
                     v.push(String::from_utf8_lossy(&buf).into_owned());
                 }
-                let answer = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{EMPTY_VECTOR}",
-                    EMPTY_VECTOR.len()
-                );
+                let answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
                 let _ = tls.write_all(answer.as_bytes()).await;
                 let _ = tls.shutdown().await;
             });
@@ -255,10 +250,140 @@ async fn webhook_and_alertmanager_use_the_ca_file_and_client_certificate() {
     assert_eq!(requests.lock().map(|v| v.len()).unwrap_or(0), 2);
 }
 
+/// A real Prometheus or Alertmanager serving TLS that requires a client
+/// certificate (`--web.config.file`), killed on drop.
+struct TlsServer {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl TlsServer {
+    async fn start(binary: &str, pki: &Pki) -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let d = dir.path();
+        std::fs::write(
+            d.join("web.yml"),
+            format!(
+                "tls_server_config:\n  cert_file: {:?}\n  key_file: {:?}\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {:?}\n",
+                pki.server_cert, pki.server_key, pki.ca
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let port = support::free_port();
+        let mut cmd = std::process::Command::new(support::binary(binary));
+        cmd.arg(format!("--web.config.file={}", d.join("web.yml").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if binary == "prometheus" {
+            std::fs::write(d.join("p.yml"), "global: {}\n").unwrap_or_else(|e| panic!("{e}"));
+            cmd.arg(format!("--config.file={}", d.join("p.yml").display()))
+                .arg(format!("--storage.tsdb.path={}", d.join("data").display()));
+        } else {
+            std::fs::write(
+                d.join("am.yml"),
+                "route: {receiver: none}\nreceivers: [{name: none}]\n",
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            cmd.arg(format!("--config.file={}", d.join("am.yml").display()))
+                .arg(format!("--storage.path={}", d.join("data").display()))
+                .arg("--cluster.listen-address=");
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {binary}: {e}"));
+        let server = Self {
+            child,
+            port,
+            _dir: dir,
+        };
+        let http = endpoint(&server.url(), pki, true, true)
+            .http_client()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ready = format!("{}/-/ready", server.url());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
+            if http
+                .get(&ready)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("{binary} with TLS was not ready within 60 s");
+    }
+
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+}
+
+/// Against a real Alertmanager requiring client certificates: the alert is
+/// accepted with the CA file and client certificate, and listed by
+/// Alertmanager; plain http to the TLS port names the fix.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eval_uses_the_ca_file_and_client_certificate_flags() {
+async fn a_real_alertmanager_over_mutual_tls() {
     let pki = pki();
-    let (url, requests) = tls_server(&pki).await;
+    let am = TlsServer::start("prometheus-alertmanager", &pki).await;
+    let n = Notifier::new(0, Duration::from_millis(10), "");
+    let target = Target::alertmanager(&endpoint(&am.url(), &pki, true, true))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = n
+        .send(
+            &target,
+            &[firing()],
+            Timestamp::now(),
+            Duration::from_secs(300),
+        )
+        .await;
+    assert_eq!(r, Ok(()));
+    let http = endpoint(&am.url(), &pki, true, true)
+        .http_client()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let listed = http
+        .get(format!("{}/api/v2/alerts", am.url()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(listed.contains("TlsPage"), "{listed}");
+
+    let plain = am.url().replacen("https://", "http://", 1);
+    let target =
+        Target::alertmanager(&endpoint(&plain, &pki, true, true)).unwrap_or_else(|e| panic!("{e}"));
+    let e = n
+        .send(
+            &target,
+            &[firing()],
+            Timestamp::now(),
+            Duration::from_secs(300),
+        )
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("is an HTTPS server: try `https://"), "{e}");
+}
+
+/// `eval` against a real Prometheus requiring client certificates: works
+/// with the flags, and http:// against it names the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eval_against_a_real_prometheus_over_mutual_tls() {
+    let pki = pki();
+    let prom = TlsServer::start("prometheus", &pki).await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let spec = dir.path().join("s.yaml");
     std::fs::write(
@@ -266,41 +391,42 @@ async fn eval_uses_the_ca_file_and_client_certificate_flags() {
         "version: slo/v1\nservice: checkout\nslos:\n  - name: availability\n    objective: 99.9\n    sli:\n      ratio:\n        errors: http_requests_total{code=~\"5..\"}\n        total: http_requests_total\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let (ca, cert, key) = (
-        pki.ca.to_string_lossy().into_owned(),
-        pki.client_cert.to_string_lossy().into_owned(),
-        pki.client_key.to_string_lossy().into_owned(),
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    let (ca, cert, key, spec) = (
+        path(&pki.ca),
+        path(&pki.client_cert),
+        path(&pki.client_key),
+        path(&spec),
     );
-    let spec = spec.to_string_lossy().into_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::cargo_bin("slo-eval")
-            .unwrap_or_else(|e| panic!("{e}"))
-            .args([
-                "eval",
-                "--prometheus",
-                &url,
-                "--ca-file",
-                &ca,
-                "--cert-file",
-                &cert,
-                "--key-file",
-                &key,
-                "--json",
-                &spec,
-            ])
-            .timeout(Duration::from_secs(60))
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"))
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    // Every query was answered (an exit code for "no data" is not this
-    // test's business): nothing failed to evaluate.
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("could not be evaluated") && !stderr.contains("FAILED"),
-        "{stderr}"
-    );
-    let got = requests.lock().map(|v| v.clone()).unwrap_or_default();
-    assert!(!got.is_empty() && got.iter().all(|r| r.starts_with("POST /api/v1/query ")));
+    let run = move |url: String| {
+        let (ca, cert, key, spec) = (ca.clone(), cert.clone(), key.clone(), spec.clone());
+        tokio::task::spawn_blocking(move || {
+            let out = assert_cmd::Command::cargo_bin("slo-eval")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .args([
+                    "eval",
+                    "--prometheus",
+                    &url,
+                    "--ca-file",
+                    &ca,
+                    "--cert-file",
+                    &cert,
+                    "--key-file",
+                    &key,
+                    "--timeout",
+                    "10s",
+                    &spec,
+                ])
+                .timeout(Duration::from_secs(60))
+                .output()
+                .unwrap_or_else(|e| panic!("{e}"));
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        })
+    };
+    let e = run(prom.url()).await.unwrap_or_default();
+    assert!(!e.contains("could not be evaluated"), "{e}");
+    let e = run(prom.url().replacen("https://", "http://", 1))
+        .await
+        .unwrap_or_default();
+    assert!(e.contains("is an HTTPS server: try `https://"), "{e}");
 }
