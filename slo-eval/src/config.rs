@@ -12,14 +12,18 @@
 //! specs: [specs/]                         # files or folders, relative to this file
 //! interval: 1m
 //! notify:
-//!   alertmanagers: [{url: http://127.0.0.1:9093}]
+//!   alertmanagers:
+//!     - url: https://am.example:9093
+//!       ca_file: /etc/ssl/private-ca.pem      # and cert_file/key_file for mTLS
+//!       headers: {X-Scope-OrgID: tenant-1}
 //!   webhooks:
 //!     - name: oncall
 //!       url: http://127.0.0.1:8080/hook
-//!       headers: {X-Team: payments}
+//!       headers: {X-Team: payments, X-Api-Key: {file: /run/secrets/hook-key}}
 //!       signing_key: {env: SLO_WEBHOOK_KEY}   # HMAC-SHA256, X-Signature-SHA256
 //!   timeout: 10s
 //!   retries: 4
+//!   resend_interval: 1m                       # Alertmanager resends
 //! listen: 127.0.0.1:9099                   # /metrics, /healthz, /readyz
 //! state_file: /var/lib/slo-eval/state.json
 //! external_url: http://slo-eval.example    # generatorURL of alerts
@@ -27,7 +31,10 @@
 //! ```
 //!
 //! Secrets are read from files or environment variables named here, never
-//! written in the file itself.
+//! written in the file itself. Prometheus, each Alertmanager and each webhook
+//! take the same connection keys (see [`connection!`]): `url`, `headers`
+//! (values as strings or `{file: PATH}` / `{env: VAR}`), `bearer_token`,
+//! `basic_auth`, `ca_file`, `cert_file` + `key_file`, `timeout`.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -36,6 +43,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use slo_core::duration::Duration;
 
+use crate::connection::{Kind, check_url};
 use crate::errors::Error;
 use crate::notify::Target;
 use crate::prometheus::Endpoint;
@@ -94,27 +102,123 @@ fn default_retries() -> usize {
     4
 }
 
-/// How to reach Prometheus.
+/// A header value: written in the file, or read from a file or an
+/// environment variable (for API keys).
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PrometheusConfig {
-    /// Base URL.
-    pub url: String,
-    /// Extra headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Bearer token source.
-    pub bearer_token: Option<SecretSource>,
-    /// Basic auth.
-    pub basic_auth: Option<BasicAuth>,
-    /// Extra CA (PEM).
-    pub ca_file: Option<PathBuf>,
-    /// Per-request timeout.
-    #[serde(default = "default_timeout")]
-    pub timeout: Duration,
-    /// Queries in flight at once.
-    #[serde(default = "default_concurrency")]
-    pub concurrency: usize,
+#[serde(untagged)]
+pub enum HeaderSource {
+    /// The value itself.
+    Value(String),
+    /// `{file: PATH}` or `{env: VAR}`.
+    Secret(SecretSource),
+}
+
+/// Declares a server's configuration: the connection keys every server takes
+/// (one definition, one reading into an [`Endpoint`]) plus its own keys.
+/// serde's `flatten` would lose `deny_unknown_fields` and error locations,
+/// hence a macro.
+macro_rules! connection {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Base URL.
+            pub url: String,
+            /// Extra headers on every request.
+            #[serde(default)]
+            pub headers: BTreeMap<String, HeaderSource>,
+            /// Bearer token source.
+            pub bearer_token: Option<SecretSource>,
+            /// Basic auth.
+            pub basic_auth: Option<BasicAuth>,
+            /// Extra CA certificates (PEM) to trust.
+            pub ca_file: Option<PathBuf>,
+            /// Client certificate (PEM) for mutual TLS; needs `key_file`.
+            pub cert_file: Option<PathBuf>,
+            /// The client certificate's private key (PEM).
+            pub key_file: Option<PathBuf>,
+            /// Per-request timeout.
+            pub timeout: Option<Duration>,
+            $($(#[$fdoc])* pub $field: $ty,)*
+        }
+
+        impl $name {
+            /// Makes relative file paths relative to `base`.
+            fn rebase(&mut self, base: &Path) {
+                let files = self.headers.values_mut().filter_map(|h| match h {
+                    HeaderSource::Secret(s) => s.file.as_mut(),
+                    HeaderSource::Value(_) => None,
+                });
+                let files = files
+                    .chain(self.bearer_token.as_mut().and_then(|s| s.file.as_mut()))
+                    .chain(self.basic_auth.as_mut().and_then(|b| b.password.file.as_mut()))
+                    .chain(self.ca_file.as_mut())
+                    .chain(self.cert_file.as_mut())
+                    .chain(self.key_file.as_mut());
+                for f in files {
+                    if f.is_relative() {
+                        *f = base.join(&*f);
+                    }
+                }
+            }
+
+            /// The endpoint, with secrets read; `what` names this server in
+            /// errors (`prometheus`, `webhook oncall`).
+            fn endpoint_of(&self, what: &str, default_timeout: Duration) -> Result<Endpoint, Error> {
+                let err = |key: &str, e: String| Error::Config(format!("{what}: {key}: {e}"));
+                let mut headers = BTreeMap::new();
+                for (k, v) in &self.headers {
+                    let value = match v {
+                        HeaderSource::Value(v) => v.clone(),
+                        HeaderSource::Secret(s) => s
+                            .read()
+                            .map_err(|e| err(&format!("headers.{k}"), e))?
+                            .expose()
+                            .to_owned(),
+                    };
+                    headers.insert(k.clone(), value);
+                }
+                let endpoint = Endpoint {
+                    url: self.url.clone(),
+                    headers,
+                    bearer_token: self
+                        .bearer_token
+                        .as_ref()
+                        .map(|s| s.read().map_err(|e| err("bearer_token", e)))
+                        .transpose()?,
+                    basic_auth: self
+                        .basic_auth
+                        .as_ref()
+                        .map(|b| {
+                            b.password
+                                .read()
+                                .map(|pw| (b.username.clone(), pw))
+                                .map_err(|e| err("basic_auth.password", e))
+                        })
+                        .transpose()?,
+                    ca_file: self.ca_file.clone(),
+                    cert_file: self.cert_file.clone(),
+                    key_file: self.key_file.clone(),
+                    timeout: self.timeout.unwrap_or(default_timeout).to_std(),
+                };
+                // Reads the TLS files now: a bad one is a start-up error.
+                endpoint
+                    .http_client()
+                    .map_err(|e| Error::Config(format!("{what}: {e}")))?;
+                Ok(endpoint)
+            }
+        }
+    };
+}
+
+connection! {
+    /// How to reach Prometheus.
+    PrometheusConfig {
+        /// Queries in flight at once.
+        #[serde(default = "default_concurrency")]
+        concurrency: usize,
+    }
 }
 
 /// Basic auth credentials.
@@ -140,10 +244,13 @@ pub struct NotifyConfig {
     /// Per-request timeout.
     #[serde(default = "default_notify_timeout")]
     pub timeout: Duration,
-    /// Retries within one send before the notification waits for the next
-    /// cycle.
+    /// Retries within one send to Alertmanager (webhook notifications are
+    /// retried one by one with backoff until delivered or rejected).
     #[serde(default = "default_retries")]
     pub retries: usize,
+    /// How often alerts are resent to Alertmanager, on their own clock
+    /// (default: the evaluation interval, at most 1m).
+    pub resend_interval: Option<Duration>,
 }
 
 impl Default for NotifyConfig {
@@ -153,31 +260,24 @@ impl Default for NotifyConfig {
             webhooks: Vec::new(),
             timeout: default_notify_timeout(),
             retries: default_retries(),
+            resend_interval: None,
         }
     }
 }
 
-/// One Alertmanager.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertmanagerConfig {
-    /// Base URL.
-    pub url: String,
+connection! {
+    /// One Alertmanager (each gets every alert).
+    AlertmanagerConfig {}
 }
 
-/// One webhook.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    /// A name for logs, metrics and the body's `receiver`.
-    pub name: String,
-    /// Where to POST.
-    pub url: String,
-    /// Extra headers.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// HMAC-SHA256 signing key source.
-    pub signing_key: Option<SecretSource>,
+connection! {
+    /// One webhook.
+    WebhookConfig {
+        /// A name for logs, metrics and the body's `receiver`.
+        name: String,
+        /// HMAC-SHA256 signing key source.
+        signing_key: Option<SecretSource>,
+    }
 }
 
 impl Config {
@@ -211,29 +311,15 @@ impl Config {
             }
         };
         rebase(&mut config.state_file);
-        let mut secrets: Vec<&mut SecretSource> = Vec::new();
-        secrets.extend(config.prometheus.bearer_token.as_mut());
-        secrets.extend(
-            config
-                .prometheus
-                .basic_auth
-                .as_mut()
-                .map(|b| &mut b.password),
-        );
-        secrets.extend(
-            config
-                .notify
-                .webhooks
-                .iter_mut()
-                .filter_map(|w| w.signing_key.as_mut()),
-        );
-        for s in secrets {
-            if let Some(f) = s.file.as_mut() {
+        config.prometheus.rebase(base);
+        for a in &mut config.notify.alertmanagers {
+            a.rebase(base);
+        }
+        for w in &mut config.notify.webhooks {
+            w.rebase(base);
+            if let Some(f) = w.signing_key.as_mut().and_then(|s| s.file.as_mut()) {
                 rebase(f);
             }
-        }
-        if let Some(ca) = config.prometheus.ca_file.as_mut() {
-            rebase(ca);
         }
         let at = |what: &str| Error::Config(format!("{}: {what}", path.display()));
         if config.specs.is_empty() {
@@ -245,70 +331,84 @@ impl Config {
         if config.prometheus.concurrency == 0 {
             return Err(at("`prometheus.concurrency` must be at least 1"));
         }
-        if config.prometheus.url.contains('@') {
-            return Err(at(
-                "put credentials in `basic_auth` or `bearer_token`, not in the URL (URLs appear in logs)",
-            ));
+        // URL mistakes are named at start, not at the first failed request.
+        let urls = std::iter::once((&config.prometheus.url, Kind::Prometheus, "prometheus.url"))
+            .chain(
+                config
+                    .notify
+                    .alertmanagers
+                    .iter()
+                    .map(|a| (&a.url, Kind::Alertmanager, "notify.alertmanagers[].url")),
+            )
+            .chain(
+                config
+                    .notify
+                    .webhooks
+                    .iter()
+                    .map(|w| (&w.url, Kind::Webhook, "notify.webhooks[].url")),
+            );
+        for (url, kind, key) in urls {
+            check_url(url, kind).map_err(|e| at(&format!("`{key}`: {e}")))?;
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for w in &config.notify.webhooks {
+            if !names.insert(&w.name) {
+                return Err(at(&format!("two webhooks are named `{}`", w.name)));
+            }
+        }
+        if config
+            .notify
+            .resend_interval
+            .is_some_and(|d| d.as_secs() < 1)
+        {
+            return Err(at("`notify.resend_interval` must be at least 1s"));
         }
         Ok(config)
     }
 
     /// The Prometheus endpoint, with secrets read.
     pub fn endpoint(&self) -> Result<Endpoint, Error> {
-        let p = &self.prometheus;
-        Ok(Endpoint {
-            url: p.url.clone(),
-            headers: p.headers.clone(),
-            bearer_token: p
-                .bearer_token
-                .as_ref()
-                .map(|s| {
-                    s.read()
-                        .map_err(|e| Error::Config(format!("prometheus.bearer_token: {e}")))
-                })
-                .transpose()?,
-            basic_auth: p
-                .basic_auth
-                .as_ref()
-                .map(|b| {
-                    b.password
-                        .read()
-                        .map(|pw| (b.username.clone(), pw))
-                        .map_err(|e| Error::Config(format!("prometheus.basic_auth.password: {e}")))
-                })
-                .transpose()?,
-            ca_file: p.ca_file.clone(),
-            cert_file: None,
-            key_file: None,
-            timeout: p.timeout.to_std(),
-        })
+        self.prometheus.endpoint_of("prometheus", default_timeout())
     }
 
-    /// The notification targets, with signing keys read.
+    /// The notification targets, with secrets read and clients built.
     pub fn targets(&self) -> Result<Vec<Target>, Error> {
-        let mut out: Vec<Target> = self
-            .notify
-            .alertmanagers
-            .iter()
-            .map(|a| Target::Alertmanager { url: a.url.clone() })
-            .collect();
+        let timeout = self.notify.timeout;
+        let mut out = Vec::new();
+        for a in &self.notify.alertmanagers {
+            let endpoint = a.endpoint_of(&format!("alertmanager {}", a.url), timeout)?;
+            out.push(Target::alertmanager(&endpoint).map_err(|e| Error::Config(e.to_string()))?);
+        }
         for w in &self.notify.webhooks {
+            let what = format!("webhook {}", w.name);
+            let endpoint = w.endpoint_of(&what, timeout)?;
             let signing_key = w
                 .signing_key
                 .as_ref()
                 .map(|s| {
                     s.read()
-                        .map_err(|e| Error::Config(format!("webhook {}: signing_key: {e}", w.name)))
+                        .map_err(|e| Error::Config(format!("{what}: signing_key: {e}")))
                 })
                 .transpose()?;
-            out.push(Target::Webhook {
-                name: w.name.clone(),
-                url: w.url.clone(),
-                headers: w.headers.clone(),
-                signing_key,
-            });
+            out.push(
+                Target::webhook(&w.name, &endpoint, signing_key)
+                    .map_err(|e| Error::Config(format!("{what}: {e}")))?,
+            );
         }
         Ok(out)
+    }
+
+    /// How often alerts are resent to Alertmanager: `notify.resend_interval`,
+    /// or the evaluation interval capped at 1m (Prometheus's `resend_delay`).
+    pub fn resend_interval(&self) -> std::time::Duration {
+        self.notify.resend_interval.map_or_else(
+            || {
+                self.interval
+                    .to_std()
+                    .min(std::time::Duration::from_secs(60))
+            },
+            |d| d.to_std(),
+        )
     }
 }
 
@@ -331,6 +431,7 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.interval, Duration::from_mins(1));
         assert_eq!(c.prometheus.concurrency, 8);
+        assert_eq!(c.resend_interval(), std::time::Duration::from_secs(60));
         assert!(c.specs[0].is_absolute());
         assert!(c.state_file.ends_with("state.json"));
     }

@@ -449,5 +449,11 @@ mod tests {
         );
         assert!(h.is_some_and(|h| h.contains("try `http://127.0.0.1:9090`")));
         assert!(scheme_hint("http://x", "connection refused").is_none());
+        // Go's answer to plain HTTP on a TLS port (Prometheus, Alertmanager).
+        let h = scheme_hint(
+            "http://127.0.0.1:9093",
+            "Client sent an HTTP request to an HTTPS server.",
+        );
+        assert!(h.is_some_and(|h| h.contains("try `https://127.0.0.1:9093`")));
     }
 }

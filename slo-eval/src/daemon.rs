@@ -4,21 +4,26 @@
 //! advances each alert's state machine ([`slo_core::alert::AlertState`]),
 //! and delivers:
 //!
-//! - to **Alertmanager**, every firing alert at every cycle with
-//!   `endsAt = now + 4 x interval`, and each resolved alert for 15 minutes
-//!   after it resolved, as Prometheus does (so a lost request is repaired by
-//!   the next one, and alerts expire if the daemon dies);
+//! - to **Alertmanager**, every firing alert, resent on its own clock with
+//!   `endsAt = now + 4 x max(resend interval, interval)`, and each resolved
+//!   alert for 15 minutes after it resolved, as Prometheus does (so a lost
+//!   request is repaired by the next one, and alerts expire if the daemon
+//!   dies);
 //! - to **webhooks**, each change once (firing, then resolved), through a
-//!   persisted queue: a notification stays queued until a receiver took it.
+//!   persisted queue: a notification stays queued until a receiver took it
+//!   or rejected it.
 //!
-//! State (alerts and queues) is saved atomically after every cycle, and
-//! before delivery, so a restart neither re-pages what was delivered nor
-//! forgets a resolve it owes. An alert whose condition is unknown (the
-//! SLO's queries fail, a window it needs has no data or NaN, its instance
-//! returned nothing) is held as it is ([`slo_core::alert::Outcome`]): no
-//! spurious resolve, no spurious page, `startsAt` kept; the loop goes on.
-//! Every transition is logged. SIGTERM/SIGINT stop after saving; SIGHUP
-//! reloads the specs file by file ([`crate::daemon_specs`]).
+//! Delivery runs in tasks of its own ([`crate::delivery`]): a hung receiver
+//! never delays evaluation or the other receivers. State (alerts and
+//! queues) is saved atomically after every cycle, before new notifications
+//! are handed to delivery, so a restart neither re-pages what was delivered
+//! nor forgets a resolve it owes; a failed save is logged and counted, and
+//! delivery goes on. An alert whose condition is unknown (the SLO's queries
+//! fail, a window it needs has no data or NaN, its instance returned
+//! nothing) is held as it is ([`slo_core::alert::Outcome`]): no spurious
+//! resolve, no spurious page, `startsAt` kept; the loop goes on. Every
+//! transition is logged. SIGTERM/SIGINT stop after saving; SIGHUP reloads
+//! the specs file by file ([`crate::daemon_specs`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -35,9 +40,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::daemon_alerts::{self as alerts, Subject, slo_id, slo_labels, split_key, state_code};
 use crate::daemon_specs::{self, Loaded};
+use crate::delivery::{CycleClock, Delivery, Settings};
 use crate::errors::Error;
 use crate::evaluate::{self, InstanceResult};
-use crate::notify::{Alert, Labels, Notifier, Status, Target};
+use crate::notify::{Alert, Labels, Notifier, Status};
 use crate::prometheus::Client;
 use crate::report::Reporter;
 use crate::server::{Degraded, LabelSet, Metrics};
@@ -55,7 +61,7 @@ pub struct Daemon {
     config: Config,
     client: Arc<Client>,
     notifier: Notifier,
-    targets: Vec<Target>,
+    delivery: Delivery,
     specs: Arc<Vec<Spec>>,
     state: State,
     metrics: Arc<Metrics>,
@@ -137,16 +143,15 @@ pub fn render(template: &str, labels: &Labels, value: f64) -> String {
 
 impl Daemon {
     /// Builds the daemon from a configuration: reads secrets, specs and the
-    /// state file.
+    /// state file, and starts delivery (inside a tokio runtime).
     pub fn new(config: Config) -> Result<Self, Error> {
-        let client = Arc::new(Client::new(&config.endpoint()?)?);
+        let endpoint = config.endpoint()?;
+        let client = Arc::new(Client::new(&endpoint)?);
         let notifier = Notifier::new(
-            config.notify.timeout.to_std(),
             config.notify.retries,
             StdDuration::from_millis(200),
             config.external_url.clone(),
-        )
-        .map_err(|e| Error::Config(e.to_string()))?;
+        );
         let targets = config.targets()?;
         let loaded = daemon_specs::load(&config.specs, None, &mut Reporter::stderr())?;
         if config.strict && !loaded.broken.is_empty() {
@@ -156,11 +161,26 @@ impl Daemon {
             });
         }
         let state = State::load(&config.state_file)?;
+        let interval = config.interval.to_std();
+        let resend_every = config.resend_interval();
+        // A cycle may legitimately take its queries' timeout; three
+        // intervals more without one completing is a stall.
+        let clock = Arc::new(CycleClock::new(interval * 3 + endpoint.timeout));
+        let delivery = Delivery::start(
+            notifier.clone(),
+            targets,
+            state.outbox.clone(),
+            Settings {
+                resend_every,
+                hold: resend_every.max(interval) * 4,
+            },
+            clock,
+        );
         let mut daemon = Self {
             config,
             client,
             notifier,
-            targets,
+            delivery,
             specs: Arc::default(),
             state,
             metrics: Arc::new(Metrics::default()),
@@ -174,6 +194,9 @@ impl Daemon {
             slo_series: BTreeMap::new(),
         };
         daemon.use_specs(loaded);
+        // The alerts firing when the daemon stopped are resent from the
+        // start, so a slow first cycle does not let them expire.
+        daemon.delivery.publish(daemon.active_alerts());
         Ok(daemon)
     }
 
@@ -379,24 +402,14 @@ impl Daemon {
         self.publish(&seen, &kept);
         self.metrics.alerts_held.set(held.len() as i64);
         self.held = held;
-        for a in changes {
-            for t in &self.targets {
-                if let Target::Webhook { name, .. } = t {
-                    let dropped = self.state.enqueue(name, a.clone());
-                    self.metrics.notifications_dropped.inc_by(dropped as u64);
-                }
-            }
-        }
-        // Save before delivering: a crash now re-sends at worst, never loses.
-        self.state.save(&self.config.state_file)?;
-        self.deliver(now).await;
-        self.state.save(&self.config.state_file)?;
+        self.hand_over(changes);
         self.metrics.cycles.inc();
         self.metrics.cycle_queries.set(queries as i64);
         self.metrics
             .cycle_seconds
             .set(started.elapsed().as_secs_f64());
         self.ready.store(true, Ordering::Relaxed);
+        self.delivery.clock.completed(Timestamp::now());
         Ok(())
     }
 
@@ -644,39 +657,37 @@ impl Daemon {
             .collect()
     }
 
-    async fn deliver(&mut self, now: Timestamp) {
-        let hold = self.config.interval.to_std() * 4;
-        let active = self.active_alerts();
-        for t in &self.targets {
-            match t {
-                Target::Alertmanager { .. } => {
-                    if let Err(e) = self.notifier.send(t, &active, now, hold).await {
-                        tracing::warn!(target = %t.name(), error = %e, "Alertmanager delivery failed; resent next cycle");
-                    }
-                }
-                Target::Webhook { name, .. } => {
-                    let Some(queue) = self.state.outbox.get_mut(name) else {
-                        continue;
-                    };
-                    // In order; stop at the first failure to keep the order.
-                    while let Some(a) = queue.first() {
-                        match self
-                            .notifier
-                            .send(t, std::slice::from_ref(a), now, hold)
-                            .await
-                        {
-                            Ok(()) => {
-                                queue.remove(0);
-                            }
-                            Err(e) => {
-                                tracing::warn!(target = %t.name(), error = %e, queued = queue.len(), "webhook delivery failed; kept queued");
-                                break;
-                            }
-                        }
-                    }
-                }
+    /// Saves the state with the queues as they are now; a failure is logged
+    /// and counted, never fatal.
+    fn save(&mut self) {
+        self.state.outbox = self.delivery.snapshot();
+        self.persist();
+    }
+
+    fn persist(&mut self) {
+        if let Err(e) = self.state.save(&self.config.state_file) {
+            self.delivery.metrics.state_save_failures.inc();
+            tracing::error!(error = %e, "cannot save the state; delivery goes on");
+        }
+    }
+
+    /// Saves the state with `changes` queued, then hands them and the
+    /// current alerts to delivery. Save first: a crash in between re-sends
+    /// at worst, never loses. A failed save does not stop delivery.
+    fn hand_over(&mut self, changes: Vec<Alert>) {
+        self.state.outbox = self.delivery.snapshot();
+        let webhooks: Vec<String> = self.state.outbox.keys().cloned().collect();
+        for a in &changes {
+            for name in &webhooks {
+                self.state.enqueue(name, a.clone());
             }
         }
+        self.persist();
+        for a in &changes {
+            let dropped = self.delivery.enqueue(a);
+            self.metrics.notifications_dropped.inc_by(dropped as u64);
+        }
+        self.delivery.publish(self.active_alerts());
     }
 
     /// Runs cycles until `cancel` fires; SIGHUP (via `reload`) reloads specs.
@@ -685,28 +696,39 @@ impl Daemon {
         cancel: CancellationToken,
         mut reload: tokio::sync::mpsc::Receiver<()>,
     ) -> Result<(), Error> {
-        let registry = self.metrics.registry(&self.notifier.counters);
+        let mut registry = self.metrics.registry(&self.notifier.counters);
+        self.delivery.metrics.register(&mut registry);
         let (addr, server) = crate::server::serve(
             self.config.listen,
             registry,
             Arc::clone(&self.ready),
             Arc::clone(&self.degraded),
+            Arc::clone(&self.delivery.clock),
             cancel.clone(),
         )
         .await?;
         tracing::info!(%addr, slos = self.specs.iter().map(|s| s.slos.len()).sum::<usize>(), "slo-eval daemon started");
         let interval = self.config.interval.to_std();
-        loop {
+        let settled = Arc::clone(&self.delivery.settled);
+        'cycles: loop {
             if let Err(e) = self.cycle(Timestamp::now()).await {
                 tracing::error!(error = %e, "cycle failed");
             }
-            tokio::select! {
-                () = cancel.cancelled() => break,
-                Some(()) = reload.recv() => self.reload(),
-                () = tokio::time::sleep(interval) => {}
+            let next = tokio::time::Instant::now() + interval;
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => break 'cycles,
+                    Some(()) = reload.recv() => { self.reload(); break; }
+                    () = tokio::time::sleep_until(next) => break,
+                    // A notification left a queue: persist that at once, so
+                    // a restart does not send it again.
+                    () = settled.notified() => self.save(),
+                }
             }
         }
+        self.state.outbox = self.delivery.snapshot();
         self.state.save(&self.config.state_file)?;
+        self.delivery.shutdown().await;
         let _ = server.await;
         tracing::info!("slo-eval daemon stopped; state saved");
         Ok(())

@@ -142,21 +142,27 @@ impl QueryError {
         if e.is_timeout() {
             return QueryError::Timeout;
         }
-        let mut msg = String::new();
-        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-        while let Some(s) = source {
-            msg = s.to_string();
-            source = s.source();
-        }
-        if msg.is_empty() {
-            msg = if e.is_connect() {
-                "connection failed".to_owned()
-            } else {
-                "request failed".to_owned()
-            };
-        }
-        QueryError::Unreachable(msg)
+        QueryError::Unreachable(transport_message(e))
     }
+}
+
+/// The innermost cause of a transport error (refused, DNS, TLS), without
+/// the URL.
+pub fn transport_message(e: &reqwest::Error) -> String {
+    let mut msg = String::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg = s.to_string();
+        source = s.source();
+    }
+    if msg.is_empty() {
+        msg = if e.is_connect() {
+            "connection failed".to_owned()
+        } else {
+            "request failed".to_owned()
+        };
+    }
+    msg
 }
 
 /// Why a notification was not delivered.
@@ -183,12 +189,15 @@ pub enum NotifyError {
 }
 
 impl NotifyError {
-    /// True for failures worth retrying: no connection, no answer, 5xx, 429.
-    /// A 4xx other than 429 will fail the same way again.
+    /// True for failures worth retrying: no connection, no answer, 5xx, 408,
+    /// 429. Any other 4xx (and a redirect not followed) will fail the same
+    /// way again: it is dropped, never retried.
     pub fn is_transient(&self) -> bool {
         match self {
             NotifyError::Unreachable(_) | NotifyError::Timeout => true,
-            NotifyError::Rejected { status, .. } => *status >= 500 || *status == 429,
+            NotifyError::Rejected { status, .. } => {
+                *status >= 500 || *status == 429 || *status == 408
+            }
             NotifyError::Config(_) => false,
         }
     }

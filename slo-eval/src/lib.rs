@@ -17,6 +17,7 @@ pub mod convert;
 pub mod daemon;
 pub mod daemon_alerts;
 pub mod daemon_specs;
+pub mod delivery;
 pub mod errors;
 pub mod evaluate;
 pub mod explain;

@@ -5,8 +5,9 @@
 //! Webhook bodies are signed with HMAC-SHA256 when a key is configured: the
 //! `X-Signature-SHA256` header holds the lower-case hex digest of the exact
 //! body bytes. Every send retries transient failures (connection errors,
-//! timeouts, 5xx, 429) with exponential backoff, a bounded number of times;
-//! what still fails stays queued by the caller.
+//! timeouts, 5xx, 408, 429) with exponential backoff, a bounded number of
+//! times; [`Notifier::send_once`] makes one attempt for callers that
+//! schedule their own retries (the daemon's webhook queues).
 
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
@@ -17,11 +18,15 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::errors::NotifyError;
+use crate::connection::{Endpoint, Kind, check_url, redact, redirect_message, scheme_hint};
+use crate::errors::{NotifyError, transport_message};
 use crate::secret::Secret;
 
 /// Labels or annotations.
 pub type Labels = BTreeMap<String, String>;
+
+/// Per-request headers (the signature).
+type Headers = Vec<(&'static str, String)>;
 
 /// Firing or resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,34 +112,77 @@ struct WebhookAlert<'a> {
     fingerprint: String,
 }
 
-/// Where notifications go.
+/// Where notifications go: a server and its own HTTP client (CA, client
+/// certificate, headers, credentials, timeout; see [`Endpoint`]).
 #[derive(Clone, Debug)]
-pub enum Target {
-    /// An Alertmanager; `url` is its base (`http://am:9093`).
-    Alertmanager {
-        /// Base URL.
-        url: String,
-    },
-    /// A webhook receiver.
+pub struct Target {
+    /// What kind of receiver, with its own settings.
+    pub kind: TargetKind,
+    /// Where to POST (for Alertmanager, the base URL plus `/api/v2/alerts`).
+    url: String,
+    /// The URL as configured, without credentials, for logs.
+    shown: String,
+    http: reqwest::Client,
+}
+
+/// Alertmanager, or a webhook.
+#[derive(Clone, Debug)]
+pub enum TargetKind {
+    /// An Alertmanager: gets every active alert on its own clock.
+    Alertmanager,
+    /// A webhook: gets each change once, through a queue.
     Webhook {
-        /// A name for logs and the body's `receiver`.
+        /// A name for logs, metrics and the body's `receiver`.
         name: String,
-        /// Where to POST.
-        url: String,
-        /// Extra headers.
-        headers: BTreeMap<String, String>,
         /// HMAC-SHA256 signing key.
         signing_key: Option<Secret>,
     },
 }
 
 impl Target {
-    /// A name for logs and metrics (never the URL's credentials: URLs here
-    /// are configuration, logged as given).
+    /// An Alertmanager at `endpoint.url` (its base URL).
+    pub fn alertmanager(endpoint: &Endpoint) -> Result<Self, NotifyError> {
+        check_url(&endpoint.url, Kind::Alertmanager).map_err(NotifyError::Config)?;
+        Ok(Self {
+            kind: TargetKind::Alertmanager,
+            url: format!("{}/api/v2/alerts", endpoint.url.trim_end_matches('/')),
+            shown: redact(&endpoint.url),
+            http: endpoint.http_client().map_err(NotifyError::Config)?,
+        })
+    }
+
+    /// A webhook named `name` POSTed at `endpoint.url`.
+    pub fn webhook(
+        name: &str,
+        endpoint: &Endpoint,
+        signing_key: Option<Secret>,
+    ) -> Result<Self, NotifyError> {
+        check_url(&endpoint.url, Kind::Webhook).map_err(NotifyError::Config)?;
+        Ok(Self {
+            kind: TargetKind::Webhook {
+                name: name.to_owned(),
+                signing_key,
+            },
+            url: endpoint.url.clone(),
+            shown: redact(&endpoint.url),
+            http: endpoint.http_client().map_err(NotifyError::Config)?,
+        })
+    }
+
+    /// A name for logs and metrics: `alertmanager URL` (without
+    /// credentials) or `webhook NAME`.
     pub fn name(&self) -> String {
-        match self {
-            Target::Alertmanager { url } => format!("alertmanager {url}"),
-            Target::Webhook { name, .. } => format!("webhook {name}"),
+        match &self.kind {
+            TargetKind::Alertmanager => format!("alertmanager {}", self.shown),
+            TargetKind::Webhook { name, .. } => format!("webhook {name}"),
+        }
+    }
+
+    /// The webhook's name, `None` for Alertmanager.
+    pub fn webhook_name(&self) -> Option<&str> {
+        match &self.kind {
+            TargetKind::Webhook { name, .. } => Some(name),
+            TargetKind::Alertmanager => None,
         }
     }
 }
@@ -150,10 +198,9 @@ pub struct Counters {
     pub failed: prometheus_client::metrics::counter::Counter,
 }
 
-/// Sends alerts with retries.
+/// Builds bodies and sends them, with or without retries.
 #[derive(Clone, Debug)]
 pub struct Notifier {
-    http: reqwest::Client,
     backoff: ExponentialBuilder,
     /// Counters shared with the metrics endpoint.
     pub counters: Counters,
@@ -161,21 +208,11 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// A notifier with a per-request `timeout` and at most `retries` retries
-    /// per send, backing off from `min_delay` (doubling, with jitter, capped
-    /// at 10 s).
-    pub fn new(
-        timeout: StdDuration,
-        retries: usize,
-        min_delay: StdDuration,
-        external_url: impl Into<String>,
-    ) -> Result<Self, NotifyError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| NotifyError::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self {
-            http,
+    /// A notifier making at most `retries` retries per [`send`](Self::send),
+    /// backing off from `min_delay` (doubling, with jitter, capped at 10 s).
+    /// Timeouts and TLS are each target's own.
+    pub fn new(retries: usize, min_delay: StdDuration, external_url: impl Into<String>) -> Self {
+        Self {
             backoff: ExponentialBuilder::default()
                 .with_min_delay(min_delay)
                 .with_max_delay(StdDuration::from_secs(10))
@@ -183,11 +220,12 @@ impl Notifier {
                 .with_jitter(),
             counters: Counters::default(),
             external_url: external_url.into(),
-        })
+        }
     }
 
-    /// Sends `alerts` to `target`. Alertmanager gets every alert; firing ones
-    /// with `endsAt = now + hold` so they expire if we stop resending.
+    /// Sends `alerts` to `target`, retrying transient failures. Alertmanager
+    /// gets every alert; firing ones with `endsAt = now + hold` so they
+    /// expire if we stop resending.
     pub async fn send(
         &self,
         target: &Target,
@@ -198,8 +236,51 @@ impl Notifier {
         if alerts.is_empty() {
             return Ok(());
         }
-        let (url, body, headers) = match target {
-            Target::Alertmanager { url } => {
+        let (body, headers) = self.request(target, alerts, now, hold)?;
+        let counters = self.counters.clone();
+        let attempt = || post(target, &body, &headers);
+        let result = attempt
+            .retry(self.backoff)
+            .when(NotifyError::is_transient)
+            .notify(|e, after| {
+                counters.retried.inc();
+                tracing::warn!(target = %target.name(), error = %e, retry_in = ?after, "notification failed, retrying");
+            })
+            .await;
+        match &result {
+            Ok(()) => self.counters.sent.inc(),
+            Err(_) => self.counters.failed.inc(),
+        };
+        result
+    }
+
+    /// One attempt, no retry: the webhook queue schedules its own retries
+    /// so that one failing notification never holds back the next.
+    pub async fn send_once(
+        &self,
+        target: &Target,
+        alerts: &[Alert],
+        now: Timestamp,
+        hold: StdDuration,
+    ) -> Result<(), NotifyError> {
+        let (body, headers) = self.request(target, alerts, now, hold)?;
+        let result = post(target, &body, &headers).await;
+        if result.is_ok() {
+            self.counters.sent.inc();
+        }
+        result
+    }
+
+    /// The body and per-request headers (the signature) for `alerts`.
+    fn request(
+        &self,
+        target: &Target,
+        alerts: &[Alert],
+        now: Timestamp,
+        hold: StdDuration,
+    ) -> Result<(Vec<u8>, Headers), NotifyError> {
+        match &target.kind {
+            TargetKind::Alertmanager => {
                 let ends = now
                     .checked_add(jiff::SignedDuration::try_from(hold).unwrap_or_default())
                     .unwrap_or(now);
@@ -218,74 +299,17 @@ impl Notifier {
                     .collect();
                 let body = serde_json::to_vec(&postable)
                     .map_err(|e| NotifyError::Config(e.to_string()))?;
-                let url = format!("{}/api/v2/alerts", url.trim_end_matches('/'));
-                (url, body, Vec::new())
+                Ok((body, Vec::new()))
             }
-            Target::Webhook {
-                name,
-                url,
-                headers,
-                signing_key,
-            } => {
+            TargetKind::Webhook { name, signing_key } => {
                 let body = self.webhook_body(name, alerts)?;
-                let mut extra: Vec<(String, String)> = headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
+                let mut extra = Vec::new();
                 if let Some(key) = signing_key {
-                    extra.push(("X-Signature-SHA256".to_owned(), sign(key, &body)?));
+                    extra.push(("X-Signature-SHA256", sign(key, &body)?));
                 }
-                (url.clone(), body, extra)
+                Ok((body, extra))
             }
-        };
-        let counters = self.counters.clone();
-        let attempt = || async {
-            let mut req = self
-                .http
-                .post(&url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-            for (k, v) in &headers {
-                req = req.header(k.as_str(), v.as_str());
-            }
-            let resp = req.send().await.map_err(|e| {
-                if e.is_timeout() {
-                    NotifyError::Timeout
-                } else {
-                    NotifyError::Unreachable(
-                        crate::errors::QueryError::from_transport(&e).to_string(),
-                    )
-                }
-            })?;
-            let status = resp.status();
-            if status.is_success() {
-                return Ok(());
-            }
-            let text: String = resp
-                .text()
-                .await
-                .unwrap_or_default()
-                .chars()
-                .take(200)
-                .collect();
-            Err(NotifyError::Rejected {
-                status: status.as_u16(),
-                body: text,
-            })
-        };
-        let result = attempt
-            .retry(self.backoff)
-            .when(NotifyError::is_transient)
-            .notify(|e, after| {
-                counters.retried.inc();
-                tracing::warn!(target = %target.name(), error = %e, retry_in = ?after, "notification failed, retrying");
-            })
-            .await;
-        match &result {
-            Ok(()) => self.counters.sent.inc(),
-            Err(_) => self.counters.failed.inc(),
-        };
-        result
+        }
     }
 
     fn webhook_body(&self, receiver: &str, alerts: &[Alert]) -> Result<Vec<u8>, NotifyError> {
@@ -343,6 +367,52 @@ impl Notifier {
         };
         serde_json::to_vec(&body).map_err(|e| NotifyError::Config(e.to_string()))
     }
+}
+
+/// One POST. A redirect is never followed to another host (see
+/// [`crate::connection`]): it comes back as a rejection saying so.
+async fn post(target: &Target, body: &[u8], headers: &Headers) -> Result<(), NotifyError> {
+    let mut req = target
+        .http
+        .post(&target.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_vec());
+    for (k, v) in headers {
+        req = req.header(*k, v.as_str());
+    }
+    let resp = req.send().await.map_err(|e| {
+        if e.is_timeout() {
+            NotifyError::Timeout
+        } else {
+            let msg = transport_message(&e);
+            NotifyError::Unreachable(scheme_hint(&target.url, &msg).unwrap_or(msg))
+        }
+    })?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    if status.is_redirection() {
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok());
+        return Err(NotifyError::Rejected {
+            status: status.as_u16(),
+            body: redirect_message(status.as_u16(), location),
+        });
+    }
+    let text: String = resp
+        .text()
+        .await
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
+    Err(NotifyError::Rejected {
+        status: status.as_u16(),
+        body: scheme_hint(&target.url, &text).unwrap_or(text),
+    })
 }
 
 /// The `X-Signature-SHA256` value for `body`: hex HMAC-SHA256.

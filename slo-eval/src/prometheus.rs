@@ -125,7 +125,8 @@ impl Client {
                     QueryError::Status {
                         status: status.as_u16(),
                         error_type: None,
-                        message: snippet,
+                        // Go's answer to plain HTTP on a TLS port names the fix.
+                        message: scheme_hint(&self.base, &snippet).unwrap_or(snippet),
                     }
                 });
             }

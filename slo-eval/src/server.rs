@@ -1,10 +1,11 @@
 //! The daemon's HTTP endpoints: `/metrics` (Prometheus exposition, via
 //! `prometheus-client`), `/healthz` (the process lives) and `/readyz` (specs
-//! loaded and one evaluation cycle completed).
+//! loaded, one evaluation cycle completed, and the loop not stalled).
 //!
 //! `/readyz` stays 200 while some spec files are invalid, since the valid
 //! ones still alert, and its body says which files are broken (`ready
-//! (degraded)`); `slo_eval_spec_files_invalid` counts them.
+//! (degraded)`); `slo_eval_spec_files_invalid` counts them. A loop that
+//! stopped completing cycles answers 503 with the reason.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +24,7 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 use tokio_util::sync::CancellationToken;
 
+use crate::delivery::CycleClock;
 use crate::errors::Error;
 
 /// Label pairs of a metric series.
@@ -165,6 +167,7 @@ struct AppState {
     registry: Arc<Registry>,
     ready: Arc<AtomicBool>,
     degraded: Degraded,
+    clock: Arc<CycleClock>,
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
@@ -197,6 +200,11 @@ async fn readyz(State(s): State<AppState>) -> (StatusCode, String) {
             "not ready: no evaluation cycle completed yet\n".to_owned(),
         );
     }
+    // A loop that stopped completing cycles is not ready, even though
+    // Alertmanager still gets the last known alerts.
+    if let Some(why) = s.clock.stalled(jiff::Timestamp::now()) {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n"));
+    }
     let degraded = s.degraded.read().map(|d| d.clone()).unwrap_or_default();
     if degraded.is_empty() {
         return (StatusCode::OK, "ready\n".to_owned());
@@ -217,6 +225,7 @@ pub async fn serve(
     registry: Registry,
     ready: Arc<AtomicBool>,
     degraded: Degraded,
+    clock: Arc<CycleClock>,
     cancel: CancellationToken,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), Error> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -233,6 +242,7 @@ pub async fn serve(
             registry: Arc::new(registry),
             ready,
             degraded,
+            clock,
         });
     let task = tokio::spawn(async move {
         let shutdown = async move { cancel.cancelled().await };

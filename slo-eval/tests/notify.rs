@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use slo_eval::connection::Endpoint;
 use slo_eval::notify::{Alert, Labels, Notifier, Status, Target};
 use slo_eval::secret::Secret;
 use support::{Alertmanager, Receiver};
@@ -30,22 +31,25 @@ fn alert(status: Status) -> Alert {
 }
 
 fn notifier() -> Notifier {
-    Notifier::new(
-        Duration::from_secs(2),
-        3,
-        Duration::from_millis(10),
-        "http://slo-eval",
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    Notifier::new(3, Duration::from_millis(10), "http://slo-eval")
+}
+
+fn endpoint(url: &str, timeout: Duration) -> Endpoint {
+    Endpoint {
+        url: url.into(),
+        headers: BTreeMap::from([("X-Team".into(), "payments".into())]),
+        timeout,
+        ..Endpoint::default()
+    }
 }
 
 fn hook(url: &str, key: Option<&str>) -> Target {
-    Target::Webhook {
-        name: "test".into(),
-        url: url.into(),
-        headers: BTreeMap::from([("X-Team".into(), "payments".into())]),
-        signing_key: key.map(Secret::new),
-    }
+    Target::webhook(
+        "test",
+        &endpoint(url, Duration::from_secs(2)),
+        key.map(Secret::new),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]
@@ -53,9 +57,8 @@ async fn alertmanager_delivers_firing_then_resolved_to_its_webhook() {
     let receiver = Receiver::start();
     let am = Alertmanager::start(&receiver.url);
     let n = notifier();
-    let target = Target::Alertmanager {
-        url: am.url.clone(),
-    };
+    let target = Target::alertmanager(&endpoint(&am.url, Duration::from_secs(2)))
+        .unwrap_or_else(|e| panic!("{e}"));
     n.send(
         &target,
         &[alert(Status::Firing)],
@@ -208,11 +211,16 @@ async fn a_slow_receiver_times_out() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
         .mount(&server)
         .await;
-    let n = Notifier::new(Duration::from_millis(200), 1, Duration::from_millis(10), "")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let n = Notifier::new(1, Duration::from_millis(10), "");
+    let slow = Target::webhook(
+        "slow",
+        &endpoint(&server.uri(), Duration::from_millis(200)),
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let r = n
         .send(
-            &hook(&server.uri(), None),
+            &slow,
             &[alert(Status::Firing)],
             Timestamp::now(),
             Duration::from_secs(60),
