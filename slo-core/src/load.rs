@@ -1308,7 +1308,7 @@ impl Cx {
     ) -> Option<(Vec<WindowSpec>, Vec<Blame>)> {
         let path = f.path("windows");
         let Some(node) = f.get("windows") else {
-            let specs = Preset::Workbook.windows();
+            let specs = crate::policy::default_windows(period.map_or(DEFAULT_PERIOD, |(p, _)| p));
             let blame = (0..specs.len())
                 .map(|i| {
                     (

@@ -92,7 +92,7 @@ use crate::duration::Duration;
 use crate::format::OPENSLO_API;
 use crate::load::{Blame, Cx, DEFAULT_ALERT_NAME, DEFAULT_PERIOD, Fields, describe_value, either};
 use crate::names;
-use crate::policy::{Preset, Severity, Threshold, WindowSpec};
+use crate::policy::{Severity, Threshold, WindowSpec};
 use crate::promql;
 use crate::spec::{
     Alerting, Counted, EventsSli, Labels, RatioSli, RawSli, Sli, SliceOp, SlicesSli, Slo, Spec,
@@ -976,7 +976,7 @@ fn slo(
     if let Some(service) = &this_service {
         cx.place(service, &o.name, o.name_node.location);
     }
-    let (alerting, specs, blame) = alerting(cx, conditions, &f);
+    let (alerting, specs, blame) = alerting(cx, conditions, &f, period);
     let policy = cx.policy(
         &specs,
         blame,
@@ -1406,6 +1406,7 @@ fn alerting(
     cx: &mut Cx,
     conditions: Vec<Condition>,
     f: &Fields<'_>,
+    period: Duration,
 ) -> (Alerting, Vec<WindowSpec>, Vec<Blame>) {
     let mut alerting = Alerting {
         name: DEFAULT_ALERT_NAME.to_owned(),
@@ -1417,8 +1418,8 @@ fn alerting(
         absent_for: None,
     };
     if conditions.is_empty() {
-        // As a slo/v1 SLO without `alerting`: the Workbook's windows.
-        let specs = Preset::Workbook.windows();
+        // As a slo/v1 SLO without `alerting`: the default windows.
+        let specs = crate::policy::default_windows(period);
         let at = f.node.key.unwrap_or(f.node.location);
         let blame = specs.iter().map(|_| (f.path.clone(), at)).collect();
         return (alerting, specs, blame);
