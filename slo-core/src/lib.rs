@@ -48,6 +48,7 @@
 pub mod alert;
 pub mod backtest;
 pub mod budget;
+pub mod check;
 pub mod dataset;
 pub mod diagnostic;
 pub mod duration;

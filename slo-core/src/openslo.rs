@@ -386,7 +386,10 @@ fn duration(cx: &mut Cx, f: &Fields<'_>, name: &str) -> Option<(Duration, Locati
             );
             return None;
         }
-        "m" | "h" | "d" | "w" if shaped => text.parse::<Duration>().map_err(|e| e.to_string()),
+        "m" | "h" | "d" | "w" if shaped => text
+            .parse::<Duration>()
+            .map_err(|e| e.to_string())
+            .and_then(|d| crate::check::duration(d).map(|()| d)),
         _ => Err(format!(
             "`{text}` is not an OpenSLO duration: expected a whole number and one unit, m (minutes), h, d or w (e.g. 5m, 1h, 28d)"
         )),
@@ -670,7 +673,7 @@ fn metric_query(
     let q = cx.fields(spec, &s.path("spec"), &["query"])?;
     let query = cx.string(&q, "query", Some("a PromQL query"))?;
     let loc = q.get("query").map_or(spec.location, |n| n.location);
-    if let Err(why) = names::check_balanced(&query) {
+    if let Err(why) = crate::check::query(&query) {
         cx.error(loc, &q.path("query"), format!("broken query: {why}"));
         return None;
     }
