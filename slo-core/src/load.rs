@@ -81,8 +81,10 @@ pub fn check_placed(src: &str) -> (Option<Spec>, Vec<Diagnostic>, Vec<SloPlace>)
             },
         },
     };
-    // What Prometheus would refuse in the generated rules, at the SLO.
-    for slo in spec.iter().flat_map(|s| &s.slos) {
+    // What Prometheus would refuse in the generated rules, at the SLO: only
+    // once every field passed, so a field's problem is reported once, there.
+    let clean = !cx.diags.iter().any(Diagnostic::is_error);
+    for slo in spec.iter().filter(|_| clean).flat_map(|s| &s.slos) {
         let at = cx
             .places
             .iter()
