@@ -60,10 +60,10 @@ impl Objective {
         num::canonical(self.ratio * 100.0)
     }
 
-    /// The budget fraction `1 - T`, rounded to 12 significant digits so that
-    /// 99.9% gives exactly `0.001`.
+    /// The budget fraction `1 - T`, rounded to the objective's precision so
+    /// that 99.9% gives exactly `0.001`.
     pub fn budget_fraction(self) -> f64 {
-        num::canonical(1.0 - self.ratio)
+        num::difference(1.0, self.ratio)
     }
 }
 

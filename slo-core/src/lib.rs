@@ -49,6 +49,7 @@ pub mod alert;
 pub mod backtest;
 pub mod bucket;
 pub mod budget;
+pub mod check;
 pub mod dataset;
 pub mod diagnostic;
 pub mod duration;

@@ -81,6 +81,19 @@ pub fn check_placed(src: &str) -> (Option<Spec>, Vec<Diagnostic>, Vec<SloPlace>)
             },
         },
     };
+    // What Prometheus would refuse in the generated rules, at the SLO: only
+    // once every field passed, so a field's problem is reported once, there.
+    let clean = !cx.diags.iter().any(Diagnostic::is_error);
+    for slo in spec.iter().filter(|_| clean).flat_map(|s| &s.slos) {
+        let at = cx
+            .places
+            .iter()
+            .find(|p| p.service == slo.service && p.name == slo.name)
+            .map_or_else(|| yaml::start_of(src), |p| p.location);
+        for problem in crate::check::generated(slo) {
+            cx.error(at, "", problem);
+        }
+    }
     // An object read for several SLOs (an OpenSLO AlertPolicy) reports its
     // problems once.
     let mut seen = std::collections::HashSet::new();
@@ -356,7 +369,11 @@ impl Cx {
             );
             return None;
         };
-        match text.parse::<Duration>() {
+        match text
+            .parse::<Duration>()
+            .map_err(|e| e.to_string())
+            .and_then(|d| crate::check::duration(d).map(|()| d))
+        {
             Ok(d) => Some((d, node.location)),
             Err(e) => {
                 self.error(node.location, &path, e.to_string());
@@ -443,6 +460,26 @@ impl Cx {
             labels.insert(k.to_owned(), v.to_owned());
         }
         labels
+    }
+
+    /// Alert labels and annotations are Go templates Prometheus parses when
+    /// it loads the rules: each value of field `name` must parse
+    /// ([`check::template`](crate::check::template)).
+    pub(crate) fn templates(&mut self, f: &Fields<'_>, name: &str, values: &Labels) {
+        let Some(node) = f.get(name) else { return };
+        for (k, v) in values {
+            if let Err(why) = crate::check::template(v) {
+                let loc = map_value(node, k).map_or(node.location, |n| n.location);
+                self.push(
+                    Diagnostic::error(
+                        loc,
+                        join(&f.path(name), k),
+                        format!("broken template: {why}"),
+                    )
+                    .with_help("Prometheus expands alert labels and annotations as Go templates, e.g. {{ $labels.route }} or {{ $value | humanize }}; write a literal `{{` as {{ \"{{\" }}"),
+                );
+            }
+        }
     }
 
     /// Labels that may not collide with the ones this tool generates.
@@ -771,7 +808,7 @@ impl Cx {
                 if q.trim().is_empty() {
                     self.error(loc, &f.path("query"), "the query is empty");
                     ok = false;
-                } else if let Err(why) = names::check_balanced(&q) {
+                } else if let Err(why) = crate::check::query(&q) {
                     self.error(loc, &f.path("query"), format!("broken query: {why}"));
                     ok = false;
                 }
@@ -951,7 +988,7 @@ impl Cx {
             );
             ok = false;
         }
-        if let Err(why) = names::check_balanced(&q) {
+        if let Err(why) = crate::check::query(&q) {
             self.error(loc, &f.path(name), format!("broken query: {why}"));
             ok = false;
         }
@@ -971,7 +1008,7 @@ impl Cx {
             required.then_some("a series selector such as http_requests_total{job=\"api\"}"),
         )?;
         let loc = f.get(name).map_or(f.node.location, |n| n.location);
-        match names::check_selector(&s) {
+        match crate::check::selector(&s) {
             Ok(()) => Some(s.trim().to_owned()),
             Err(why) => {
                 self.push(
@@ -1102,7 +1139,7 @@ impl Cx {
                 let s = self.string(&f, "selector", None);
                 s.and_then(|s| {
                     let s = s.trim().to_owned();
-                    match names::check_matchers(&s) {
+                    match crate::check::matchers(&s) {
                         Ok(()) => Some(s),
                         Err(why) => {
                             self.error(
@@ -1171,6 +1208,8 @@ impl Cx {
         let name = self.alert_name(&f, "name");
         let labels = self.user_labels(&f, "labels");
         let annotations = self.labels(&f, "annotations", "annotation");
+        self.templates(&f, "labels", &labels);
+        self.templates(&f, "annotations", &annotations);
         let page = self.tier(&f, "page", Severity::Page, TIER_FIELDS);
         let ticket = self.tier(&f, "ticket", Severity::Ticket, TIER_FIELDS);
         let min_events = match self.number(&f, "min_events", "a number of events") {
@@ -1291,6 +1330,8 @@ impl Cx {
             .entry("severity".to_owned())
             .or_insert_with(|| severity.to_string());
         tier.annotations = self.labels(&g, "annotations", "annotation");
+        self.templates(&g, "labels", &tier.labels);
+        self.templates(&g, "annotations", &tier.annotations);
         tier.for_ = self
             .duration(&g, "for")
             .map(|(d, _)| d)
@@ -1308,7 +1349,7 @@ impl Cx {
     ) -> Option<(Vec<WindowSpec>, Vec<Blame>)> {
         let path = f.path("windows");
         let Some(node) = f.get("windows") else {
-            let specs = Preset::Workbook.windows();
+            let specs = crate::policy::default_windows(period.map_or(DEFAULT_PERIOD, |(p, _)| p));
             let blame = (0..specs.len())
                 .map(|i| {
                     (

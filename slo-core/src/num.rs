@@ -1,9 +1,12 @@
 //! Stable float formatting, shared by every output (JSON, tables, PromQL).
 //!
 //! Budget math in binary floating point leaves noise in the last digits
-//! (`0.02 * 720 = 14.399999999999999`). Outputs round to 12 significant
-//! digits, far below any meaningful precision of an SLO, so generated files are
-//! deterministic and read as people wrote them.
+//! (`0.02 * 720 = 14.399999999999999`). Outputs round to 15 significant
+//! digits, the most a double holds for every decimal: any number written
+//! with up to 15 digits (an objective of `99.9999999999999`) prints back
+//! exactly, in its shortest form, while the noise of the 16th and 17th
+//! digits is gone, so generated files are deterministic and read as people
+//! wrote them.
 
 /// Rounds `x` to `digits` significant decimal digits. NaN and infinities pass
 /// through unchanged.
@@ -38,10 +41,49 @@ pub fn round_sig(x: f64, digits: i32) -> f64 {
     }
 }
 
-/// Rounds to 12 significant digits: the precision of every number this crate
-/// prints.
+/// Significant digits of every number this crate prints: `f64::DIGITS`,
+/// the most that survive decimal -> double -> decimal for every decimal.
+pub const DIGITS: usize = f64::DIGITS as usize;
+
+/// Rounds to [`DIGITS`] significant digits: the precision of every number
+/// this crate prints. Correctly rounded (through the decimal parser), so a
+/// decimal of up to 15 digits comes back as the double it was read as.
 pub fn canonical(x: f64) -> f64 {
-    round_sig(x, 12)
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    format!("{x:.*e}", DIGITS - 1)
+        .parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite())
+        .unwrap_or(x)
+}
+
+/// `a - b` to the precision of the operands: the difference of two numbers
+/// near 1 has lost their leading digits (`1 - 0.9995 = 0.000499999999999945`),
+/// so it is rounded at the finer of the operands' 15th significant digits,
+/// then to [`DIGITS`] of its own.
+pub fn difference(a: f64, b: f64) -> f64 {
+    let x = a - b;
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    // The finer of the operands' own precisions (15 digits each).
+    let decimals = [a, b]
+        .iter()
+        .filter(|v| v.is_finite() && **v != 0.0)
+        .map(|v| DIGITS as i64 - 1 - v.abs().log10().floor() as i64)
+        .max()
+        .unwrap_or(0)
+        .clamp(0, 340) as usize;
+    let rounded = format!("{x:.decimals$}").parse::<f64>().unwrap_or(x);
+    // All of the difference's digits were noise: keep it rather than call
+    // two different numbers equal.
+    if rounded == 0.0 {
+        canonical(x)
+    } else {
+        canonical(rounded)
+    }
 }
 
 /// Formats a number the way PromQL and YAML read it back: shortest
@@ -88,10 +130,10 @@ mod tests {
         // Regression: the scale was clamped to 10^300, so numbers under
         // ~1e-289 lost digits and numbers under 1e-300 rounded to zero (an
         // objective of 1e-300% became a ratio of exactly 0).
-        assert_eq!(canonical(1.3682137224860806e-293), 1.36821372249e-293);
+        assert_eq!(canonical(1.3682137224860806e-293), 1.36821372248608e-293);
         assert_eq!(canonical(1e-302), 1e-302);
         assert_eq!(canonical(-2.5e-310), -2.5e-310);
-        assert_eq!(canonical(f64::MIN_POSITIVE), 2.22507385851e-308);
+        assert_eq!(canonical(f64::MIN_POSITIVE), 2.22507385850720e-308);
         assert!(canonical(5e-324) > 0.0);
         assert_eq!(format(1e-302), "1e-302");
     }
@@ -106,6 +148,27 @@ mod tests {
             }
         }
         assert_eq!(round_sig(123.456, i32::MAX), 123.456);
+    }
+
+    /// Regression (issue 12): numbers printed with 12 significant digits,
+    /// so `convert` turned an objective of 99.9999999999999 into 100.
+    #[test]
+    fn decimals_of_up_to_15_digits_print_exactly() {
+        for text in [
+            "99.9999999999999",
+            "0.999999999999999",
+            "123456789012345",
+            "0.000123456789012345",
+            "14.4",
+            "0.1",
+            "99.95",
+        ] {
+            let x: f64 = text.parse().unwrap_or(f64::NAN);
+            assert_eq!(format(x), text);
+        }
+        assert_eq!(format(99.9999999999999 / 100.0), "0.999999999999999");
+        assert_eq!(format(difference(1.0, 0.9995)), "0.0005");
+        assert_eq!(format(difference(1.0, 0.999999999999999)), "1e-15");
     }
 
     #[test]

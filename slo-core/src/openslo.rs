@@ -92,7 +92,7 @@ use crate::duration::Duration;
 use crate::format::OPENSLO_API;
 use crate::load::{Blame, Cx, DEFAULT_ALERT_NAME, DEFAULT_PERIOD, Fields, describe_value, either};
 use crate::names;
-use crate::policy::{Preset, Severity, Threshold, WindowSpec};
+use crate::policy::{Severity, Threshold, WindowSpec};
 use crate::promql;
 use crate::spec::{
     Alerting, Counted, EventsSli, Labels, RatioSli, RawSli, Sli, SliceOp, SlicesSli, Slo, Spec,
@@ -397,7 +397,10 @@ fn any_duration(
             );
             return None;
         }
-        "m" | "h" | "d" | "w" if shaped => text.parse::<Duration>().map_err(|e| e.to_string()),
+        "m" | "h" | "d" | "w" if shaped => text
+            .parse::<Duration>()
+            .map_err(|e| e.to_string())
+            .and_then(|d| crate::check::duration(d).map(|()| d)),
         _ => Err(format!(
             "`{text}` is not an OpenSLO duration: expected a whole number and one unit, m (minutes), h, d or w (e.g. 5m, 1h, 28d)"
         )),
@@ -681,7 +684,7 @@ fn metric_query(
     let q = cx.fields(spec, &s.path("spec"), &["query"])?;
     let query = cx.string(&q, "query", Some("a PromQL query"))?;
     let loc = q.get("query").map_or(spec.location, |n| n.location);
-    if let Err(why) = names::check_balanced(&query) {
+    if let Err(why) = crate::check::query(&query) {
         cx.error(loc, &q.path("query"), format!("broken query: {why}"));
         return None;
     }
@@ -987,7 +990,7 @@ fn slo(
     if let Some(service) = &this_service {
         cx.place(service, &o.name, o.name_node.location);
     }
-    let (alerting, specs, blame) = alerting(cx, conditions, &f);
+    let (alerting, specs, blame) = alerting(cx, conditions, &f, period);
     let policy = cx.policy(
         &specs,
         blame,
@@ -1417,6 +1420,7 @@ fn alerting(
     cx: &mut Cx,
     conditions: Vec<Condition>,
     f: &Fields<'_>,
+    period: Duration,
 ) -> (Alerting, Vec<WindowSpec>, Vec<Blame>) {
     let mut alerting = Alerting {
         name: DEFAULT_ALERT_NAME.to_owned(),
@@ -1428,8 +1432,8 @@ fn alerting(
         absent_for: None,
     };
     if conditions.is_empty() {
-        // As a slo/v1 SLO without `alerting`: the Workbook's windows.
-        let specs = Preset::Workbook.windows();
+        // As a slo/v1 SLO without `alerting`: the default windows.
+        let specs = crate::policy::default_windows(period);
         let at = f.node.key.unwrap_or(f.node.location);
         let blame = specs.iter().map(|_| (f.path.clone(), at)).collect();
         return (alerting, specs, blame);

@@ -159,6 +159,23 @@ impl Preset {
     }
 }
 
+/// The windows of an SLO that names none: the Workbook's, with the slow
+/// ticket pair (3d/6h) at the Workbook's burn rate 1 for a 28-day period.
+/// Its 10% share is burn rate 1 over 30 days, but 0.933 over 28 days: a
+/// pair that fires while the budget lasts, which the loader rightly warns
+/// about, so a default must not produce it.
+pub fn default_windows(period: Duration) -> Vec<WindowSpec> {
+    let mut windows = Preset::Workbook.windows();
+    if period == Duration::from_days(28) {
+        for w in &mut windows {
+            if w.long == Duration::from_days(3) {
+                w.threshold = Threshold::Factor(1.0);
+            }
+        }
+    }
+    windows
+}
+
 /// A window pair resolved for a period: the factor is known.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WindowPair {
@@ -300,7 +317,7 @@ pub fn slice_detection(seconds: f64, slice: Duration) -> f64 {
     if s <= 0.0 {
         return seconds;
     }
-    let n = crate::num::canonical(seconds / s);
+    let n = crate::num::round_sig(seconds / s, 12);
     (n.floor() + 1.0) * s
 }
 
@@ -310,7 +327,7 @@ pub fn slice_reset(seconds: f64, slice: Duration) -> f64 {
     if s <= 0.0 {
         return seconds;
     }
-    crate::num::canonical(seconds / s).ceil() * s
+    crate::num::round_sig(seconds / s, 12).ceil() * s
 }
 
 /// A policy: window pairs resolved for one period, fastest tier first.
@@ -428,7 +445,7 @@ mod tests {
         );
         assert_eq!(
             factors(&Policy::workbook(Duration::from_days(28))),
-            ["13.44", "5.6", "2.8", "0.933333333333"]
+            ["13.44", "5.6", "2.8", "0.933333333333333"]
         );
     }
 

@@ -277,6 +277,8 @@ fn alerting(cx: &mut Cx, node: &Node, path: &str, d: &Dialect) -> Option<Alertin
     let name = cx.alert_name(&f, "name");
     let labels = cx.user_labels(&f, "labels");
     let annotations = cx.labels(&f, "annotations", "annotation");
+    cx.templates(&f, "labels", &labels);
+    cx.templates(&f, "annotations", &annotations);
     let page = cx.tier(&f, d.page, Severity::Page, TIER_FIELDS);
     let ticket = cx.tier(&f, d.ticket, Severity::Ticket, TIER_FIELDS);
     Some(Alerting {

@@ -286,3 +286,32 @@ fn exclude_leaves_matching_files_out() {
     assert_eq!(code, Some(2), "everything excluded: no specs");
     assert_eq!(run(&["--exclude", "[z"]).0, Some(2));
 }
+
+/// Regression (issue 12): an SLO with `period: 28d` and no windows warned
+/// that its own default 3d/6h pair had factor 0.933 < 1. The default for
+/// 28 days keeps that pair at burn rate 1, as the Workbook's table has it.
+#[test]
+fn default_windows_of_a_28d_period_do_not_warn() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let spec = write(
+        dir.path(),
+        "28d.yaml",
+        &CHECKOUT.replace("objective: 99.9\n", "objective: 99.9\n    period: 28d\n"),
+    );
+    let (code, _, stderr) = validate(std::slice::from_ref(&spec));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    // Asked for by name, the Sloth-compatible table keeps its 0.933 pair,
+    // and says so.
+    let named = write(
+        dir.path(),
+        "named.yaml",
+        &format!(
+            "{}    alerting:\n      windows: google-28d\n",
+            std::fs::read_to_string(&spec).unwrap_or_default()
+        ),
+    );
+    let (code, _, stderr) = validate(std::slice::from_ref(&named));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("factor 0.933333333333333 < 1"), "{stderr}");
+}
