@@ -336,7 +336,7 @@ fn assemble(slo: &Slo, answers: &BTreeMap<Part, Vec<Sample>>) -> Vec<InstanceRes
                 .collect();
             let status = if decision.pairs.iter().any(|p| p.firing) {
                 Status::Firing
-            } else if no_data.len() == windows.len() {
+            } else if !windows.is_empty() && no_data.len() == windows.len() {
                 Status::NoData
             } else if decision.pairs.iter().any(|p| p.held.is_some()) {
                 Status::Held
