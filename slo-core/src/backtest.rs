@@ -194,6 +194,13 @@ pub struct Report {
     pub end: Timestamp,
     /// The step.
     pub step: Duration,
+    /// The evaluations, from `start` to `end`.
+    pub steps: usize,
+    /// The history the budget at `end` is measured over: the period, or
+    /// less when the data begins later. Then the budget is the error ratio
+    /// of that history set against the whole period's budget, as if the
+    /// rest of the period ran the same (an extrapolation to say).
+    pub budget_history: Duration,
     /// Where the incidents came from.
     pub incident_source: IncidentSource,
     /// One report per instance, sorted by labels.
@@ -214,6 +221,10 @@ impl Report {
 pub struct InstanceReport {
     /// The instance's `group_by` labels (empty without `group_by`).
     pub labels: Labels,
+    /// Evaluations at which the shortest window measured an error ratio
+    /// (had samples and traffic). Zero: nothing in the range could alert,
+    /// which "no alerts" must not hide.
+    pub steps_with_data: usize,
     /// The alerts, by tier then start.
     pub alerts: Vec<AlertInterval>,
     /// The budget remaining over time.
@@ -337,14 +348,21 @@ pub fn backtest(slo: &Slo, data: &Dataset, options: &Options) -> Result<Report, 
         ));
     }
     let instances = instances.iter().map(|i| replayer.replay(i)).collect();
+    let end = replayer.steps.end();
+    let history = data
+        .time_range()
+        .map_or(0, |(first, _)| end.saturating_sub(first).max(0));
+    let budget_history = Duration::from_millis(u64::try_from(history).unwrap_or(0)).min(slo.period);
     Ok(Report {
         service: slo.service.clone(),
         slo: slo.name.clone(),
         objective: slo.objective.percent(),
         period: slo.period,
         start: replayer.steps.start(),
-        end: replayer.steps.end(),
+        end,
         step: options.step,
+        steps: replayer.steps.len(),
+        budget_history,
         incident_source: match options.incidents {
             Incidents::Given(_) => IncidentSource::Given,
             Incidents::Detect(_) => IncidentSource::Detected,
@@ -451,11 +469,25 @@ impl<'a> Replayer<'a> {
         let quality = scorer.quality(&outcomes);
         InstanceReport {
             labels: inst.labels.clone(),
+            steps_with_data: self.steps_with_data(inst.counts),
             alerts,
             budget,
             incidents: outcomes,
             quality,
         }
+    }
+
+    /// The steps at which the shortest window measures a finite ratio.
+    fn steps_with_data(&self, counts: Counts) -> usize {
+        let Some(w) = (0..self.sums.windows()).min_by_key(|&w| self.sums.window(w)) else {
+            return 0;
+        };
+        (0..self.steps.len())
+            .filter(|&k| {
+                self.measure(w, k, counts)
+                    .is_some_and(|m| m.error_ratio.is_finite())
+            })
+            .count()
     }
 
     /// Places the instance's series on the steps.

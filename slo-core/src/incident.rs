@@ -101,6 +101,54 @@ const FIELDS: [&str; 7] = [
 
 /// Reads an incidents file, or every problem in it.
 pub fn load_str(src: &str) -> Result<Vec<Incident>, Vec<Diagnostic>> {
+    load_located(src).map(|list| list.into_iter().map(|(i, _)| i).collect())
+}
+
+/// [`load_str`], and an error for each incident that names a service or
+/// an SLO none of `slos` is (a typo would leave it out of every score).
+pub fn load_str_for(src: &str, slos: &[&Slo]) -> Result<Vec<Incident>, Vec<Diagnostic>> {
+    let list = load_located(src)?;
+    let mut diags = Vec::new();
+    for (i, (inc, at)) in list.iter().enumerate() {
+        let known = slos.iter().any(|slo| {
+            inc.service.as_ref().is_none_or(|s| *s == slo.service)
+                && inc.slo.as_ref().is_none_or(|s| *s == slo.name)
+        });
+        if known {
+            continue;
+        }
+        let named = match (&inc.service, &inc.slo) {
+            (Some(service), Some(slo)) => format!("SLO `{slo}` of service `{service}`"),
+            (Some(service), None) => format!("service `{service}`"),
+            (None, Some(slo)) => format!("SLO `{slo}`"),
+            (None, None) => continue,
+        };
+        let mut names: Vec<String> = slos
+            .iter()
+            .take(10)
+            .map(|s| format!("{}/{}", s.service, s.name))
+            .collect();
+        if slos.len() > 10 {
+            names.push("...".to_owned());
+        }
+        diags.push(Diagnostic::error(
+            *at,
+            format!("incidents[{i}]"),
+            format!(
+                "the incident names {named}, which no spec given defines (the SLOs: {})",
+                names.join(", ")
+            ),
+        ));
+    }
+    if diags.is_empty() {
+        Ok(list.into_iter().map(|(i, _)| i).collect())
+    } else {
+        Err(diags)
+    }
+}
+
+/// Reads an incidents file, each incident with the place it starts.
+fn load_located(src: &str) -> Result<Vec<(Incident, Location)>, Vec<Diagnostic>> {
     let docs = yaml::parse(src).map_err(|d| vec![d])?;
     let mut diags = Vec::new();
     let list: &[Node] = match docs.as_slice() {
@@ -147,7 +195,7 @@ pub fn load_str(src: &str) -> Result<Vec<Incident>, Vec<Diagnostic>> {
     let mut out = Vec::new();
     for (i, item) in list.iter().enumerate() {
         if let Some(incident) = incident(item, &format!("incidents[{i}]"), &mut diags) {
-            out.push(incident);
+            out.push((incident, item.location));
         }
     }
     if diags.is_empty() {

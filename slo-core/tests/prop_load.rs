@@ -771,7 +771,7 @@ fn fuzz_loader_alias_heavy_yaml_is_bounded() {
 }
 
 /// The long run, outside CI: 100,000 cases by default
-/// (`cargo test --release -p slo-core --test prop_load -- --ignored fuzz_loader_long`).
+/// (`cargo test -p slo-core --test prop_load -- --ignored fuzz_loader_long`).
 #[test]
 #[ignore = "long fuzz run (100,000 cases); run it by hand"]
 fn fuzz_loader_long() {

@@ -39,8 +39,46 @@ pub enum Source {
 /// The `--json` document.
 #[derive(Debug, Serialize)]
 pub struct Document {
-    /// One report per SLO.
+    /// One report per SLO replayed.
     pub slos: Vec<Report>,
+    /// SLOs that could not be replayed (an `events` SLI...), with why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// An SLO left out of the replay.
+#[derive(Clone, Debug, Serialize)]
+pub struct Skipped {
+    /// The service.
+    pub service: String,
+    /// The SLO.
+    pub slo: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What a replay made: reports, and the SLOs it had to skip.
+#[derive(Debug)]
+pub struct Replayed {
+    /// One report per SLO replayed.
+    pub reports: Vec<Report>,
+    /// SLOs that could not be replayed.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Refuses a `--plot` path that does not end in `.svg`: the plot is SVG,
+/// and SVG in a `.png` opens as a broken image.
+pub fn check_plot_path(path: &Path) -> Result<(), Error> {
+    let svg = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    if svg {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "--plot {}: the plot is drawn as SVG only; name the file *.svg",
+            path.display()
+        )))
+    }
 }
 
 fn read_to_string(path: &Path) -> Result<String, Error> {
@@ -60,10 +98,16 @@ pub fn read_data(path: &Path) -> Result<Dataset, Error> {
     })
 }
 
-/// Reads an incidents file.
-pub fn read_incidents(path: &Path) -> Result<Vec<slo_core::incident::Incident>, Error> {
+/// Reads an incidents file. An incident naming a service or SLO that none
+/// of `specs` defines is an error at its line: it would never be scored,
+/// and the precision and recall would silently leave it out.
+pub fn read_incidents(
+    path: &Path,
+    specs: &[Spec],
+) -> Result<Vec<slo_core::incident::Incident>, Error> {
     let text = read_to_string(path)?;
-    slo_core::incident::load_str(&text).map_err(|diags| {
+    let slos: Vec<&Slo> = specs.iter().flat_map(|s| &s.slos).collect();
+    slo_core::incident::load_str_for(&text, &slos).map_err(|diags| {
         for d in &diags {
             eprintln!("{}:{d}", path.display());
         }
@@ -182,7 +226,10 @@ fn push_points(data: &mut Dataset, key: &SeriesKey, points: Vec<(f64, f64)>) {
     }
 }
 
-/// Replays every SLO of `specs` over `data`.
+/// Replays every SLO of `specs` over `data`. An SLO that cannot be
+/// replayed (an `events` or `raw` SLI, a selector matching nothing) is
+/// skipped with a warning on stderr, and the rest replayed; only when none
+/// can be is it an error.
 pub fn replay(
     specs: &[Spec],
     data: &Dataset,
@@ -190,7 +237,7 @@ pub fn replay(
     end: Option<Timestamp>,
     step: Duration,
     incidents: Option<Vec<slo_core::incident::Incident>>,
-) -> Result<Vec<Report>, Error> {
+) -> Result<Replayed, Error> {
     let (first, last) = data
         .time_range()
         .ok_or_else(|| Error::Usage("the data holds no samples".to_owned()))?;
@@ -200,12 +247,29 @@ pub fn replay(
         options.incidents = Incidents::Given(list);
     }
     let mut reports = Vec::new();
+    let mut skipped = Vec::new();
     for slo in specs.iter().flat_map(|s| &s.slos) {
-        let report = backtest::backtest(slo, data, &options)
-            .map_err(|e| Error::Usage(format!("{}/{}: {e}", slo.service, slo.name)))?;
-        reports.push(report);
+        match backtest::backtest(slo, data, &options) {
+            Ok(report) => reports.push(report),
+            Err(e) => {
+                eprintln!("warning: {}/{} skipped: {e}", slo.service, slo.name);
+                skipped.push(Skipped {
+                    service: slo.service.clone(),
+                    slo: slo.name.clone(),
+                    reason: e.to_string(),
+                });
+            }
+        }
     }
-    Ok(reports)
+    if reports.is_empty()
+        && let Some(first) = skipped.first()
+    {
+        return Err(Error::Usage(format!(
+            "no SLO could be replayed; {}/{}: {}",
+            first.service, first.slo, first.reason
+        )));
+    }
+    Ok(Replayed { reports, skipped })
 }
 
 fn secs(s: Option<f64>) -> String {
@@ -240,8 +304,25 @@ pub fn text(reports: &[Report]) -> String {
                 time::format(r.end),
                 r.step,
             );
-            if inst.alerts.is_empty() {
-                let _ = writeln!(out, "  no alerts");
+            if inst.steps_with_data == 0 {
+                let _ = writeln!(
+                    out,
+                    "  NO DATA in this range: no samples (or no traffic) at any of its {} evaluations, so nothing could alert",
+                    r.steps
+                );
+            } else if inst.alerts.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  no alerts{}",
+                    if inst.steps_with_data < r.steps {
+                        format!(
+                            " (data at {} of {} evaluations)",
+                            inst.steps_with_data, r.steps
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
             }
             for a in &inst.alerts {
                 let _ = writeln!(
@@ -255,7 +336,19 @@ pub fn text(reports: &[Report]) -> String {
                 );
             }
             if let Some(b) = inst.budget.last().and_then(|b| b.remaining) {
-                let _ = writeln!(out, "  budget remaining at the end: {}", share(Some(b)));
+                let basis = if r.budget_history < r.period {
+                    format!(
+                        "{} period, {} of data: that error ratio as if it held for the whole period",
+                        r.period, r.budget_history
+                    )
+                } else {
+                    format!("over the full {} period", r.period)
+                };
+                let _ = writeln!(
+                    out,
+                    "  budget remaining at the end ({basis}): {}",
+                    share(Some(b))
+                );
             }
             for o in &inst.incidents {
                 let any = o.detections.iter().find(|d| d.severity.is_none());

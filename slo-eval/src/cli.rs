@@ -253,6 +253,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             plot,
             connection,
         } => {
+            if let Some(path) = &plot {
+                crate::backtest::check_plot_path(path)?;
+            }
             // Connection mistakes (URL, CA file) first: before the specs.
             let endpoint = prometheus
                 .as_deref()
@@ -299,20 +302,26 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 }
             };
             let incidents = incidents
-                .map(|p| crate::backtest::read_incidents(&p))
+                .map(|p| crate::backtest::read_incidents(&p, &specs))
                 .transpose()?;
-            let reports = crate::backtest::replay(&specs, &dataset, start, end, step, incidents)?;
+            let crate::backtest::Replayed { reports, skipped } =
+                crate::backtest::replay(&specs, &dataset, start, end, step, incidents)?;
             if let Some(path) = &plot {
                 crate::backtest::plot(path, &specs, &dataset, &reports)?;
             }
             let text = if json {
-                let mut s =
-                    serde_json::to_string_pretty(&crate::backtest::Document { slos: reports })
-                        .map_err(|e| Error::Output(e.to_string()))?;
+                let mut s = serde_json::to_string_pretty(&crate::backtest::Document {
+                    slos: reports,
+                    skipped,
+                })
+                .map_err(|e| Error::Output(e.to_string()))?;
                 s.push('\n');
                 s
             } else {
                 let mut s = crate::backtest::text(&reports);
+                for k in &skipped {
+                    s.push_str(&format!("{}/{}: SKIPPED: {}\n", k.service, k.slo, k.reason));
+                }
                 if let Some(path) = &plot {
                     s.push_str(&format!("plot written to {}\n", path.display()));
                 }

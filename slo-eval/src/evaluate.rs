@@ -345,7 +345,7 @@ fn assemble(slo: &Slo, answers: &BTreeMap<Part, Vec<Sample>>) -> Vec<InstanceRes
                 .collect();
             let status = if decision.pairs.iter().any(|p| p.firing) {
                 Status::Firing
-            } else if no_data.len() == windows.len() {
+            } else if !windows.is_empty() && no_data.len() == windows.len() {
                 Status::NoData
             } else if decision.pairs.iter().any(|p| p.held.is_some()) {
                 Status::Held
@@ -583,6 +583,59 @@ pub fn text(r: &InstanceResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample(value: f64) -> Sample {
+        Sample {
+            labels: BTreeMap::new(),
+            timestamp: 0.0,
+            value,
+        }
+    }
+
+    /// The text of one instance: no data and held pairs are said, never
+    /// `ok`; windows shortest first.
+    #[test]
+    fn text_says_no_data_and_held_pairs_plainly() {
+        let yaml = "version: slo/v1\nservice: web\nslos:\n  - name: a\n    objective: 99.9\n    sli:\n      ratio: {errors: 'x{code=\"5\"}', total: x}\n    alerting:\n      min_events: 1000\n";
+        let spec = slo_core::load::load_str(yaml).unwrap_or_else(|d| panic!("{d:?}"));
+        let slo = &spec.slos[0];
+        // Nothing at all: one instance, NO DATA.
+        let none = assemble(slo, &BTreeMap::new());
+        assert_eq!(none.len(), 1);
+        assert_eq!(none[0].status, Status::NoData);
+        let t = text(&none[0]);
+        assert!(t.starts_with("web/a: NO DATA in any window"), "{t}");
+        let order: Vec<&str> = t
+            .lines()
+            .skip(2)
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(order, ["5m", "30m", "1h", "2h", "6h", "1d", "3d"], "{t}");
+        // Every window at 50% errors over 100 events, but the 5m window
+        // without traffic (0 / 0): the 1h/5m pair has no data, the others
+        // would fire but for min_events.
+        let mut answers = BTreeMap::new();
+        for w in slo.policy.windows() {
+            let total = if w == Duration::from_mins(5) {
+                0.0
+            } else {
+                100.0
+            };
+            answers.insert(Part::Total(w), vec![sample(total)]);
+            answers.insert(Part::Bad(w), vec![sample(total / 2.0)]);
+        }
+        let held = assemble(slo, &answers);
+        assert_eq!(held[0].status, Status::Held);
+        let t = text(&held[0]);
+        assert!(t.starts_with("web/a: HELD"), "{t}");
+        assert!(t.contains("page 1h/5m: no data in 5m"), "{t}");
+        assert!(
+            t.contains("page 6h/30m: too few events: 100 in 6h, min_events 1000"),
+            "{t}"
+        );
+        assert!(t.contains("    5m  no data (no traffic: 0 events)"), "{t}");
+        assert_eq!(held[0].no_data, ["5m"]);
+    }
 
     /// A slices SLI is evaluated without recorded rules: bad and total
     /// slices of each window are subqueries over the slice indicator, the

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+mod strict_json;
+
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
 }
@@ -38,8 +40,7 @@ fn the_example_shop_catches_its_incidents_and_draws_them() {
         svg.to_str().unwrap_or_default(),
     ]);
     assert_eq!(code, 0, "{stderr}");
-    let doc: serde_json::Value =
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let doc = strict_json::parse_or_panic(&stdout);
     let slo = |service: &str| {
         doc["slos"]
             .as_array()
@@ -112,4 +113,178 @@ fn bad_data_is_reported_at_its_line() {
     ]);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("bad.om:2:"), "{stderr}");
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap_or_default()
+}
+
+/// Regression (issue 12): one `events` SLI aborted the whole run; now it is
+/// skipped with a warning and the other SLOs are replayed.
+#[test]
+fn backtest_skips_an_events_sli_and_replays_the_rest() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let ex = examples();
+    std::fs::copy(
+        ex.join("shop/checkout.yaml"),
+        dir.path().join("checkout.yaml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("jobs.yaml"),
+        "version: slo/v1\nservice: jobs\nslos:\n  - name: success\n    objective: 99\n    sli:\n      events:\n        error_query: sum(rate(jobs_failed_total[{{.window}}]))\n        total_query: sum(rate(jobs_total[{{.window}}]))\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let data = ex.join("data/shop.om");
+    let (code, stdout, stderr) = run(&["backtest", path(dir.path()), "--data", path(&data)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning: jobs/success skipped: a `events` SLI cannot be replayed"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("checkout/availability (99.9%"), "{stdout}");
+    assert!(stdout.contains("jobs/success: SKIPPED"), "{stdout}");
+    let (code, json, stderr) = run(&[
+        "backtest",
+        path(dir.path()),
+        "--data",
+        path(&data),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc = strict_json::parse_or_panic(&json);
+    assert_eq!(doc["slos"].as_array().map(Vec::len), Some(1), "{doc}");
+    assert_eq!(doc["skipped"][0]["slo"], "success", "{doc}");
+    // Only the events SLI: nothing to replay is an error.
+    let (code, _, stderr) = run(&[
+        "backtest",
+        path(&dir.path().join("jobs.yaml")),
+        "--data",
+        path(&data),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no SLO could be replayed"), "{stderr}");
+}
+
+/// Regression (issue 12): a range without data printed "no alerts".
+#[test]
+fn backtest_range_without_data_says_no_data() {
+    let ex = examples();
+    let (code, stdout, stderr) = run(&[
+        "backtest",
+        path(&ex.join("shop/checkout.yaml")),
+        "--data",
+        path(&ex.join("data/shop.om")),
+        "--start",
+        "2026-11-20T00:00:00Z",
+        "--end",
+        "2026-11-21T00:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(
+            "NO DATA in this range: no samples (or no traffic) at any of its 1441 evaluations"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("no alerts"), "{stdout}");
+    let (_, json, _) = run(&[
+        "backtest",
+        path(&ex.join("shop/checkout.yaml")),
+        "--data",
+        path(&ex.join("data/shop.om")),
+        "--start",
+        "2026-11-20T00:00:00Z",
+        "--end",
+        "2026-11-21T00:00:00Z",
+        "--json",
+    ]);
+    let doc = strict_json::parse_or_panic(&json);
+    assert_eq!(
+        doc["slos"][0]["instances"][0]["steps_with_data"], 0,
+        "{doc}"
+    );
+    assert_eq!(doc["slos"][0]["steps"], 1441, "{doc}");
+}
+
+/// Regression (issue 12): an incident naming an unknown SLO was silently
+/// left out of every score.
+#[test]
+fn backtest_incident_naming_an_unknown_slo_is_an_error_at_its_line() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let incidents = dir.path().join("incidents.yaml");
+    std::fs::write(
+        &incidents,
+        "incidents:\n  - service: checkout\n    slo: availability\n    start: 2026-11-04T14:00:00Z\n    end: 2026-11-04T14:20:00Z\n  - service: checkout\n    slo: availabilty\n    start: 2026-11-04T14:00:00Z\n    end: 2026-11-04T14:20:00Z\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ex = examples();
+    let (code, _, stderr) = run(&[
+        "backtest",
+        path(&ex.join("shop/checkout.yaml")),
+        "--data",
+        path(&ex.join("data/shop.om")),
+        "--incidents",
+        path(&incidents),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("incidents.yaml:6:5: error: incidents[1]: the incident names SLO `availabilty` of service `checkout`, which no spec given defines (the SLOs: checkout/availability)"),
+        "{stderr}"
+    );
+}
+
+/// Regression (issue 12): `--plot x.png` wrote SVG into a .png.
+#[test]
+fn backtest_plot_to_a_png_is_refused() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let png = dir.path().join("x.png");
+    let ex = examples();
+    let (code, _, stderr) = run(&[
+        "backtest",
+        path(&ex.join("shop/checkout.yaml")),
+        "--data",
+        path(&ex.join("data/shop.om")),
+        "--plot",
+        path(&png),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("the plot is drawn as SVG only; name the file *.svg"),
+        "{stderr}"
+    );
+    assert!(!png.exists());
+}
+
+/// Regression (issue 12): a data file without `# EOF` (cut short) was read
+/// silently; now it is read with a warning that it may be truncated, and the
+/// budget line says what it is measured over.
+#[test]
+fn backtest_data_without_eof_warns_and_budget_states_its_basis() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let ex = examples();
+    let full = std::fs::read_to_string(ex.join("data/shop.om")).unwrap_or_default();
+    let cut = full.trim_end().strip_suffix("# EOF").unwrap_or_default();
+    assert!(!cut.is_empty());
+    let data = dir.path().join("cut.om");
+    std::fs::write(&data, cut).unwrap_or_else(|e| panic!("{e}"));
+    let (code, stdout, stderr) = run(&[
+        "backtest",
+        path(&ex.join("shop/checkout.yaml")),
+        "--data",
+        path(&data),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let last = cut.trim_end().lines().count();
+    assert!(
+        stderr.contains(&format!(
+            "cut.om:{last}:1: warning: no `# EOF` line: the file may be truncated"
+        )),
+        "{stderr}"
+    );
+    // Three days of a 30-day period: the basis is said.
+    assert!(
+        stdout.contains("budget remaining at the end (30d period, 3d of data: that error ratio as if it held for the whole period): -368%"),
+        "{stdout}"
+    );
 }

@@ -326,6 +326,19 @@ fn the_commands_table_names_every_flag() {
             missing.push(format!("no Commands table row for `slo-eval {name}`"));
             continue;
         }
+        // `[CONNECTION]` in a row stands for the flags the paragraph that
+        // starts with `CONNECTION` lists.
+        let connection = text
+            .split("\n\n")
+            .find(|p| p.starts_with("`CONNECTION`"))
+            .unwrap_or("");
+        let rows: Vec<&str> = rows
+            .into_iter()
+            .flat_map(|r| {
+                let extra = r.contains("[CONNECTION]").then_some(connection);
+                std::iter::once(r).chain(extra)
+            })
+            .collect();
         for (flag, short) in flags {
             let named = rows.iter().any(|r| {
                 std::iter::once(&flag).chain(&short).any(|f| {
