@@ -101,16 +101,19 @@ pub fn check(src: &str) -> (Option<Dataset>, Vec<Diagnostic>) {
     }
     p.warn_dropped();
     if ended.is_none() && p.errors < MAX_ERRORS && !src.trim().is_empty() {
-        // The last line, where the marker should be.
-        let start = src.trim_end().rfind('\n').map_or(0, |i| i + 1);
+        // At the file's last character, where the marker should follow
+        // (and after any error on that line, in sorted order).
+        let text = src.trim_end();
+        let start = text.rfind('\n').map_or(0, |i| i + 1);
         let line = src[..start].split_inclusive('\n').count() + 1;
+        let (offset, last) = text.char_indices().next_back().unwrap_or((0, ' '));
         p.diags.push(
             Diagnostic::warning(
                 Location {
                     line,
-                    column: 1,
-                    offset: start,
-                    len: src[start..].chars().next().map_or(0, char::len_utf8),
+                    column: text[start..offset].chars().count() + 1,
+                    offset,
+                    len: last.len_utf8(),
                 },
                 "",
                 "no `# EOF` line: the file may be truncated (an export or copy cut short), so the history may end early",
@@ -531,7 +534,7 @@ mod tests {
             panic!("{diags:?}");
         };
         assert!(!d.is_error());
-        assert_eq!(d.location.line, 2);
+        assert_eq!((d.location.line, d.location.column), (2, 5));
         assert!(d.message.contains("may be truncated"), "{d:?}");
         let (_, diags) = check("m 1 1\n# EOF\n");
         assert!(diags.is_empty(), "{diags:?}");
