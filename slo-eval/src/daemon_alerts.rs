@@ -57,7 +57,7 @@ pub fn absent_outcome(slo: &Slo, instances: &[InstanceResult]) -> Outcome {
     let Some(shortest) = slo.policy.windows().first().map(ToString::to_string) else {
         return Outcome::Unknown;
     };
-    if instances.iter().any(|i| i.windows.contains_key(&shortest)) {
+    if instances.iter().any(|i| i.windows.iter().any(|(w, _)| *w == shortest)) {
         Outcome::NotFiring
     } else {
         Outcome::Firing
@@ -83,7 +83,8 @@ pub fn burn_rates(slo: &Slo, inst: &InstanceResult) -> String {
         .windows()
         .iter()
         .filter_map(|w| {
-            let v = inst.windows.get(&w.to_string())?;
+            let name = w.to_string();
+            let (_, v) = inst.windows.iter().find(|(n, _)| *n == name)?;
             Some(format!(
                 "{w}={}",
                 slo_core::num::format(slo_core::num::round_sig(v.burn_rate, 4))
