@@ -32,7 +32,7 @@
 //!
 //! Secrets are read from files or environment variables named here, never
 //! written in the file itself. Prometheus, each Alertmanager and each webhook
-//! take the same connection keys (see [`connection!`]): `url`, `headers`
+//! take the same connection keys (one `connection!` macro): `url`, `headers`
 //! (values as strings or `{file: PATH}` / `{env: VAR}`), `bearer_token`,
 //! `basic_auth`, `ca_file`, `cert_file` + `key_file`, `timeout`.
 
