@@ -324,6 +324,8 @@ impl Daemon {
                 }
                 Ok(instances) => {
                     self.forget_series(&id);
+                    // Tracked even without instances, to be removed with the SLO.
+                    self.slo_series.entry(id.clone()).or_default();
                     for inst in instances {
                         self.apply(
                             slo,
@@ -374,11 +376,19 @@ impl Daemon {
         for key in stale {
             if broken {
                 seen.insert(key.clone());
+                let live = self.state.alerts.get(&key).is_some_and(|r| {
+                    matches!(
+                        r.state,
+                        AlertState::Pending { .. } | AlertState::Firing { .. }
+                    )
+                });
                 let why = "its SLO is not loaded while a spec file is invalid";
-                if self.held.get(&key).map(String::as_str) != Some(why) {
+                if live && self.held.get(&key).map(String::as_str) != Some(why) {
                     tracing::warn!(alert = %key, reason = why, "alert held-unknown: kept as it is, not resolved");
                 }
-                held.insert(key, why.to_owned());
+                if live {
+                    held.insert(key, why.to_owned());
+                }
                 continue;
             }
             if let Some(rec) = self.state.alerts.get_mut(&key) {

@@ -207,6 +207,21 @@ fn a_prometheus_outage_longer_than_the_short_window_neither_resolves_nor_pages_a
         (count(&hook, "firing", "CheckoutBurn") >= 1).then_some(())
     });
     assert!(fired.is_some(), "no page within 60 s:\n{}", d.log());
+    // The transition is logged with who and how fast it burns.
+    let firing_line = d
+        .log()
+        .lines()
+        .find(|l| l.contains("alert firing"))
+        .map(str::to_owned)
+        .unwrap_or_default();
+    for part in [
+        "service=checkout",
+        "slo=availability",
+        "tier=page",
+        "burn_rates=20s=",
+    ] {
+        assert!(firing_line.contains(part), "{part} not in {firing_line:?}");
+    }
     let am_fired = am_hook.wait_for(Duration::from_secs(30), |r| {
         !alerts_named(r, "firing", "CheckoutBurn").is_empty()
     });
@@ -488,4 +503,48 @@ fn an_invalid_spec_file_is_reported_while_the_valid_ones_alert() {
         "resolved on a broken reload"
     );
     assert_eq!(count(&hook, "firing", "CheckoutBurn"), 1);
+}
+
+/// Issue 12: a restart while Prometheus is down, after a bad merge broke
+/// the file of another SLO. Both firing pages (from the state file) are
+/// held, not resolved: one because its queries fail, the other because its
+/// SLO is not loaded while a spec file is invalid. `/metrics` exports the
+/// persisted alert state, and each hold is logged with its reason.
+#[test]
+fn a_restart_during_an_outage_with_a_broken_file_holds_every_firing_page() {
+    let hook = Receiver::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write_spec(dir.path(), "checkout.yaml", &spec("1m", "15s", "", ""));
+    write_spec(dir.path(), "payments.yaml", "version: slo/v1\nservice: [\n");
+    let firing = r#"{"labels":{"alertname":"X"},"annotations":{},"state":{"state":"firing","active_since":1700000000000,"started_at":1700000000000}}"#;
+    std::fs::create_dir_all(dir.path().join("state")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("state/state.json"),
+        format!(
+            r#"{{"version":1,"alerts":{{"checkout/availability{{}}/page":{firing},"payments/latency{{}}/page":{firing}}},"outbox":{{}}}}"#
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dead = format!("http://127.0.0.1:{}", support::free_port());
+    let listen = support::free_port();
+    let config = config(dir.path(), &dead, None, &hook.url, listen, "");
+    let d = start(&config, listen);
+    d.wait_cycles(3.0, Duration::from_secs(30));
+    assert_eq!(
+        d.metric(
+            "slo_eval_alert_state",
+            &[("slo", "availability"), ("tier", "page")]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(d.metric("slo_eval_alerts_held_unknown", &[]), Some(2.0));
+    assert_eq!(hook.received().len(), 0, "a resolve was sent");
+    let log = d.log();
+    assert!(log.contains("the SLO's queries failed"), "{log}");
+    assert!(
+        log.contains("its SLO is not loaded while a spec file is invalid"),
+        "{log}"
+    );
+    let state = std::fs::read_to_string(dir.path().join("state/state.json")).unwrap_or_default();
+    assert_eq!(state.matches("\"firing\"").count(), 2, "{state}");
 }
