@@ -101,17 +101,13 @@ fn selectors(slo: &Slo) -> Vec<String> {
 /// stored as the rules record it. Range queries are chunked under the
 /// 11,000-points limit by the client.
 pub async fn fetch(
-    url: &str,
+    endpoint: &Endpoint,
     slos: &[&Slo],
     from: Timestamp,
     to: Timestamp,
     resolution: Duration,
 ) -> Result<Dataset, Error> {
-    let client = Client::new(&Endpoint {
-        url: url.to_owned(),
-        timeout: std::time::Duration::from_secs(60),
-        ..Default::default()
-    })?;
+    let client = Client::new(endpoint)?;
     let mut data = Dataset::new();
     let mut done = std::collections::BTreeSet::new();
     let all: Vec<String> = slos.iter().flat_map(|s| selectors(s)).collect();

@@ -7,6 +7,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use slo_core::rules::Naming;
 
+use crate::connection::ConnectionArgs;
 use crate::errors::Error;
 use crate::generate::{self, Target};
 use crate::report::Reporter;
@@ -112,9 +113,9 @@ pub enum Command {
         /// Queries in flight at once.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
-        /// Timeout of one query.
-        #[arg(long, default_value = "30s")]
-        timeout: slo_core::duration::Duration,
+        /// How to connect to --prometheus.
+        #[command(flatten)]
+        connection: ConnectionArgs,
     },
     /// Replay each SLO's policy over history: the alert timeline, the budget
     /// over time, and precision, recall, detection and reset times.
@@ -149,6 +150,9 @@ pub enum Command {
         /// Also draw burn rates, alerts and budget to this SVG file.
         #[arg(long, value_name = "OUT.svg")]
         plot: Option<PathBuf>,
+        /// How to connect to --prometheus.
+        #[command(flatten)]
+        connection: ConnectionArgs,
     },
     /// Run the alerting daemon: evaluate every interval, notify
     /// Alertmanager and webhooks, serve /metrics, /healthz and /readyz.
@@ -243,7 +247,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             incidents,
             json,
             plot,
+            connection,
         } => {
+            // Connection mistakes (URL, CA file) first: before the specs.
+            let endpoint = prometheus
+                .as_deref()
+                .map(|url| connection.endpoint(url, std::time::Duration::from_secs(60)))
+                .transpose()?;
             let specs = specs::load_all(&paths, &mut reporter)?;
             let parse = |s: Option<String>, what: &str| -> Result<Option<i64>, Error> {
                 s.map(|s| {
@@ -256,9 +266,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 .transpose()
             };
             let (start, end) = (parse(start, "start")?, parse(end, "end")?);
-            let dataset = match (data, prometheus) {
+            let dataset = match (data, endpoint) {
                 (Some(path), _) => crate::backtest::read_data(&path)?,
-                (None, Some(url)) => {
+                (None, Some(endpoint)) => {
                     let (Some(s), Some(e)) = (start, end) else {
                         return Err(Error::Usage("--prometheus needs --start and --end".into()));
                     };
@@ -270,7 +280,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                         .max()
                         .map_or(0, |d| d.as_millis() as i64);
                     runtime()?.block_on(crate::backtest::fetch(
-                        &url,
+                        &endpoint,
                         &slos,
                         s - warmup,
                         e,
@@ -314,8 +324,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             at,
             json,
             concurrency,
-            timeout,
+            connection,
         } => {
+            let endpoint = connection.endpoint(&prometheus, std::time::Duration::from_secs(30))?;
             let specs = specs::load_all(&paths, &mut reporter)?;
             let at = match at {
                 None => None,
@@ -328,14 +339,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                         / 1000.0,
                 ),
             };
-            let text = runtime()?.block_on(eval_once(
-                &prometheus,
-                &specs,
-                at,
-                json,
-                concurrency,
-                timeout,
-            ))?;
+            let text = runtime()?.block_on(eval_once(&endpoint, &specs, at, json, concurrency))?;
             stdout
                 .write_all(text.as_bytes())
                 .map_err(|e| Error::Output(e.to_string()))?;
@@ -352,21 +356,14 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 async fn eval_once(
-    url: &str,
+    endpoint: &crate::connection::Endpoint,
     specs: &[slo_core::spec::Spec],
     at: Option<f64>,
     json: bool,
     concurrency: usize,
-    timeout: slo_core::duration::Duration,
 ) -> Result<String, Error> {
     use crate::evaluate;
-    let client = std::sync::Arc::new(crate::prometheus::Client::new(
-        &crate::prometheus::Endpoint {
-            url: url.to_owned(),
-            timeout: timeout.to_std(),
-            ..Default::default()
-        },
-    )?);
+    let client = std::sync::Arc::new(crate::prometheus::Client::new(endpoint)?);
     let slos: Vec<&slo_core::spec::Slo> = specs.iter().flat_map(|s| &s.slos).collect();
     let now = at.unwrap_or_else(|| jiff::Timestamp::now().as_millisecond() as f64 / 1000.0);
     let outcomes = evaluate::evaluate_all(&client, &slos, Some(now), concurrency, true).await;

@@ -272,6 +272,8 @@ impl Config {
                 })
                 .transpose()?,
             ca_file: p.ca_file.clone(),
+            cert_file: None,
+            key_file: None,
             timeout: p.timeout.to_std(),
         })
     }

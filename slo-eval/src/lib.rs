@@ -12,6 +12,7 @@
 pub mod backtest;
 pub mod cli;
 pub mod config;
+pub mod connection;
 pub mod convert;
 pub mod daemon;
 pub mod errors;

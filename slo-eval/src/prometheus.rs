@@ -7,35 +7,16 @@
 //! without echoing credentials.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration as StdDuration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
+use crate::connection::{Kind, check_url, redirect_message, scheme_hint};
 use crate::errors::QueryError;
-use crate::secret::Secret;
 
 /// Most points Prometheus returns per series in one range query.
 pub const MAX_POINTS_PER_SERIES: i64 = 11_000;
 
-/// Where and how to reach Prometheus.
-#[derive(Clone, Debug, Default)]
-pub struct Endpoint {
-    /// Base URL, e.g. `http://127.0.0.1:9090` or a Mimir prefix
-    /// `http://mimir/prometheus`.
-    pub url: String,
-    /// Extra headers on every request (e.g. `X-Scope-OrgID`).
-    pub headers: BTreeMap<String, String>,
-    /// Bearer token, read from a file or the environment.
-    pub bearer_token: Option<Secret>,
-    /// Basic auth user and password.
-    pub basic_auth: Option<(String, Secret)>,
-    /// Extra CA certificate (PEM) to trust.
-    pub ca_file: Option<PathBuf>,
-    /// Timeout of one request.
-    pub timeout: StdDuration,
-}
+pub use crate::connection::Endpoint;
 
 /// One series of an instant vector.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,47 +81,11 @@ fn parse_value(s: &str) -> Result<f64, QueryError> {
 }
 
 impl Client {
-    /// Builds a client; reads the CA file, never logs secrets.
+    /// Builds a client; checks the URL, reads the TLS files, never logs
+    /// secrets.
     pub fn new(endpoint: &Endpoint) -> Result<Self, QueryError> {
-        let mut headers = HeaderMap::new();
-        for (k, v) in &endpoint.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| QueryError::Config(format!("invalid header name `{k}`")))?;
-            let value = HeaderValue::from_str(v)
-                .map_err(|_| QueryError::Config(format!("invalid value for header `{k}`")))?;
-            headers.insert(name, value);
-        }
-        if let Some(token) = &endpoint.bearer_token {
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-                    QueryError::Config("the bearer token is not a valid header value".into())
-                })?;
-            value.set_sensitive(true);
-            headers.insert(reqwest::header::AUTHORIZATION, value);
-        }
-        if let Some((user, password)) = &endpoint.basic_auth {
-            let raw = format!("{user}:{}", password.expose());
-            let mut value = HeaderValue::from_str(&format!("Basic {}", base64(raw.as_bytes())))
-                .map_err(|_| QueryError::Config("basic auth is not a valid header value".into()))?;
-            value.set_sensitive(true);
-            headers.insert(reqwest::header::AUTHORIZATION, value);
-        }
-        let mut builder = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(endpoint.timeout)
-            .connect_timeout(endpoint.timeout.min(StdDuration::from_secs(10)));
-        if let Some(path) = &endpoint.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                QueryError::Config(format!("cannot read CA file {}: {e}", path.display()))
-            })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|_| {
-                QueryError::Config(format!("{} is not a PEM certificate", path.display()))
-            })?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| QueryError::Config(format!("cannot build the HTTP client: {e}")))?;
+        check_url(&endpoint.url, Kind::Prometheus).map_err(QueryError::Config)?;
+        let http = endpoint.http_client().map_err(QueryError::Config)?;
         Ok(Self {
             http,
             base: endpoint.url.trim_end_matches('/').to_owned(),
@@ -155,12 +100,20 @@ impl Client {
             .form(form)
             .send()
             .await
-            .map_err(|e| QueryError::from_transport(&e))?;
+            .map_err(|e| self.transport(&e))?;
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| QueryError::from_transport(&e))?;
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok());
+            return Err(QueryError::Status {
+                status: status.as_u16(),
+                error_type: None,
+                message: redirect_message(status.as_u16(), location),
+            });
+        }
+        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
         let envelope: Envelope = match serde_json::from_slice(&body) {
             Ok(e) => e,
             Err(_) => {
@@ -187,6 +140,16 @@ impl Client {
         envelope
             .data
             .ok_or_else(|| QueryError::Decode("a success without data".into()))
+    }
+
+    /// A transport error, with a hint when the URL's scheme is the cause.
+    fn transport(&self, e: &reqwest::Error) -> QueryError {
+        match QueryError::from_transport(e) {
+            QueryError::Unreachable(msg) => {
+                QueryError::Unreachable(scheme_hint(&self.base, &msg).unwrap_or(msg))
+            }
+            other => other,
+        }
     }
 
     /// An instant query at `at` (Unix seconds; `None`: the server's now).
@@ -287,40 +250,9 @@ pub fn format_time(t: f64) -> String {
     format!("{ms}")
 }
 
-/// Standard base64, for the basic-auth header.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
-    }
 
     #[test]
     fn prometheus_value_strings() {
