@@ -333,36 +333,48 @@ pub fn judge(probe: &Probe, slo: &Slo, answer: &[Labels], at: Location) -> Vec<D
 
 /// The place of the field `needle` was read from: the first scalar whose
 /// text is `needle` (trimmed) at or after `near` (the SLO's name), else
-/// the first at all, else `near`.
+/// the first anywhere (an OpenSLO SLI may be its own object), else a
+/// scalar that contains it, else `near`.
 pub fn locate(src: &str, needle: &str, near: Location) -> Location {
     let Ok(docs) = yaml::parse(src) else {
         return near;
     };
-    let mut found = Vec::new();
-    for doc in &docs {
-        scalars(doc, needle.trim(), &mut found);
+    let needle = needle.trim();
+    if needle.is_empty() {
+        return near;
     }
-    found.sort_by_key(|l| l.offset);
-    found
-        .iter()
-        .find(|l| l.offset >= near.offset)
-        .or(found.first())
-        .copied()
-        .unwrap_or(near)
+    let mut exact = Vec::new();
+    let mut partial = Vec::new();
+    for doc in &docs {
+        scalars(doc, needle, &mut exact, &mut partial);
+    }
+    let pick = |mut found: Vec<Location>| {
+        found.sort_by_key(|l| l.offset);
+        found
+            .iter()
+            .find(|l| l.offset >= near.offset)
+            .or(found.first())
+            .copied()
+    };
+    pick(exact).or_else(|| pick(partial)).unwrap_or(near)
 }
 
-fn scalars(node: &Node, needle: &str, out: &mut Vec<Location>) {
+fn scalars(node: &Node, needle: &str, exact: &mut Vec<Location>, partial: &mut Vec<Location>) {
     match &node.kind {
         Kind::Scalar { text, .. } => {
             let t = text.trim();
-            if t == needle
-                || (t.contains(needle) && !needle.is_empty() && t.len() < needle.len() + 40)
-            {
-                out.push(node.location);
+            if t == needle {
+                exact.push(node.location);
+            } else if t.contains(needle) {
+                partial.push(node.location);
             }
         }
-        Kind::Seq(items) => items.iter().for_each(|n| scalars(n, needle, out)),
-        Kind::Map(pairs) => pairs.iter().for_each(|(_, v)| scalars(v, needle, out)),
+        Kind::Seq(items) => items
+            .iter()
+            .for_each(|n| scalars(n, needle, exact, partial)),
+        Kind::Map(pairs) => pairs
+            .iter()
+            .for_each(|(_, v)| scalars(v, needle, exact, partial)),
     }
 }
 
@@ -380,5 +392,20 @@ mod tests {
         assert!(!same_bound("0.25", 0.3));
         assert!(!same_bound("+Inf", 0.3));
         assert!(!same_bound("x", 0.3));
+    }
+
+    #[test]
+    fn fields_are_found_after_their_slo() {
+        let src = "slos:\n  - name: a\n    total: x{job=\"a\"}\n  - name: b\n    errors: x{job=\"a\",code=\"5\"}\n    total: x{job=\"a\"}\n";
+        let near = |line| Location {
+            line,
+            column: 1,
+            offset: src.lines().take(line - 1).map(|l| l.len() + 1).sum(),
+            len: 1,
+        };
+        assert_eq!(locate(src, "x{job=\"a\"}", near(2)).line, 3);
+        assert_eq!(locate(src, "x{job=\"a\"}", near(4)).line, 6);
+        assert_eq!(locate(src, "code=\"5\"", near(4)).line, 5);
+        assert_eq!(locate(src, "nowhere", near(4)).line, 4);
     }
 }

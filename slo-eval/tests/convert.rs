@@ -156,7 +156,10 @@ fn an_objective_of_15_digits_converts_exactly() {
     let path = path.display().to_string();
     let (code, stdout, stderr) = slo_eval(&["convert", &path]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("\n    objective: 99.9999999999999\n"), "{stdout}");
+    assert!(
+        stdout.contains("\n    objective: 99.9999999999999\n"),
+        "{stdout}"
+    );
     let (code, stdout, stderr) = slo_eval(&["explain", &path]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("99.9999999999999%"), "{stdout}");
