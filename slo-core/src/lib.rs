@@ -58,6 +58,7 @@ pub mod errors;
 pub mod events;
 pub mod format;
 pub mod incident;
+pub mod live;
 pub mod load;
 pub mod names;
 pub mod native;

@@ -36,6 +36,15 @@ pub enum Command {
         /// Leave out files whose path or name matches this glob; repeat for more.
         #[arg(long, value_name = "GLOB")]
         exclude: Vec<String>,
+        /// Also check each SLO against this Prometheus query API: selectors
+        /// that match no series in the last hour, a latency threshold that is
+        /// no bucket bound, `group_by` labels the series lack, a gauge where
+        /// a counter belongs, queries that return nothing.
+        #[arg(long, value_name = "URL")]
+        prometheus: Option<String>,
+        /// How to connect to --prometheus.
+        #[command(flatten)]
+        connection: ConnectionArgs,
     },
     /// Show each SLO's alert policy: thresholds, budget spent, detection and
     /// reset times under a constant error ratio.
@@ -172,9 +181,20 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let mut reporter = Reporter::stderr();
     let mut stdout = std::io::stdout().lock();
     match cli.command {
-        Command::Validate { paths, exclude } => {
-            let text =
-                crate::validate::validate(&specs::Selection { paths, exclude }, &mut reporter)?;
+        Command::Validate {
+            paths,
+            exclude,
+            prometheus,
+            connection,
+        } => {
+            let endpoint = prometheus
+                .map(|url| connection.endpoint(&url, std::time::Duration::from_secs(30)))
+                .transpose()?;
+            let text = crate::validate::validate(
+                &specs::Selection { paths, exclude },
+                endpoint.as_ref(),
+                &mut reporter,
+            )?;
             stdout
                 .write_all(text.as_bytes())
                 .map_err(|e| Error::Output(e.to_string()))

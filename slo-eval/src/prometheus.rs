@@ -153,6 +153,51 @@ impl Client {
         }
     }
 
+    /// The metric types the server knows for `metric`
+    /// (`/api/v1/metadata`): empty when it has no metadata (e.g. series
+    /// that were backfilled or pushed rather than scraped).
+    pub async fn metric_types(&self, metric: &str) -> Result<Vec<String>, QueryError> {
+        #[derive(Deserialize)]
+        struct Meta {
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        #[derive(Deserialize)]
+        struct Answer {
+            status: String,
+            #[serde(default)]
+            data: BTreeMap<String, Vec<Meta>>,
+        }
+        let url = format!("{}/api/v1/metadata", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .query(&[("metric", metric)])
+            .send()
+            .await
+            .map_err(|e| self.transport(&e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
+        let answer: Answer = serde_json::from_slice(&body).map_err(|_| {
+            QueryError::Decode(format!(
+                "the metadata answer (HTTP {status}) is not Prometheus JSON"
+            ))
+        })?;
+        if answer.status != "success" {
+            return Err(QueryError::Status {
+                status: status.as_u16(),
+                error_type: None,
+                message: "metadata request failed".to_owned(),
+            });
+        }
+        Ok(answer
+            .data
+            .into_values()
+            .flatten()
+            .map(|m| m.kind)
+            .collect())
+    }
+
     /// An instant query at `at` (Unix seconds; `None`: the server's now).
     /// Scalars come back as one sample without labels.
     pub async fn query(&self, promql: &str, at: Option<f64>) -> Result<Vec<Sample>, QueryError> {

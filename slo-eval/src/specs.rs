@@ -143,6 +143,18 @@ pub fn read_selection(
     selection: &Selection,
     reporter: &mut Reporter,
 ) -> Result<Vec<SpecFile>, Error> {
+    let files = read_unreported(selection, reporter)?;
+    report(&files, reporter)?;
+    Ok(files)
+}
+
+/// [`read_selection`] without reporting the files' diagnostics (notes on
+/// skipped files are printed), so a caller can add its own first and then
+/// [`report`] them.
+pub fn read_unreported(
+    selection: &Selection,
+    reporter: &mut Reporter,
+) -> Result<Vec<SpecFile>, Error> {
     let excludes = selection
         .exclude
         .iter()
@@ -183,9 +195,15 @@ pub fn read_selection(
         return Err(Error::NoSpecs(paths.join(", ")));
     }
     report_duplicates(&mut files);
+    Ok(files)
+}
+
+/// Reports every diagnostic of `files`; fails with [`Error::InvalidSpecs`]
+/// when any is an error.
+pub fn report(files: &[SpecFile], reporter: &mut Reporter) -> Result<(), Error> {
     let mut bad_files = 0;
     let mut errors = 0;
-    for file in &files {
+    for file in files {
         reporter.report(file);
         if file.errors() > 0 {
             bad_files += 1;
@@ -198,7 +216,7 @@ pub fn read_selection(
             errors,
         });
     }
-    Ok(files)
+    Ok(())
 }
 
 /// An SLO (service and name) defined in two files, or twice given the same

@@ -1,22 +1,113 @@
 //! `slo-eval validate`: every spec read as every other command reads it
-//! ([`specs::read_selection`]), and a one-line summary.
+//! ([`specs::read_unreported`]), optionally checked against a live
+//! Prometheus ([`slo_core::live`]), and a one-line summary.
 
-use crate::errors::Error;
+use slo_core::diagnostic::{Diagnostic, Location};
+use slo_core::live::{self, Labels, Question};
+
+use crate::errors::{Error, QueryError};
+use crate::prometheus::{Client, Endpoint};
 use crate::report::Reporter;
-use crate::specs::{self, Selection};
+use crate::specs::{self, Selection, SpecFile};
 
-/// Checks every spec of `selection`, reporting problems through
-/// `reporter`; returns the summary line.
-pub fn validate(selection: &Selection, reporter: &mut Reporter) -> Result<String, Error> {
-    let files = specs::read_selection(selection, reporter)?;
+/// Checks every spec of `selection` (and, with `prometheus`, each SLO
+/// against that server), reporting problems through `reporter`; returns
+/// the summary line.
+pub fn validate(
+    selection: &Selection,
+    prometheus: Option<&Endpoint>,
+    reporter: &mut Reporter,
+) -> Result<String, Error> {
+    let mut files = specs::read_unreported(selection, reporter)?;
+    let clean = files.iter().all(|f| f.errors() == 0);
+    let mut queries = 0;
+    if let (Some(endpoint), true) = (prometheus, clean) {
+        let client = Client::new(endpoint)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Output(format!("cannot start the async runtime: {e}")))?;
+        for file in &mut files {
+            queries += runtime.block_on(check_live(&client, file))?;
+        }
+    }
+    specs::report(&files, reporter)?;
     let specs: Vec<_> = files.iter().filter_map(|f| f.spec.as_ref()).collect();
     let slos: usize = specs.iter().map(|s| s.slos.len()).sum();
     let mut services: Vec<&str> = specs.iter().map(|s| s.service.as_str()).collect();
     services.sort_unstable();
     services.dedup();
-    Ok(format!(
-        "ok: {} file(s), {} service(s), {slos} SLO(s)\n",
+    let mut line = format!(
+        "ok: {} file(s), {} service(s), {slos} SLO(s)",
         files.len(),
         services.len(),
-    ))
+    );
+    if prometheus.is_some() {
+        line.push_str(&format!(", checked against Prometheus ({queries} queries)"));
+    }
+    line.push('\n');
+    Ok(line)
+}
+
+/// Asks the server every question about `file`'s SLOs and adds what the
+/// answers mean to its diagnostics; returns the number of requests made.
+/// A query the server refuses is a diagnostic at the field; a server that
+/// cannot be reached fails the command.
+async fn check_live(client: &Client, file: &mut SpecFile) -> Result<usize, Error> {
+    let Some(spec) = file.spec.clone() else {
+        return Ok(0);
+    };
+    let mut requests = 0;
+    for slo in &spec.slos {
+        let near = file
+            .places
+            .iter()
+            .find(|p| p.service == slo.service && p.name == slo.name)
+            .map_or(
+                Location {
+                    line: 1,
+                    column: 1,
+                    offset: 0,
+                    len: 0,
+                },
+                |p| p.location,
+            );
+        for probe in live::probes(slo) {
+            let at = live::locate(&file.source, &probe.needle, near);
+            requests += 1;
+            let answer: Result<Vec<Labels>, QueryError> = match (&probe.question, probe.query()) {
+                (Question::Counter { metric }, _) => {
+                    client.metric_types(metric).await.map(|types| {
+                        types
+                            .into_iter()
+                            .map(|t| Labels::from([("type".to_owned(), t)]))
+                            .collect()
+                    })
+                }
+                (_, Some(q)) => client
+                    .query(&q, None)
+                    .await
+                    .map(|samples| samples.into_iter().map(|s| s.labels).collect()),
+                (_, None) => Ok(Vec::new()),
+            };
+            match answer {
+                Ok(series) => file
+                    .diagnostics
+                    .extend(live::judge(&probe, slo, &series, at)),
+                Err(QueryError::Status {
+                    status, message, ..
+                }) if (400..500).contains(&status) => {
+                    file.diagnostics.push(Diagnostic::error(
+                        at,
+                        format!("{}/{}: {}", slo.service, slo.name, probe.field),
+                        format!("Prometheus refuses the query ({status}): {message}"),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    file.diagnostics
+        .sort_by_key(|d| (d.location.line, d.location.column));
+    Ok(requests)
 }

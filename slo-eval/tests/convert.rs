@@ -140,3 +140,27 @@ fn examples_of_every_format_validate_and_explain() {
         "{stdout}"
     );
 }
+
+/// Regression (issue 12): numbers were printed with 12 significant digits,
+/// so an objective of 99.9999999999999 became 100 (or was refused as
+/// rounding to 100). Every decimal of up to 15 digits now round-trips.
+#[test]
+fn an_objective_of_15_digits_converts_exactly() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("sloth.yaml");
+    std::fs::write(
+        &path,
+        "version: prometheus/v1\nservice: api\nslos:\n  - name: up\n    objective: 99.9999999999999\n    sli:\n      raw:\n        error_ratio_query: 1 - avg_over_time(up[{{.window}}])\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let path = path.display().to_string();
+    let (code, stdout, stderr) = slo_eval(&["convert", &path]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("\n    objective: 99.9999999999999\n"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = slo_eval(&["explain", &path]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("99.9999999999999%"), "{stdout}");
+}
