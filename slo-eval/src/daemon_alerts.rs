@@ -57,7 +57,10 @@ pub fn absent_outcome(slo: &Slo, instances: &[InstanceResult]) -> Outcome {
     let Some(shortest) = slo.policy.windows().first().map(ToString::to_string) else {
         return Outcome::Unknown;
     };
-    if instances.iter().any(|i| i.windows.iter().any(|(w, _)| *w == shortest)) {
+    if instances
+        .iter()
+        .any(|i| i.windows.iter().any(|(w, _)| *w == shortest))
+    {
         Outcome::NotFiring
     } else {
         Outcome::Firing
