@@ -292,6 +292,12 @@ impl Config {
             // serde-saphyr's Display may draw a snippet; keep its first line.
             let message = e.to_string();
             let message = message.lines().next().unwrap_or("invalid configuration");
+            // Its first line repeats `error: line L column C:`, said already.
+            let message = message.strip_prefix("error: ").unwrap_or(message);
+            let message = match message.split_once(": ") {
+                Some((at, rest)) if at.starts_with("line ") && at.contains(" column ") => rest,
+                _ => message,
+            };
             Error::Config(format!(
                 "{}:{line}:{column}: error: {message}",
                 path.display()

@@ -382,3 +382,54 @@ fn placeholders_are_told_apart_from_commands() {
         ]
     );
 }
+
+/// The keys serde accepts at one level of the daemon's config, read from
+/// its own "unknown field, expected one of" error.
+fn config_keys(yaml: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let path = dir.path().join("config.yaml");
+    std::fs::write(&path, yaml).unwrap_or_else(|e| panic!("write: {e}"));
+    let err = match slo_eval::config::Config::load(&path) {
+        Ok(_) => panic!("`{yaml}` was accepted"),
+        Err(e) => e.to_string(),
+    };
+    let (_, expected) = err
+        .split_once("expected one of")
+        .unwrap_or_else(|| panic!("no key list in: {err}"));
+    let keys: Vec<String> = expected
+        .split(',')
+        .map(|k| k.trim().trim_matches('`').to_owned())
+        .filter(|k| !k.is_empty())
+        .collect();
+    assert!(keys.len() > 1, "no keys in: {err}");
+    keys
+}
+
+#[test]
+fn the_daemon_section_names_every_config_key() {
+    let text = readme();
+    let section = text
+        .split("### The daemon")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or_else(|| panic!("README has no daemon section"));
+    let mut missing = Vec::new();
+    for (yaml, prefix) in [
+        ("zzz: 1\n", ""),
+        ("notify: {zzz: 1}\n", "notify."),
+        ("prometheus: {zzz: 1}\n", ""),
+        ("notify: {webhooks: [{zzz: 1}]}\n", ""),
+    ] {
+        for key in config_keys(yaml) {
+            let named = format!("`{prefix}{key}`");
+            if !section.contains(&named) {
+                missing.push(named);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "config keys the README's daemon section does not document: {}",
+        missing.join(", ")
+    );
+}
