@@ -285,6 +285,20 @@ fn exclude_leaves_matching_files_out() {
     let (code, _) = run(&["--exclude", &glob]);
     assert_eq!(code, Some(2), "everything excluded: no specs");
     assert_eq!(run(&["--exclude", "[z"]).0, Some(2));
+    // generate loads the same files.
+    let out = Command::cargo_bin("slo-eval")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .arg("generate")
+        .arg(dir.path())
+        .args(["--exclude", "copy.*"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("checkout"));
 }
 
 /// Regression (issue 12): an SLO with `period: 28d` and no windows warned
