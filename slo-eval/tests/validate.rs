@@ -238,6 +238,7 @@ fn yaml_that_is_not_a_spec_is_skipped_with_a_note() {
         "cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\ndata: {}\n",
     );
+    write(dir.path(), "compose.yaml", "version: \"3\"\nservices: {}\n");
     let bad = write(
         dir.path(),
         "bad.yaml",
@@ -247,6 +248,10 @@ fn yaml_that_is_not_a_spec_is_skipped_with_a_note() {
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("cm.yaml: note: skipped: this is a `v1` `ConfigMap` object"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("compose.yaml: note: skipped: this is YAML with `version: 3`"),
         "{stderr}"
     );
     assert!(
