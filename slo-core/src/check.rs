@@ -671,6 +671,21 @@ mod tests {
         assert!(matchers("{a=\"b\",c!~\"d\"}").is_ok());
     }
 
+    proptest::proptest! {
+        /// Templates and queries come from any YAML: checking them never
+        /// panics (byte-indexed lexing must stay on character boundaries).
+        #[test]
+        fn checks_never_panic(
+            t in r#"(\{\{-? ?|\}\}| ?-\}\}|[-$. |()"'`\\a-z0-9/*:=,_]|é|\n){0,40}"#,
+            q in r#"([a-z_{}()\[\]"'`=~!,.+*/#\\ 0-9]|é|\{\{\.window\}\}){0,40}"#,
+        ) {
+            let _ = template(&t);
+            let _ = query(&q);
+            let _ = selector(&q);
+            let _ = matchers(&q);
+        }
+    }
+
     #[test]
     fn durations_over_292_years_are_out_of_range() {
         let d = |s: &str| s.parse::<Duration>().unwrap_or(Duration::ZERO);

@@ -54,6 +54,13 @@ pub enum Question {
         /// True for queries whose emptiness is no data (totals, ratios).
         required: bool,
     },
+    /// Whether a metric has any series at all: an errors selector that
+    /// matches nothing may just have seen no errors yet, but a metric name
+    /// with no series is a typo.
+    Metric {
+        /// The metric name.
+        metric: String,
+    },
     /// The metric's type (`/api/v1/metadata`): a counter selector must not
     /// name a gauge.
     Counter {
@@ -90,6 +97,10 @@ impl Probe {
                 Some(format!("count by (le) ({})", range(selector)))
             }
             Question::Data { query, .. } => Some(query.clone()),
+            Question::Metric { metric } => Some(format!(
+                "count({})",
+                range(&format!("{{__name__={}}}", promql::quote(metric)))
+            )),
             Question::Counter { .. } => None,
         }
     }
@@ -118,6 +129,13 @@ pub fn probes(slo: &Slo) -> Vec<Probe> {
             };
             series(field, counted, &[], false);
             series("sli.ratio.total", &r.total, &r.group_by, true);
+            if let Some(metric) = metric_name(counted) {
+                out.push(Probe {
+                    field: field.to_owned(),
+                    needle: counted.clone(),
+                    question: Question::Metric { metric },
+                });
+            }
         }
         Sli::Latency(l) => {
             let total = promql::latency_total_selector(l);
@@ -299,6 +317,18 @@ pub fn judge(probe: &Probe, slo: &Slo, answer: &[Labels], at: Location) -> Vec<D
                     Diagnostic::warning(at, &field, message)
                         .with_help("fine if nothing failed in the window; a typo would read as no errors")
                 });
+            }
+        }
+        Question::Metric { metric } => {
+            if answer.is_empty() {
+                out.push(
+                    Diagnostic::error(
+                        at,
+                        &field,
+                        format!("metric `{metric}` has no series at all in the last {LOOKBACK}"),
+                    )
+                    .with_help("a misspelt metric counts no errors, a perfect SLO: check the name against the server"),
+                );
             }
         }
         Question::Counter { metric } => {

@@ -115,27 +115,36 @@ pub fn check_placed(src: &str) -> (Option<Spec>, Vec<Diagnostic>, Vec<SloPlace>)
 /// Tells YAML that is no spec at all (the daemon's configuration, an
 /// incidents file, another Kubernetes object) from a spec with mistakes:
 /// returns what the file looks like when its first document is a mapping
-/// with none of a spec's top-level fields (`version`, `service`, `slos`)
-/// and no `apiVersion` of a spec format. A file that does not parse, or
-/// has any of those fields, is a spec, so its mistakes are reported.
+/// with neither `service` nor `slos`, and no `version` or `apiVersion` of a
+/// spec format. A file that does not parse, or has any of those, is a spec,
+/// so its mistakes are reported.
 pub fn not_a_spec(src: &str) -> Option<String> {
     let docs = yaml::parse(src).ok()?;
     let Kind::Map(pairs) = &docs.first()?.kind else {
         return None;
     };
     let keys: BTreeSet<&str> = pairs.iter().filter_map(|(k, _)| k.as_scalar()).collect();
-    if ["version", "service", "slos"]
-        .iter()
-        .any(|k| keys.contains(k))
-    {
-        return None;
-    }
     let field = |name: &str| {
         pairs
             .iter()
             .find(|(k, _)| k.as_scalar() == Some(name))
             .and_then(|(_, v)| v.as_scalar())
     };
+    // A spec's own fields, or a version of a spec format (`slo/v2` is a
+    // spec with a wrong version, not something else).
+    if keys.contains("service") || keys.contains("slos") {
+        return None;
+    }
+    match field("version") {
+        Some(v) if v.starts_with("slo/") || v.starts_with("prometheus/") => return None,
+        Some(v) => {
+            return Some(format!(
+                "YAML with `version: {v}`, which is no spec format (slo/v1, Sloth prometheus/v1)"
+            ));
+        }
+        None if keys.contains("version") => return None,
+        None => {}
+    }
     if let Some(api) = field("apiVersion") {
         if Format::of(&docs[0]) != Format::Native {
             return None;

@@ -238,6 +238,7 @@ fn yaml_that_is_not_a_spec_is_skipped_with_a_note() {
         "cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\ndata: {}\n",
     );
+    write(dir.path(), "compose.yaml", "version: \"3\"\nservices: {}\n");
     let bad = write(
         dir.path(),
         "bad.yaml",
@@ -247,6 +248,10 @@ fn yaml_that_is_not_a_spec_is_skipped_with_a_note() {
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("cm.yaml: note: skipped: this is a `v1` `ConfigMap` object"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("compose.yaml: note: skipped: this is YAML with `version: 3`"),
         "{stderr}"
     );
     assert!(
@@ -285,6 +290,20 @@ fn exclude_leaves_matching_files_out() {
     let (code, _) = run(&["--exclude", &glob]);
     assert_eq!(code, Some(2), "everything excluded: no specs");
     assert_eq!(run(&["--exclude", "[z"]).0, Some(2));
+    // generate loads the same files.
+    let out = Command::cargo_bin("slo-eval")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .arg("generate")
+        .arg(dir.path())
+        .args(["--exclude", "copy.*"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("checkout"));
 }
 
 /// Regression (issue 12): an SLO with `period: 28d` and no windows warned

@@ -25,6 +25,12 @@ slos:
       ratio:
         errors: http_requests_total{job="chekout",code=~"5.."}
         total: http_requests_total{job="chekout"}
+  - name: metric-typo
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_request_total{job="checkout",code=~"5.."}
+        total: http_requests_total{job="checkout"}
   - name: no-such-label
     objective: 99.9
     sli:
@@ -212,7 +218,7 @@ fn validate_against_prometheus_reports_each_mistake_at_its_line() {
         assert!(!stderr.contains(name), "{name} reported:\n{stderr}");
     }
     let errors = stderr.lines().filter(|l| l.contains(": error: ")).count();
-    assert_eq!(errors, 5, "{stderr}");
+    assert_eq!(errors, 6, "{stderr}");
 
     // The same spec without its broken SLOs passes, checked.
     let fine: String = SPEC
