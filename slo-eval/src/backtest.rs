@@ -194,6 +194,34 @@ pub async fn fetch(
             push_points(&mut data, &key, s.points);
         }
     }
+    // A latency threshold that is no bucket: the `le=~` query above found
+    // nothing, and the replay would call the histogram missing. Fetch its
+    // bucket bounds (one point each, at the end) so the replay says which
+    // bucket is missing and lists the real bounds, as it does from a file.
+    for slo in slos {
+        let Sli::Latency(l) = &slo.sli else { continue };
+        let good = slo_core::promql::latency_good_selector(l);
+        let bucket = format!("{}_bucket", l.histogram);
+        let _ = good;
+        if data.iter().any(|(k, _)| k.name == bucket) {
+            continue;
+        }
+        let range_secs = (to - from).div_euclid(1000).max(1);
+        let query = format!(
+            "last_over_time({bucket}{}[{range_secs}s])",
+            l.selector.trim()
+        );
+        for s in client.query(&query, Some(secs(to))).await? {
+            let key = SeriesKey::new(
+                &bucket,
+                s.labels
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "__name__")
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+            let _ = data.push(&key, to, s.value);
+        }
+    }
     for (i, (slo, sli)) in indicators.into_iter().enumerate() {
         let query = slo_core::promql::slice_indicator(sli);
         progress(all.len() + i, &query);

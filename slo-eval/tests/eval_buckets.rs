@@ -249,6 +249,7 @@ fn eval_and_backtest_agree_on_le_spellings_and_a_missing_bucket_is_no_data() {
     let w = world();
     le_spellings_give_eval_and_backtest_the_same_answer(&w);
     a_threshold_that_is_no_bucket_is_no_data_in_eval_and_an_error_in_backtest(&w);
+    backtest_from_prometheus_names_the_missing_bucket_not_a_missing_histogram(&w);
 }
 
 fn le_spellings_give_eval_and_backtest_the_same_answer(w: &World) {
@@ -360,4 +361,29 @@ fn a_threshold_that_is_no_bucket_is_no_data_in_eval_and_an_error_in_backtest(w: 
         stderr.contains("no bucket with le=0.3") && stderr.contains("0.25, 0.5, +Inf"),
         "{stderr}"
     );
+}
+
+/// Regression: `backtest --prometheus` fetched only the threshold's bucket,
+/// so a threshold that is no bucket read as "no series in the data match
+/// `rpc_duration_bucket{job="d"}`" (a typo'd histogram) instead of naming
+/// the missing bucket and the real bounds as `--data` does.
+fn backtest_from_prometheus_names_the_missing_bucket_not_a_missing_histogram(w: &World) {
+    let spec_path = write_spec(w, "no-bucket-prom.yaml", NO_BUCKET);
+    let out = Command::cargo_bin("slo-eval")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .arg("backtest")
+        .arg(&spec_path)
+        .args(["--prometheus", &w.prom.url, "--start"])
+        .arg((w.incident_start - 3600).to_string())
+        .arg("--end")
+        .arg((w.incident_start + 7200).to_string())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no bucket with le=0.3") && stderr.contains("0.25, 0.5, +Inf"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no series in the data"), "{stderr}");
 }
