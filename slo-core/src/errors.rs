@@ -71,7 +71,7 @@ pub enum SelectorError {
 pub enum ReplayError {
     /// `events` and `raw` SLIs are PromQL, which only Prometheus evaluates.
     #[error(
-        "a `{kind}` SLI cannot be replayed: its hand-written PromQL is evaluated only by Prometheus (a ratio or latency SLI replays from raw counters)"
+        "`{kind}` SLIs cannot be replayed: their hand-written PromQL is evaluated only by Prometheus (a ratio or latency SLI replays from raw counters)"
     )]
     UnsupportedSli {
         /// The SLI kind.

@@ -250,6 +250,7 @@ fn eval_and_backtest_agree_on_le_spellings_and_a_missing_bucket_is_no_data() {
     le_spellings_give_eval_and_backtest_the_same_answer(&w);
     a_threshold_that_is_no_bucket_is_no_data_in_eval_and_an_error_in_backtest(&w);
     backtest_from_prometheus_names_the_missing_bucket_not_a_missing_histogram(&w);
+    backtest_from_prometheus_over_a_range_without_data_says_no_data_and_the_range(&w);
 }
 
 fn le_spellings_give_eval_and_backtest_the_same_answer(w: &World) {
@@ -386,4 +387,33 @@ fn backtest_from_prometheus_names_the_missing_bucket_not_a_missing_histogram(w: 
         "{stderr}"
     );
     assert!(!stderr.contains("no series in the data"), "{stderr}");
+}
+
+/// Regression: `backtest --prometheus` over a range Prometheus holds nothing
+/// of answered "the data holds no samples", naming neither the range nor
+/// that it was the server's answer.
+fn backtest_from_prometheus_over_a_range_without_data_says_no_data_and_the_range(w: &World) {
+    let spec_path = write_spec(w, "empty-range.yaml", SPELLINGS);
+    let out = Command::cargo_bin("slo-eval")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .arg("backtest")
+        .arg(&spec_path)
+        .args(["--prometheus", &w.prom.url])
+        .args([
+            "--start",
+            "2020-01-01T00:00:00Z",
+            "--end",
+            "2020-01-02T00:00:00Z",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no data")
+            && stderr.contains("2020-01-01T00:00:00Z")
+            && stderr.contains("2020-01-02T00:00:00Z"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("the data holds no samples"), "{stderr}");
 }
