@@ -41,6 +41,9 @@ impl Objective {
             if ratio.is_normal() && ratio < 1.0 {
                 return Ok(Self { ratio });
             }
+            // In range as written: say it is the rounding, not the range.
+            let (end, rounded) = if ratio >= 1.0 { (100, 1) } else { (0, 0) };
+            return Err(ObjectiveError::TooPrecise(percent, end, rounded));
         }
         Err(ObjectiveError::OutOfRange(percent))
     }
@@ -125,6 +128,21 @@ impl ErrorBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: `99.99999999999999` (under 100) was refused as "out of
+    /// range: expected a percentage strictly between 0 and 100".
+    #[test]
+    fn an_objective_that_rounds_to_100_says_so_not_out_of_range() {
+        let e = Objective::from_percent(99.999_999_999_999_99).err();
+        let text = e.map(|e| e.to_string()).unwrap_or_default();
+        assert!(text.contains("too close to 100"), "{text}");
+        assert!(!text.contains("strictly between"), "{text}");
+        assert!(Objective::from_percent(99.999_999_999_999_9).is_ok());
+        assert!(matches!(
+            Objective::from_percent(100.0),
+            Err(ObjectiveError::OutOfRange(_))
+        ));
+    }
 
     fn budget_999() -> ErrorBudget {
         let objective = Objective::from_percent(99.9).unwrap_or_else(|e| panic!("{e}"));

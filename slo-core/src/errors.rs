@@ -41,6 +41,12 @@ pub enum ObjectiveError {
         "objective {0} is out of range: expected a percentage strictly between 0 and 100 (e.g. 99.9)"
     )]
     OutOfRange(f64),
+    /// Strictly between 0 and 100, but so close to either end that the
+    /// ratio rounds to 0 or 1 (15 significant digits): no budget, or all.
+    #[error(
+        "objective {0} is too close to {1}: at 15 significant digits its ratio rounds to {2}; write at most 15 significant digits"
+    )]
+    TooPrecise(f64, u8, u8),
 }
 
 /// Why a series selector cannot be read.
@@ -71,7 +77,7 @@ pub enum SelectorError {
 pub enum ReplayError {
     /// `events` and `raw` SLIs are PromQL, which only Prometheus evaluates.
     #[error(
-        "a `{kind}` SLI cannot be replayed: its hand-written PromQL is evaluated only by Prometheus (a ratio or latency SLI replays from raw counters)"
+        "`{kind}` SLIs cannot be replayed: their hand-written PromQL is evaluated only by Prometheus (a ratio or latency SLI replays from raw counters)"
     )]
     UnsupportedSli {
         /// The SLI kind.

@@ -1177,7 +1177,7 @@ impl Cx {
                 self.error(
                     loc,
                     &f.path("threshold"),
-                    format!("threshold {t} must be a positive number"),
+                    format!("threshold {t} must be a finite positive number (a bucket bound; `+Inf` counts every request as good)"),
                 );
                 None
             }
@@ -1509,7 +1509,7 @@ impl Cx {
                     self.error(
                         loc,
                         &f.path("factor"),
-                        format!("factor {x} must be a positive number"),
+                        format!("factor {x} must be a finite positive number"),
                     );
                     None
                 }

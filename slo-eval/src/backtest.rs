@@ -194,6 +194,53 @@ pub async fn fetch(
             push_points(&mut data, &key, s.points);
         }
     }
+    // A latency threshold that is no bucket (for every histogram, or for
+    // some groups): the `le=~` query above found nothing for them, and the
+    // replay would call the histogram missing, or drop those groups. Fetch
+    // their bucket bounds (one point each, at the end) so the replay says
+    // which bucket is missing and lists the real bounds, as from a file.
+    for slo in slos {
+        let Sli::Latency(l) = &slo.sli else { continue };
+        let Ok(sel) = l.selector.parse::<slo_core::selector::Selector>() else {
+            continue;
+        };
+        let named = |name: String| slo_core::selector::Selector {
+            metric: Some(name),
+            matchers: sel.matchers.clone(),
+        };
+        let bucket = format!("{}_bucket", l.histogram);
+        let with_bucket: std::collections::BTreeSet<_> = named(bucket.clone())
+            .select(&data)
+            .into_iter()
+            .map(|(k, _)| {
+                let mut labels = k.labels.clone();
+                labels.remove("le");
+                labels
+            })
+            .collect();
+        let counts = named(format!("{}_count", l.histogram)).select(&data);
+        if !with_bucket.is_empty() && counts.iter().all(|(k, _)| with_bucket.contains(&k.labels)) {
+            continue;
+        }
+        let range_secs = (to - from).div_euclid(1000).max(1);
+        let query = format!(
+            "last_over_time({bucket}{}[{range_secs}s])",
+            l.selector.trim()
+        );
+        for s in client.query(&query, Some(secs(to))).await? {
+            let key = SeriesKey::new(
+                &bucket,
+                s.labels
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "__name__")
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+            // Series fetched in full above keep their points as they are.
+            if data.get(&key).is_none() {
+                let _ = data.push(&key, to, s.value);
+            }
+        }
+    }
     for (i, (slo, sli)) in indicators.into_iter().enumerate() {
         let query = slo_core::promql::slice_indicator(sli);
         progress(all.len() + i, &query);

@@ -306,13 +306,23 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                         .filter_map(|s| s.policy.longest_window())
                         .max()
                         .map_or(0, |d| d.as_millis() as i64);
-                    runtime()?.block_on(crate::backtest::fetch(
+                    let fetched = runtime()?.block_on(crate::backtest::fetch(
                         &endpoint,
                         &slos,
                         s - warmup,
                         e,
                         resolution,
-                    ))?
+                    ))?;
+                    // Say which range was empty, not "the data holds no samples".
+                    if fetched.time_range().is_none() {
+                        return Err(Error::Usage(format!(
+                            "no data: Prometheus has no samples of any SLO's series from {} to {} (nor in the {} before it): nothing to replay; check the range and the selectors",
+                            slo_core::time::format(s),
+                            slo_core::time::format(e),
+                            slo_core::duration::Duration::from_millis(warmup as u64),
+                        )));
+                    }
+                    fetched
                 }
                 (None, None) => {
                     return Err(Error::Usage(

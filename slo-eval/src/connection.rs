@@ -123,6 +123,17 @@ pub fn check_url(url: &str, kind: Kind) -> Result<Url, String> {
             "{what} URL `{shown}`: put credentials in basic auth or a bearer token, not in the URL (URLs appear in logs)"
         ));
     }
+    // The client appends `/api/v1/query` to the base, after the query
+    // string: the server answered 405 or 404. Not named: it may hold a token.
+    if kind != Kind::Webhook && (parsed.query().is_some() || parsed.fragment().is_some()) {
+        let mut base = parsed.clone();
+        base.set_query(None);
+        base.set_fragment(None);
+        return Err(format!(
+            "{what} URL `{}` has a query string or fragment (`?...`, `#...`), which the client cannot append its API path to: give the base URL; pass tokens with headers or a bearer token",
+            base.as_str().trim_end_matches('/')
+        ));
+    }
     let path = parsed.path().trim_end_matches('/');
     let added: &[&str] = match kind {
         Kind::Prometheus => &["/api/v1", "/api/v1/query", "/api/v1/query_range", "/graph"],

@@ -81,6 +81,9 @@ pub struct Daemon {
     /// Burn-rate, error-ratio and budget series written per SLO
     /// (`service/slo`), removed when the SLO is next evaluated or removed.
     slo_series: BTreeMap<String, Vec<LabelSet>>,
+    /// SLOs (`service/slo`) whose last evaluation measured nothing (to log
+    /// changes once).
+    no_data: BTreeSet<String>,
 }
 
 fn millis(t: Timestamp) -> i64 {
@@ -190,6 +193,7 @@ impl Daemon {
             period_cache: BTreeMap::new(),
             last_period: None,
             held: BTreeMap::new(),
+            no_data: BTreeSet::new(),
             alert_series: BTreeMap::new(),
             slo_series: BTreeMap::new(),
         };
@@ -338,6 +342,7 @@ impl Daemon {
                         );
                     }
                     self.apply_absent(slo, instances, now_ms, &mut seen, &mut held, &mut changes);
+                    self.note_no_data(slo, instances);
                     // An instance that returned nothing at all: unknown,
                     // held (its tier still exists, or it would be stale).
                     for key in keys_of(&self.state, false) {
@@ -500,11 +505,31 @@ impl Daemon {
         for id in gone {
             self.forget_series(&id);
             if let Some((service, name)) = id.split_once('/') {
-                self.metrics.last_evaluation.remove(&vec![
+                let labels = vec![
                     ("slo_service".to_owned(), service.to_owned()),
                     ("slo".to_owned(), name.to_owned()),
-                ]);
+                ];
+                self.metrics.last_evaluation.remove(&labels);
+                self.metrics.slo_no_data.remove(&labels);
             }
+            self.no_data.remove(&id);
+        }
+    }
+
+    /// No window measured in any instance (or no instance): the SLO's
+    /// alerts cannot fire. Without `absent_for` nothing else would say so,
+    /// so it is logged when it starts and ends, and exported.
+    fn note_no_data(&mut self, slo: &Slo, instances: &[InstanceResult]) {
+        let id = slo_id(slo);
+        let none = instances.iter().all(|i| i.windows.is_empty());
+        self.metrics
+            .slo_no_data
+            .get_or_create(&slo_labels(slo))
+            .set(i64::from(none));
+        if none && self.no_data.insert(id.clone()) {
+            tracing::warn!(service = %slo.service, slo = %slo.name, "no data in any window (no series matched, or no traffic): its alerts cannot fire");
+        } else if !none && self.no_data.remove(&id) {
+            tracing::info!(service = %slo.service, slo = %slo.name, "data is back");
         }
     }
 

@@ -61,6 +61,19 @@ pub fn load(
         let error = match crate::specs::read(&path) {
             Err(e) => Some(e.to_string()),
             Ok(file) => {
+                // The daemon's own config (in the specs folder) or an
+                // incidents file is no broken spec, as for every command.
+                // Only those two, and never a file that was a spec: a
+                // mangled spec skipped would resolve its alerts.
+                let was_spec = previous.is_some_and(|p| p.files.contains_key(&path));
+                if let Some(what) = slo_core::load::not_a_spec(&file.source)
+                    && !was_spec
+                    && (what.starts_with("the daemon's configuration")
+                        || what.starts_with("an incidents file"))
+                {
+                    tracing::info!(file = %path.display(), "skipped: this is {what}, not a spec");
+                    continue;
+                }
                 reporter.report(&file);
                 errors = file.errors().max(1);
                 match (&file.spec, file.diagnostics.iter().find(|d| d.is_error())) {
@@ -181,5 +194,36 @@ mod tests {
             "{:?}",
             loaded.broken
         );
+    }
+
+    /// Regression: with `specs: [.]` next to its config (one mounted
+    /// folder), the daemon read its own config and an incidents file as
+    /// broken specs (degraded `/readyz`; `strict: true` refused to start),
+    /// while `validate` skips them with a note.
+    #[test]
+    fn the_daemons_own_config_in_the_specs_folder_is_skipped_not_broken() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let p = dir.path();
+        std::fs::write(p.join("a.yaml"), GOOD).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            p.join("config.yaml"),
+            include_str!("../../examples/daemon/config.yaml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            p.join("incidents.yaml"),
+            include_str!("../../examples/data/incidents.yaml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let loaded = load(&[p.to_owned()], None, &mut quiet()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(loaded.files.len(), 1);
+        assert!(loaded.broken.is_empty(), "{:?}", loaded.broken);
+        // A spec mangled into something else is still broken, not skipped:
+        // its SLOs keep their previous version (and alerts).
+        std::fs::write(p.join("a.yaml"), "foo: bar\n").unwrap_or_else(|e| panic!("{e}"));
+        let again =
+            load(&[p.to_owned()], Some(&loaded), &mut quiet()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.files.len(), 1);
+        assert!(again.broken.len() == 1 && again.broken[0].kept_previous);
     }
 }

@@ -66,9 +66,19 @@ fn operator_objects(specs: &[Spec], options: &Options) -> Result<String, Error> 
         return Ok(file.to_prometheus_rule(&object_meta(specs, options)?));
     }
     let mut docs = Vec::new();
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
     for service in by_service(specs) {
         let file = RuleFile::from_specs_with(&service, options.naming);
-        docs.push(file.to_prometheus_rule(&object_meta(&service, options)?));
+        let meta = object_meta(&service, options)?;
+        // `my_svc` and `my-svc` make the same object name: `kubectl apply`
+        // would keep one and silently drop the other service's alerts.
+        if let Some(other) = names.insert(meta.name.clone(), service[0].service.clone()) {
+            return Err(Error::Usage(format!(
+                "services `{other}` and `{}` both make the PrometheusRule name `{}` (Kubernetes names have no `_`): one would replace the other; rename a service, or give --name for a single object",
+                service[0].service, meta.name
+            )));
+        }
+        docs.push(file.to_prometheus_rule(&meta));
     }
     Ok(docs.join("---\n"))
 }
@@ -112,11 +122,17 @@ fn check_unique(specs: &[Spec]) -> Result<(), Error> {
 }
 
 fn object_meta(specs: &[Spec], options: &Options) -> Result<ObjectMeta, Error> {
-    let name = match &options.name {
-        Some(n) => n.clone(),
-        None => default_name(specs),
+    let (name, flag) = match &options.name {
+        Some(n) => (n.clone(), "--name".to_owned()),
+        None => (
+            default_name(specs),
+            format!(
+                "the object name made from service `{}` (give --name)",
+                specs.first().map_or("", |s| s.service.as_str())
+            ),
+        ),
     };
-    check_dns_name(&name, "--name")?;
+    check_dns_name(&name, &flag)?;
     if let Some(ns) = &options.namespace {
         check_dns_name(ns, "--namespace")?;
     }

@@ -66,6 +66,9 @@ pub struct Metrics {
     pub spec_files_invalid: Gauge,
     /// 1 per invalid spec file, by `file`.
     pub spec_file_invalid: Family<LabelSet, Gauge>,
+    /// 1 per SLO whose last evaluation measured no window of any instance
+    /// (a selector matching nothing, or no traffic), else 0.
+    pub slo_no_data: Family<LabelSet, Gauge>,
 }
 
 impl Metrics {
@@ -153,6 +156,11 @@ impl Metrics {
             "spec_file_invalid",
             "1 per invalid spec file",
             self.spec_file_invalid.clone(),
+        );
+        r.register(
+            "slo_no_data",
+            "1 when the SLO's last evaluation measured no window of any instance (no series matched, or no traffic): its alerts cannot fire",
+            self.slo_no_data.clone(),
         );
         r
     }

@@ -139,7 +139,7 @@ fn backtest_skips_an_events_sli_and_replays_the_rest() {
     let (code, stdout, stderr) = run(&["backtest", path(dir.path()), "--data", path(&data)]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("warning: jobs/success skipped: a `events` SLI cannot be replayed"),
+        stderr.contains("warning: jobs/success skipped: `events` SLIs cannot be replayed"),
         "{stderr}"
     );
     assert!(stdout.contains("checkout/availability (99.9%"), "{stdout}");

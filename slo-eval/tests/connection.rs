@@ -68,6 +68,39 @@ fn eval_url_with_a_trailing_api_path_names_the_base_to_use() {
     );
 }
 
+/// Regression: a base URL with a query string (`?token=...`) passed the
+/// check; the client appended `/api/v1/query` after it and a real Prometheus
+/// answered "405: Method Not Allowed", naming nothing.
+#[test]
+fn url_with_a_query_string_is_refused_at_start_without_echoing_it() {
+    let (_d, spec) = spec();
+    let spec = spec.to_string_lossy();
+    let url = "http://127.0.0.1:9/?token=hunter2";
+    for args in [
+        vec!["eval", "--prometheus", url, &spec],
+        vec!["validate", "--prometheus", url, &spec],
+        vec![
+            "backtest",
+            "--prometheus",
+            url,
+            "--start",
+            "1700000000",
+            "--end",
+            "1700003600",
+            &spec,
+        ],
+    ] {
+        let out = slo_eval(&args);
+        let e = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {e}");
+        assert!(
+            e.contains("has a query string") && e.contains("`http://127.0.0.1:9`"),
+            "{args:?}: {e}"
+        );
+        assert!(!e.contains("hunter2"), "{args:?}: {e}");
+    }
+}
+
 #[test]
 fn backtest_url_credentials_are_refused_without_echoing_them() {
     let (_d, spec) = spec();

@@ -548,3 +548,42 @@ fn a_restart_during_an_outage_with_a_broken_file_holds_every_firing_page() {
     let state = std::fs::read_to_string(dir.path().join("state/state.json")).unwrap_or_default();
     assert_eq!(state.matches("\"firing\"").count(), 2, "{state}");
 }
+
+/// Regression: an SLO whose selector matches nothing (a typo, no
+/// `absent_for`) was silent in the daemon: alert state 0 ("inactive") in
+/// `/metrics`, nothing logged, as healthy as a working SLO. Now
+/// `slo_eval_slo_no_data` is 1 for it (0 for the SLO with data) and one
+/// warning names it.
+#[test]
+fn an_slo_matching_no_series_is_logged_and_exported_as_no_data() {
+    let target = LiveTarget::start("checkout", 50.0);
+    let prom = Prometheus::scraping(&target.address);
+    let hook = Receiver::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write_spec(dir.path(), "checkout.yaml", &spec("1m", "10s", "", ""));
+    let typo = spec("1m", "10s", "", "")
+        .replace("service: checkout", "service: typo")
+        .replace("http_requests_total", "http_request_total");
+    write_spec(dir.path(), "typo.yaml", &typo);
+    let listen = support::free_port();
+    let config = config(dir.path(), &prom.url, None, &hook.url, listen, "");
+    let d = start(&config, listen);
+    let settled = eventually(Duration::from_secs(60), || {
+        (d.metric("slo_eval_slo_no_data", &[("slo_service", "checkout")]) == Some(0.0))
+            .then_some(())
+    });
+    assert!(settled.is_some(), "checkout never had data:\n{}", d.log());
+    d.wait_cycles(2.0, Duration::from_secs(30));
+    assert_eq!(
+        d.metric("slo_eval_slo_no_data", &[("slo_service", "typo")]),
+        Some(1.0),
+        "{}",
+        d.log()
+    );
+    let log = d.log();
+    let warned = log
+        .lines()
+        .filter(|l| l.contains("no data in any window") && l.contains("service=typo"))
+        .count();
+    assert_eq!(warned, 1, "{log}");
+}

@@ -249,6 +249,9 @@ fn eval_and_backtest_agree_on_le_spellings_and_a_missing_bucket_is_no_data() {
     let w = world();
     le_spellings_give_eval_and_backtest_the_same_answer(&w);
     a_threshold_that_is_no_bucket_is_no_data_in_eval_and_an_error_in_backtest(&w);
+    backtest_from_prometheus_names_the_missing_bucket_not_a_missing_histogram(&w);
+    backtest_from_prometheus_over_a_range_without_data_says_no_data_and_the_range(&w);
+    backtest_from_prometheus_does_not_drop_a_group_whose_histogram_lacks_the_bucket(&w);
 }
 
 fn le_spellings_give_eval_and_backtest_the_same_answer(w: &World) {
@@ -360,4 +363,99 @@ fn a_threshold_that_is_no_bucket_is_no_data_in_eval_and_an_error_in_backtest(w: 
         stderr.contains("no bucket with le=0.3") && stderr.contains("0.25, 0.5, +Inf"),
         "{stderr}"
     );
+}
+
+/// Regression: `backtest --prometheus` fetched only the threshold's bucket,
+/// so a threshold that is no bucket read as "no series in the data match
+/// `rpc_duration_bucket{job="d"}`" (a typo'd histogram) instead of naming
+/// the missing bucket and the real bounds as `--data` does.
+fn backtest_from_prometheus_names_the_missing_bucket_not_a_missing_histogram(w: &World) {
+    let spec_path = write_spec(w, "no-bucket-prom.yaml", NO_BUCKET);
+    let out = Command::cargo_bin("slo-eval")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .arg("backtest")
+        .arg(&spec_path)
+        .args(["--prometheus", &w.prom.url, "--start"])
+        .arg((w.incident_start - 3600).to_string())
+        .arg("--end")
+        .arg((w.incident_start + 7200).to_string())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no bucket with le=0.3") && stderr.contains("0.25, 0.5, +Inf"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no series in the data"), "{stderr}");
+}
+
+/// Regression: `backtest --prometheus` over a range Prometheus holds nothing
+/// of answered "the data holds no samples", naming neither the range nor
+/// that it was the server's answer.
+fn backtest_from_prometheus_over_a_range_without_data_says_no_data_and_the_range(w: &World) {
+    let spec_path = write_spec(w, "empty-range.yaml", SPELLINGS);
+    let out = Command::cargo_bin("slo-eval")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .arg("backtest")
+        .arg(&spec_path)
+        .args(["--prometheus", &w.prom.url])
+        .args([
+            "--start",
+            "2020-01-01T00:00:00Z",
+            "--end",
+            "2020-01-02T00:00:00Z",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no data")
+            && stderr.contains("2020-01-01T00:00:00Z")
+            && stderr.contains("2020-01-02T00:00:00Z"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("the data holds no samples"), "{stderr}");
+}
+
+/// Regression: with `group_by`, a group whose histogram has no bucket at the
+/// threshold (job `d`: 0.25 and 0.5, while job `c` has 0.30) was silently
+/// left out of `backtest --prometheus` (only the `le=~` bucket was fetched),
+/// which replayed job `c` alone and exited 0; `--data` refuses the SLO.
+fn backtest_from_prometheus_does_not_drop_a_group_whose_histogram_lacks_the_bucket(w: &World) {
+    let spec = r#"
+version: slo/v1
+service: api
+slos:
+  - name: grouped
+    objective: 99.9
+    sli:
+      latency:
+        histogram: rpc_duration
+        selector: '{job=~"c|d"}'
+        threshold: 0.3
+        group_by: [job]
+"#;
+    let spec_path = write_spec(w, "grouped-no-bucket.yaml", spec);
+    let (from, to) = (w.incident_start - 3600, w.incident_start + 7200);
+    let from_file = backtest(w, &spec_path, from, to);
+    let out = Command::cargo_bin("slo-eval")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .arg("backtest")
+        .arg(&spec_path)
+        .args(["--prometheus", &w.prom.url, "--start"])
+        .arg(from.to_string())
+        .arg("--end")
+        .arg(to.to_string())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (source, out) in [("--data", &from_file), ("--prometheus", &out)] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{source}: {stderr}");
+        assert!(
+            stderr.contains("no bucket with le=0.3") && stderr.contains("0.25, 0.5, +Inf"),
+            "{source}: {stderr}"
+        );
+    }
 }

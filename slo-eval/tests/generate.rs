@@ -278,3 +278,35 @@ fn operator_target_over_several_services_names_each_service_slo_rules() {
     let doc: serde_json::Value = serde_saphyr::from_str(&one).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(doc["metadata"]["name"], "shop");
 }
+
+/// Regression: services `my_svc` and `my-svc` both became a PrometheusRule
+/// named `my-svc-slo-rules`; `kubectl apply` of the stream keeps the last,
+/// silently dropping the other service's alerts. Now refused, naming both.
+#[test]
+fn operator_target_refuses_two_services_with_the_same_object_name() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (file, service) in [("a.yaml", "my_svc"), ("b.yaml", "my-svc")] {
+        let spec = format!(
+            "version: slo/v1\nservice: {service}\nslos:\n  - name: avail\n    objective: 99.9\n    sli:\n      ratio:\n        errors: req_total{{code=\"500\"}}\n        total: req_total\n"
+        );
+        std::fs::write(dir.path().join(file), spec).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let path = dir.path().display().to_string();
+    let out = generate(&[&path, "--target", "prometheus-operator"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("my_svc")
+            && stderr.contains("my-svc")
+            && stderr.contains("my-svc-slo-rules"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    // One object with --name holds both.
+    let one = generate(&[&path, "--target", "prometheus-operator", "--name", "svc"]);
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+}
