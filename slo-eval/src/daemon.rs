@@ -43,7 +43,7 @@ use crate::daemon_specs::{self, Loaded};
 use crate::delivery::{CycleClock, Delivery, Settings};
 use crate::errors::Error;
 use crate::evaluate::{self, InstanceResult};
-use crate::notify::{Alert, Labels, Notifier, Status};
+use crate::notify::{Alert, Labels, Notifier};
 use crate::prometheus::Client;
 use crate::report::Reporter;
 use crate::server::{Degraded, LabelSet, Metrics};
@@ -90,10 +90,6 @@ fn millis(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-fn timestamp(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
 /// `service/slo{labels}`: an SLO instance.
 fn instance_key(slo: &Slo, labels: &evaluate::Instance) -> String {
     // Ungrouped instances keep the `{}` so their keys stay as persisted.
@@ -108,40 +104,6 @@ fn instance_key(slo: &Slo, labels: &evaluate::Instance) -> String {
 
 fn alert_key(instance: &str, severity: Severity) -> String {
     format!("{instance}/{severity}")
-}
-
-/// Renders the few Go-template forms the generated annotations use, with
-/// the daemon's values: `{{ $labels.x }}`, `{{ $value }}`,
-/// `{{ printf "%.1f" $value }}` and the literal `{{ "{{" }}`.
-pub fn render(template: &str, labels: &Labels, value: f64) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find("}}") else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let inner = rest[start + 2..start + end].trim();
-        let replaced = if let Some(name) = inner.strip_prefix("$labels.") {
-            Some(labels.get(name.trim()).cloned().unwrap_or_default())
-        } else if inner == "$value" {
-            Some(slo_core::num::format(value))
-        } else if inner == "printf \"%.1f\" $value" {
-            Some(format!("{value:.1}"))
-        } else if inner == "\"{{\"" {
-            Some("{{".to_owned())
-        } else {
-            None
-        };
-        match replaced {
-            Some(r) => out.push_str(&r),
-            None => out.push_str(&rest[start..start + end + 2]),
-        }
-        rest = &rest[start + end + 2..];
-    }
-    out.push_str(rest);
-    out
 }
 
 impl Daemon {
@@ -402,7 +364,7 @@ impl Daemon {
                 if prev.is_firing() {
                     tracing::info!(alert = %key, "alert resolved: its SLO or tier is no longer configured");
                 }
-                if let Some(a) = transition(prev, rec, now_ms, &self.config.external_url) {
+                if let Some(a) = alerts::transition(prev, rec, now_ms, &self.config.external_url) {
                     changes.push(a);
                 }
             }
@@ -594,7 +556,7 @@ impl Daemon {
             let annotations: Labels = rule
                 .annotations
                 .iter()
-                .map(|(k, v)| (k.clone(), render(v, &labels, value)))
+                .map(|(k, v)| (k.clone(), alerts::render(v, &labels, value)))
                 .collect();
             let outcome = inst.decision.outcome(tier.severity);
             let rec = self
@@ -614,7 +576,7 @@ impl Daemon {
                 rec.annotations = annotations;
             }
             let next = rec.state;
-            let change = transition(prev, rec, now_ms, &self.config.external_url);
+            let change = alerts::transition(prev, rec, now_ms, &self.config.external_url);
             let who = Subject {
                 slo,
                 instance: evaluate::braces(&inst.labels),
@@ -665,7 +627,7 @@ impl Daemon {
         rec.labels = labels;
         rec.annotations = annotations;
         let next = rec.state;
-        let change = transition(prev, rec, now_ms, &self.config.external_url);
+        let change = alerts::transition(prev, rec, now_ms, &self.config.external_url);
         let who = Subject {
             slo,
             instance: String::new(),
@@ -688,7 +650,7 @@ impl Daemon {
         self.state
             .alerts
             .values()
-            .filter_map(|r| to_alert(r, &self.config.external_url))
+            .filter_map(|r| alerts::to_alert(r, &self.config.external_url))
             .collect()
     }
 
@@ -770,42 +732,6 @@ impl Daemon {
     }
 }
 
-/// The notification owed for a state change, if any.
-fn transition(prev: AlertState, rec: &AlertRecord, now_ms: i64, url: &str) -> Option<Alert> {
-    let fired = !prev.is_firing() && rec.state.is_firing();
-    let resolved = prev.is_firing() && matches!(rec.state, AlertState::Resolved { .. });
-    (fired || resolved)
-        .then(|| to_alert(rec, url))
-        .flatten()
-        .map(|mut a| {
-            if resolved {
-                a.ends_at = Some(timestamp(now_ms));
-            }
-            a
-        })
-}
-
-/// The Alertmanager view of a record: firing, or recently resolved.
-fn to_alert(rec: &AlertRecord, url: &str) -> Option<Alert> {
-    let (status, started_at, ends_at) = match rec.state {
-        AlertState::Firing { started_at, .. } => (Status::Firing, started_at, None),
-        AlertState::Resolved {
-            started_at,
-            resolved_at,
-            ..
-        } => (Status::Resolved, started_at, Some(timestamp(resolved_at))),
-        _ => return None,
-    };
-    Some(Alert {
-        labels: rec.labels.clone(),
-        annotations: rec.annotations.clone(),
-        starts_at: timestamp(started_at),
-        ends_at,
-        status,
-        generator_url: url.to_owned(),
-    })
-}
-
 /// `slo-eval run --config FILE`: sets up logging and signals, then runs.
 pub fn main(config_path: &Path) -> Result<(), Error> {
     let _ = tracing_subscriber::fmt()
@@ -854,23 +780,4 @@ fn spawn_signals(
 /// The state file path (for tests and tools).
 pub fn state_file(config: &Config) -> PathBuf {
     config.state_file.clone()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renders_the_generated_templates() {
-        let labels = Labels::from([("route".to_owned(), "/pay".to_owned())]);
-        assert_eq!(
-            render(
-                "x (route={{ $labels.route }}) at {{ printf \"%.1f\" $value }}x {{ \"{{\" }}",
-                &labels,
-                14.44
-            ),
-            "x (route=/pay) at 14.4x {{"
-        );
-        assert_eq!(render("{{ unknown }} {{", &labels, 1.0), "{{ unknown }} {{");
-    }
 }

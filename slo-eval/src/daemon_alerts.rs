@@ -2,14 +2,15 @@
 //! alert's labels (data literal, the spec's own templates rendered), the
 //! data-absent alert, and a log line for every transition.
 
+use jiff::Timestamp;
 use slo_core::alert::{AlertState, Outcome};
 use slo_core::rules::{AlertingRule, Naming};
 use slo_core::spec::Slo;
 
-use crate::daemon::render;
 use crate::evaluate::{Instance, InstanceResult};
-use crate::notify::Labels;
+use crate::notify::{Alert, Labels, Status};
 use crate::server::LabelSet;
+use crate::state::AlertRecord;
 
 /// An alert's labels: the instance's labels from the data, literal (a route
 /// named `{{ $value }}` is a name, not a template: rendering it would merge
@@ -194,6 +195,82 @@ pub fn slo_labels(slo: &Slo) -> LabelSet {
     ]
 }
 
+/// Renders the few Go-template forms the generated annotations use, with
+/// the daemon's values: `{{ $labels.x }}`, `{{ $value }}`,
+/// `{{ printf "%.1f" $value }}` and the literal `{{ "{{" }}`.
+pub fn render(template: &str, labels: &Labels, value: f64) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let inner = rest[start + 2..start + end].trim();
+        let replaced = if let Some(name) = inner.strip_prefix("$labels.") {
+            Some(labels.get(name.trim()).cloned().unwrap_or_default())
+        } else if inner == "$value" {
+            Some(slo_core::num::format(value))
+        } else if inner == "printf \"%.1f\" $value" {
+            Some(format!("{value:.1}"))
+        } else if inner == "\"{{\"" {
+            Some("{{".to_owned())
+        } else {
+            None
+        };
+        match replaced {
+            Some(r) => out.push_str(&r),
+            None => out.push_str(&rest[start..start + end + 2]),
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A Unix-milliseconds time as a timestamp (the epoch if out of range).
+pub fn timestamp(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The notification owed for a state change, if any.
+pub fn transition(prev: AlertState, rec: &AlertRecord, now_ms: i64, url: &str) -> Option<Alert> {
+    let fired = !prev.is_firing() && rec.state.is_firing();
+    let resolved = prev.is_firing() && matches!(rec.state, AlertState::Resolved { .. });
+    (fired || resolved)
+        .then(|| to_alert(rec, url))
+        .flatten()
+        .map(|mut a| {
+            if resolved {
+                a.ends_at = Some(timestamp(now_ms));
+            }
+            a
+        })
+}
+
+/// The Alertmanager view of a record: firing, or recently resolved.
+/// The alert as notified: `None` unless firing or resolved.
+pub fn to_alert(rec: &AlertRecord, url: &str) -> Option<Alert> {
+    let (status, started_at, ends_at) = match rec.state {
+        AlertState::Firing { started_at, .. } => (Status::Firing, started_at, None),
+        AlertState::Resolved {
+            started_at,
+            resolved_at,
+            ..
+        } => (Status::Resolved, started_at, Some(timestamp(resolved_at))),
+        _ => return None,
+    };
+    Some(Alert {
+        labels: rec.labels.clone(),
+        annotations: rec.annotations.clone(),
+        starts_at: timestamp(started_at),
+        ends_at,
+        status,
+        generator_url: url.to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +297,19 @@ mod tests {
         assert_eq!(b["team"], "pay-0");
         assert_eq!(a["slo"], "avail");
         assert_eq!(a["alertname"], rule.alert);
+    }
+
+    #[test]
+    fn renders_the_generated_templates() {
+        let labels = Labels::from([("route".to_owned(), "/pay".to_owned())]);
+        assert_eq!(
+            render(
+                "x (route={{ $labels.route }}) at {{ printf \"%.1f\" $value }}x {{ \"{{\" }}",
+                &labels,
+                14.44
+            ),
+            "x (route=/pay) at 14.4x {{"
+        );
+        assert_eq!(render("{{ unknown }} {{", &labels, 1.0), "{{ unknown }} {{");
     }
 }
