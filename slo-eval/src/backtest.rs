@@ -15,8 +15,136 @@ use slo_core::num;
 use slo_core::spec::{Counted, Sli, SlicesSli, Slo, Spec};
 use slo_core::time::{self, Timestamp};
 
+use crate::command;
+use crate::connection::ConnectionArgs;
 use crate::errors::Error;
 use crate::prometheus::{Client, Endpoint};
+use crate::report::Reporter;
+use crate::specs;
+
+/// The arguments of `slo-eval backtest`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Spec files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Read the history from an OpenMetrics file (as promtool backfills).
+    #[arg(long, value_name = "FILE", conflicts_with = "prometheus")]
+    pub data: Option<PathBuf>,
+    /// Fetch the history from a Prometheus query API.
+    #[arg(long, value_name = "URL", requires_all = ["start", "end"])]
+    pub prometheus: Option<String>,
+    /// First evaluation (RFC 3339 or Unix seconds); default: the data's start.
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// Last evaluation; default: the data's end.
+    #[arg(long, value_name = "TIME")]
+    pub end: Option<String>,
+    /// Time between evaluations.
+    #[arg(long, default_value = "1m")]
+    pub step: Duration,
+    /// Resolution of counters fetched from Prometheus.
+    #[arg(long, default_value = "30s")]
+    pub resolution: Duration,
+    /// Incidents to score against (YAML); default: detected in the data.
+    #[arg(long, value_name = "FILE")]
+    pub incidents: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also draw burn rates, alerts and budget to this SVG file.
+    #[arg(long, value_name = "OUT.svg")]
+    pub plot: Option<PathBuf>,
+    /// How to connect to --prometheus.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// Runs `slo-eval backtest`: reads or fetches the history, replays it,
+/// prints the reports and draws the plot.
+pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
+    if let Some(path) = &args.plot {
+        check_plot_path(path)?;
+    }
+    // Connection mistakes (URL, CA file) first: before the specs.
+    let endpoint = args
+        .prometheus
+        .as_deref()
+        .map(|url| {
+            args.connection
+                .endpoint(url, std::time::Duration::from_secs(60))
+        })
+        .transpose()?;
+    let specs = specs::load_all(&args.paths, reporter)?;
+    let time = |s: Option<String>, flag: &str| s.map(|s| command::time_flag(flag, &s)).transpose();
+    let (start, end) = (time(args.start, "start")?, time(args.end, "end")?);
+    let dataset = match (args.data, endpoint) {
+        (Some(path), _) => read_data(&path)?,
+        (None, Some(endpoint)) => {
+            let (Some(s), Some(e)) = (start, end) else {
+                return Err(Error::Usage("--prometheus needs --start and --end".into()));
+            };
+            fetch_history(&endpoint, &specs, s, e, args.resolution)?
+        }
+        (None, None) => {
+            return Err(Error::Usage(
+                "give the history: --data FILE or --prometheus URL --start T --end T".into(),
+            ));
+        }
+    };
+    let incidents = args
+        .incidents
+        .map(|p| read_incidents(&p, &specs))
+        .transpose()?;
+    let Replayed { reports, skipped } = replay(&specs, &dataset, start, end, args.step, incidents)?;
+    if let Some(path) = &args.plot {
+        plot(path, &specs, &dataset, &reports)?;
+    }
+    let doc = Document {
+        slos: reports,
+        skipped,
+    };
+    let out = command::render(args.json, &doc, |doc| {
+        let mut s = text(&doc.slos);
+        for k in &doc.skipped {
+            s.push_str(&format!("{}/{}: SKIPPED: {}\n", k.service, k.slo, k.reason));
+        }
+        if let Some(path) = &args.plot {
+            s.push_str(&format!("plot written to {}\n", path.display()));
+        }
+        s
+    })?;
+    command::print(&out)
+}
+
+/// Fetches `specs`' series over `[start, end]` (ms) and the warm-up before
+/// it (the longest window), so the first evaluation sees full windows.
+fn fetch_history(
+    endpoint: &Endpoint,
+    specs: &[Spec],
+    start: Timestamp,
+    end: Timestamp,
+    resolution: Duration,
+) -> Result<Dataset, Error> {
+    let slos: Vec<&Slo> = specs.iter().flat_map(|s| &s.slos).collect();
+    let warmup = slos
+        .iter()
+        .filter_map(|s| s.policy.longest_window())
+        .max()
+        .map_or(0, |d| d.as_millis() as i64);
+    let fetched =
+        command::runtime()?.block_on(fetch(endpoint, &slos, start - warmup, end, resolution))?;
+    // Say which range was empty, not "the data holds no samples".
+    if fetched.time_range().is_none() {
+        return Err(Error::Usage(format!(
+            "no data: Prometheus has no samples of any SLO's series from {} to {} (nor in the {} before it): nothing to replay; check the range and the selectors",
+            time::format(start),
+            time::format(end),
+            Duration::from_millis(warmup as u64),
+        )));
+    }
+    Ok(fetched)
+}
 
 /// Where the history comes from.
 #[derive(Debug)]

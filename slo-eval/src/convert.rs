@@ -18,9 +18,27 @@ use std::path::PathBuf;
 use slo_core::format::Format;
 use slo_core::native;
 
+use crate::command;
 use crate::errors::Error;
 use crate::report::Reporter;
 use crate::specs;
+
+/// The arguments of `slo-eval convert`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Spec files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The format to write.
+    #[arg(long, default_value = slo_core::spec::VERSION, value_parser = TARGETS)]
+    pub to: String,
+}
+
+/// Runs `slo-eval convert`: prints the specs as slo/v1.
+pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
+    // slo/v1 is the only target for now (clap checks `--to`).
+    command::print(&convert(&args.paths, reporter)?)
+}
 
 /// The spec formats `convert` can write (`--to`).
 pub const TARGETS: [&str; 1] = [slo_core::spec::VERSION];

@@ -13,12 +13,53 @@
 //! ```
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use serde::Serialize;
 use slo_core::duration::Duration;
 use slo_core::num;
 use slo_core::policy::PairExplanation;
 use slo_core::spec::Slo;
+
+use crate::command;
+use crate::errors::Error;
+use crate::report::Reporter;
+use crate::specs;
+
+/// The arguments of `slo-eval explain`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Spec files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The constant error ratio for detection and reset times (1.0 is a
+    /// total outage).
+    #[arg(long, default_value_t = 1.0)]
+    pub error_ratio: f64,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `slo-eval explain`: one table per SLO, or one JSON document.
+pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
+    let error_ratio = args.error_ratio;
+    if !(error_ratio > 0.0 && error_ratio <= 1.0) {
+        return Err(Error::Usage(format!(
+            "--error-ratio {error_ratio} must be above 0 and at most 1"
+        )));
+    }
+    let specs = specs::load_all(&args.paths, reporter)?;
+    let slos = specs
+        .iter()
+        .flat_map(|s| &s.slos)
+        .map(|slo| explain(slo, error_ratio))
+        .collect();
+    let text = command::render(args.json, &Explanation { slos }, |doc| {
+        doc.slos.iter().map(table).collect::<Vec<_>>().join("\n")
+    })?;
+    command::print(&text)
+}
 
 /// One SLO's explanation: the `--json` shape.
 #[derive(Debug, Serialize)]

@@ -6,12 +6,71 @@
 //! keep working; the rules are otherwise the same.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use slo_core::rules::{Naming, ObjectMeta, RuleFile};
 use slo_core::spec::{Labels, Spec};
 
+use crate::command;
 use crate::errors::Error;
+use crate::report::Reporter;
+use crate::specs;
+
+/// The arguments of `slo-eval generate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Spec files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Leave out files whose path or name matches this glob; repeat for more.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Write to this file instead of standard output.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// What to write: a rule file, or a prometheus-operator PrometheusRule.
+    #[arg(long, value_enum, default_value_t = Target::Prometheus)]
+    pub target: Target,
+    /// PrometheusRule name: one object holding every service (default: one
+    /// object per service, each named <service>-slo-rules).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// PrometheusRule namespace.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// PrometheusRule label, as key=value; repeat for more.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Series and label names: this tool's, or Sloth's (`sloth_id`,
+    /// `sloth_window`, `slo:sli_error:ratio_rate30d`...) so Sloth
+    /// dashboards keep working. The alerts are the same either way.
+    #[arg(
+        long,
+        default_value = "native",
+        value_parser = PossibleValuesParser::new(Naming::NAMES).try_map(|s| s.parse::<Naming>())
+    )]
+    pub naming: Naming,
+}
+
+/// Runs `slo-eval generate`: writes the rules to `--output` or standard
+/// output.
+pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
+    let selection = specs::Selection {
+        paths: args.paths,
+        exclude: args.exclude,
+    };
+    let specs = specs::load(&selection, reporter)?;
+    let options = Options {
+        target: args.target,
+        name: args.name,
+        namespace: args.namespace,
+        labels: args.labels,
+        naming: args.naming,
+    };
+    let text = generate(&specs, &options)?;
+    write(&text, args.output.as_deref())
+}
 
 /// What `generate` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -97,13 +156,9 @@ fn by_service(specs: &[Spec]) -> Vec<Vec<Spec>> {
 
 /// Writes `text` to `output`, or to standard output when `None`.
 pub fn write(text: &str, output: Option<&Path>) -> Result<(), Error> {
-    use std::io::Write;
     match output {
         Some(path) => std::fs::write(path, text).map_err(|e| Error::io(path, e)),
-        None => std::io::stdout()
-            .lock()
-            .write_all(text.as_bytes())
-            .map_err(|e| Error::Output(e.to_string())),
+        None => command::print(text),
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod backtest;
 pub mod cli;
+mod command;
 pub mod config;
 pub mod connection;
 pub mod convert;
@@ -19,6 +20,7 @@ pub mod daemon_alerts;
 pub mod daemon_specs;
 pub mod delivery;
 pub mod errors;
+pub mod eval;
 pub mod evaluate;
 pub mod explain;
 pub mod generate;

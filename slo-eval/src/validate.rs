@@ -2,13 +2,54 @@
 //! ([`specs::read_unreported`]), optionally checked against a live
 //! Prometheus ([`slo_core::live`]), and a one-line summary.
 
+use std::path::PathBuf;
+
 use slo_core::diagnostic::{Diagnostic, Location};
 use slo_core::live::{self, Labels, Question};
 
+use crate::command;
+use crate::connection::ConnectionArgs;
 use crate::errors::{Error, QueryError};
 use crate::prometheus::{Client, Endpoint};
 use crate::report::Reporter;
 use crate::specs::{self, Selection, SpecFile};
+
+/// The arguments of `slo-eval validate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Spec files or folders (searched for *.yaml and *.yml; YAML that is
+    /// no spec, such as the daemon's configuration, is skipped with a note).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Leave out files whose path or name matches this glob; repeat for more.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Also check each SLO against this Prometheus query API: selectors
+    /// that match no series in the last hour, a latency threshold that is
+    /// no bucket bound, `group_by` labels the series lack, a gauge where
+    /// a counter belongs, queries that return nothing.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// How to connect to --prometheus.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// Runs `slo-eval validate`: prints the summary line.
+pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
+    let endpoint = args
+        .prometheus
+        .map(|url| {
+            args.connection
+                .endpoint(&url, std::time::Duration::from_secs(30))
+        })
+        .transpose()?;
+    let selection = Selection {
+        paths: args.paths,
+        exclude: args.exclude,
+    };
+    command::print(&validate(&selection, endpoint.as_ref(), reporter)?)
+}
 
 /// Checks every spec of `selection` (and, with `prometheus`, each SLO
 /// against that server), reporting problems through `reporter`; returns
