@@ -34,6 +34,8 @@ pub struct Args {
     pub target: Target,
     /// PrometheusRule name: one object holding every service (default: one
     /// object per service, each named <service>-slo-rules).
+    // The text is also the --help line, where <service> reads as meant.
+    #[allow(rustdoc::invalid_html_tags)]
     #[arg(long)]
     pub name: Option<String>,
     /// PrometheusRule namespace.
