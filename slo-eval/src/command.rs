@@ -50,3 +50,37 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .build()
         .map_err(|e| Error::Output(format!("cannot start the async runtime: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_flag_reads_rfc_3339_and_unix_seconds_alike() {
+        let rfc = time_flag("at", "2026-11-03T14:00:00Z").unwrap();
+        assert_eq!(time_flag("start", "1793714400").unwrap(), rfc);
+        assert_eq!(rfc, 1_793_714_400_000);
+    }
+
+    #[test]
+    fn a_bad_time_flag_is_a_usage_error_naming_the_flag_and_value() {
+        let Err(Error::Usage(message)) = time_flag("end", "yesterday") else {
+            panic!("'yesterday' was read as a time");
+        };
+        assert_eq!(
+            message,
+            "--end \"yesterday\" is not an RFC 3339 time or Unix seconds"
+        );
+    }
+
+    #[test]
+    fn render_writes_pretty_json_with_a_final_newline_or_the_text() {
+        let doc = serde_json::json!({"slos": [1]});
+        let json = render(true, &doc, |_| unreachable!("text asked for JSON")).unwrap();
+        assert_eq!(json, "{\n  \"slos\": [\n    1\n  ]\n}\n");
+        let text = render(false, &doc, |d| {
+            format!("{} slo(s)\n", d["slos"].as_array().unwrap().len())
+        });
+        assert_eq!(text.unwrap(), "1 slo(s)\n");
+    }
+}
