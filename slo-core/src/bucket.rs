@@ -14,7 +14,7 @@
 //! write differently differ well before the 15th.
 //!
 //! The rule is applied in two ways that agree by construction (a property
-//! test checks it): [`matches`] compares a label value with a threshold
+//! test checks it): [`matches()`] compares a label value with a threshold
 //! (the backtest), and [`le_regex`] is a regular expression of every
 //! spelling clients write for the threshold (the generated rules and the
 //! evaluator, as `le=~"..."`; PromQL anchors regexes at both ends). The

@@ -3,7 +3,7 @@
 //! all events and of the counted (bad or good) ones.
 //!
 //! Counters are summed the only correct way: `increase()` per series, then
-//! the sum ([`WindowedSums`](crate::series::WindowedSums)); summing raw
+//! the sum ([`WindowedSums`]); summing raw
 //! counters first turns one series' reset into a drop of the total.
 //!
 //! - **Ratio** SLIs read their two selectors.

@@ -4,6 +4,8 @@
 //! other bucket; it agrees with `bucket::matches`, the backtest's test of a
 //! bound; and the matcher reads back unchanged through a PromQL parser.
 
+mod common;
+
 use proptest::prelude::*;
 use regex::Regex;
 use slo_core::bucket::{le_regex, matches};
@@ -90,7 +92,7 @@ fn neighbour(x: f64, up: bool) -> f64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(common::config(1000, "proptest-regressions/prop_bucket.txt"))]
 
     /// Every client spelling of any threshold is matched, by the regex and
     /// by `matches`; the spellings of the next bucket (and of one a tenth

@@ -8,6 +8,8 @@
 //!   not-firing one, so never turns a firing alert into a resolved one;
 //! - an alert fed unknown outcomes stays exactly where it was.
 
+mod common;
+
 use proptest::prelude::*;
 use slo_core::alert::{AlertState, Decider, Measurement, Outcome};
 use slo_core::budget::{ErrorBudget, Objective};
@@ -56,7 +58,7 @@ fn outcomes(d: &Decider, measured: &[Option<Measurement>]) -> [Outcome; 2] {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(common::config(2000, "proptest-regressions/prop_unknown.txt"))]
 
     /// Replacing any set of measurements by unknown never turns a firing
     /// tier into not firing: it stays firing or becomes unknown (held).
