@@ -14,25 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The path of `name`: `$NAME` in upper case (e.g. `$PROMTOOL`) when set,
-/// else the first on PATH, else a failure saying how to install it.
-pub fn binary(name: &str) -> PathBuf {
-    let var = name.to_uppercase().replace('-', "_");
-    if let Some(p) = std::env::var_os(&var) {
-        return PathBuf::from(p);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        let candidate = dir.join(name);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!(
-        "`{name}` is not installed; these tests run the real thing. Install it with:\n    \
-         apt-get install -y prometheus prometheus-alertmanager\n(Debian's packages ship prometheus, promtool and prometheus-alertmanager)"
-    );
-}
+#[path = "binary.rs"]
+mod binary;
+pub use binary::binary;
 
 /// A port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
