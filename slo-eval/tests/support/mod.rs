@@ -866,3 +866,33 @@ pub fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> Opti
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// The largest value of `name` on the `/metrics` page at `url`, among the
+/// series carrying every `labels`; `None` when unreachable or absent.
+pub fn metric(url: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let (_, body) = get(url)?;
+    body.lines()
+        .filter(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .reduce(f64::max)
+}
+
+/// Waits (bounded by `within`) until the daemon serving `/metrics` at `url`
+/// completes `n` more evaluation cycles (its own `slo_eval_cycles_total`),
+/// instead of sleeping a guess of how long `n` cycles take; fails with
+/// `log()` when it does not.
+pub fn wait_cycles(url: &str, n: f64, within: Duration, log: impl Fn() -> String) {
+    let cycles = || metric(url, "slo_eval_cycles_total", &[]).unwrap_or(0.0);
+    let start = cycles();
+    let done = eventually(within, || (cycles() >= start + n).then_some(()));
+    assert!(
+        done.is_some(),
+        "fewer than {n} cycles in {within:?}:\n{}",
+        log()
+    );
+}
