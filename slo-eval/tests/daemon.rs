@@ -8,26 +8,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use support::DAEMON_SPEC as SPEC;
 use support::{Alertmanager, LiveTarget, Prometheus, Receiver, eventually, get};
-
-/// A fast policy so the test runs in seconds: 99% over 1h, one page pair
-/// 1m/15s at 10x (fires above 10% errors).
-const SPEC: &str = r#"
-version: slo/v1
-service: checkout
-slos:
-  - name: availability
-    objective: 99
-    period: 1h
-    sli:
-      ratio:
-        errors: http_requests_total{job="checkout",code="500"}
-        total: http_requests_total{job="checkout"}
-    alerting:
-      name: CheckoutBurn
-      windows:
-        - {severity: page, long: 1m, short: 15s, factor: 10}
-"#;
 
 struct Daemon {
     child: Child,

@@ -896,3 +896,52 @@ pub fn wait_cycles(url: &str, n: f64, within: Duration, log: impl Fn() -> String
         log()
     );
 }
+
+/// The `slo-eval` binary under test, ready for arguments.
+pub fn slo_eval() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("slo-eval").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs `cmd` to its end: exit code (-1 when killed by a signal), stdout
+/// and stderr.
+pub fn outcome(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The daemon tests' spec, a fast policy so they run in seconds: 99% over
+/// 1h, one page pair 1m/15s at 10x (fires above 10% errors).
+pub const DAEMON_SPEC: &str = r#"
+version: slo/v1
+service: checkout
+slos:
+  - name: availability
+    objective: 99
+    period: 1h
+    sli:
+      ratio:
+        errors: http_requests_total{job="checkout",code="500"}
+        total: http_requests_total{job="checkout"}
+    alerting:
+      name: CheckoutBurn
+      windows:
+        - {severity: page, long: 1m, short: 15s, factor: 10}
+"#;
+
+/// One checkout SLO at 99.9% over its 5xx ratio, for CLI and evaluator
+/// tests.
+pub const CHECKOUT_SPEC: &str = r#"
+version: slo/v1
+service: checkout
+slos:
+  - name: availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{job="checkout",code=~"5.."}
+        total: http_requests_total{job="checkout"}
+"#;
