@@ -14,19 +14,13 @@ use slo_core::series::Series;
 
 const INTERVAL_MS: i64 = 15_000;
 
+// The harness's finder (env override, clear failure when missing), shared
+// so both crates' tests find binaries the same way.
+#[path = "../../slo-eval/tests/support/binary.rs"]
+mod binary;
+
 fn promtool() -> PathBuf {
-    if let Some(p) = std::env::var_os("PROMTOOL") {
-        return PathBuf::from(p);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("promtool"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`promtool` is not installed; this test runs the real thing. Install it with:\n    apt-get install -y prometheus"
-            )
-        })
+    binary::binary("promtool")
 }
 
 /// A value per 15 s slot: a sample, a gap (`_`) or a staleness marker.

@@ -7,7 +7,6 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use support::Prometheus;
 
 fn examples() -> PathBuf {
@@ -25,8 +24,7 @@ fn backtest(args: &[&str]) -> serde_json::Value {
 }
 
 fn backtest_specs(specs: &[PathBuf], args: &[&str]) -> serde_json::Value {
-    let out = Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
+    let out = support::slo_eval()
         .arg("backtest")
         .args(specs)
         .args([
@@ -124,8 +122,7 @@ fn slices_replay_from_the_indicator_prometheus_evaluates(prom: &Prometheus, data
         .unwrap_or(f64::NAN);
     assert!(remaining < 1.0 && remaining > 0.0, "{remaining}");
 
-    let out = Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
+    let out = support::slo_eval()
         .arg("backtest")
         .arg(&spec)
         .arg("--data")

@@ -3,21 +3,12 @@
 //! wiremock stands in for Prometheus where the point is what the client
 //! sends (headers, redirects), which a real Prometheus cannot show.
 
-use assert_cmd::Command;
+mod support;
+
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const SPEC: &str = r#"
-version: slo/v1
-service: checkout
-slos:
-  - name: availability
-    objective: 99.9
-    sli:
-      ratio:
-        errors: http_requests_total{job="checkout",code=~"5.."}
-        total: http_requests_total{job="checkout"}
-"#;
+use support::CHECKOUT_SPEC as SPEC;
 
 fn spec() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -27,8 +18,7 @@ fn spec() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 fn slo_eval(args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
+    support::slo_eval()
         .args(args)
         .timeout(std::time::Duration::from_secs(60))
         .output()

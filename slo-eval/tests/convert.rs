@@ -3,26 +3,16 @@
 //! with `UPDATE_EXPECTED=1 cargo test -p slo-eval --test convert`), and it
 //! validates as slo/v1.
 
-use std::path::{Path, PathBuf};
+mod support;
 
-use assert_cmd::Command;
+use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn slo_eval(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::outcome(support::slo_eval().current_dir(root()).args(args))
 }
 
 /// Each interop example and the name of its expected text.

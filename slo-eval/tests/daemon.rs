@@ -8,26 +8,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use support::DAEMON_SPEC as SPEC;
 use support::{Alertmanager, LiveTarget, Prometheus, Receiver, eventually, get};
-
-/// A fast policy so the test runs in seconds: 99% over 1h, one page pair
-/// 1m/15s at 10x (fires above 10% errors).
-const SPEC: &str = r#"
-version: slo/v1
-service: checkout
-slos:
-  - name: availability
-    objective: 99
-    period: 1h
-    sli:
-      ratio:
-        errors: http_requests_total{job="checkout",code="500"}
-        total: http_requests_total{job="checkout"}
-    alerting:
-      name: CheckoutBurn
-      windows:
-        - {severity: page, long: 1m, short: 15s, factor: 10}
-"#;
 
 struct Daemon {
     child: Child,
@@ -103,11 +85,12 @@ fn count(r: &Receiver, status: &str) -> usize {
 }
 
 fn metric(d: &Daemon, name: &str) -> Option<f64> {
-    let (_, body) = get(&d.metrics)?;
-    body.lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .reduce(f64::max)
+    support::metric(&d.metrics, name, &[])
+}
+
+/// Lets the daemon complete `n` more evaluation cycles (bounded).
+fn wait_cycles(d: &Daemon, config: &Path, n: f64) {
+    support::wait_cycles(&d.metrics, n, Duration::from_secs(30), || read_log(config));
 }
 
 #[test]
@@ -123,7 +106,7 @@ fn an_incident_pages_once_across_kill_9_and_resolves_once() {
 
     let daemon = start(&config, listen);
     // Healthy traffic for a few cycles: nothing is sent.
-    std::thread::sleep(Duration::from_secs(4));
+    wait_cycles(&daemon, &config, 4.0);
     assert_eq!(hook.received().len(), 0);
 
     target.set_error_ratio(0.5);
@@ -164,7 +147,7 @@ fn an_incident_pages_once_across_kill_9_and_resolves_once() {
     // kill -9, then restart on the same state: no second page.
     drop(daemon);
     let daemon = start(&config, listen);
-    std::thread::sleep(Duration::from_secs(5));
+    wait_cycles(&daemon, &config, 5.0);
     assert_eq!(count(&hook, "firing"), 1, "re-paged after restart");
     assert_eq!(
         am_hook
@@ -189,7 +172,7 @@ fn an_incident_pages_once_across_kill_9_and_resolves_once() {
         resolve.map(|r| r.json["alerts"][0]["startsAt"].clone()),
         Some(starts_at)
     );
-    std::thread::sleep(Duration::from_secs(3));
+    wait_cycles(&daemon, &config, 3.0);
     assert_eq!(count(&hook, "firing"), 1);
     assert_eq!(count(&hook, "resolved"), 1);
     let am_resolved = am_hook.wait_for(Duration::from_secs(20), |r| {

@@ -61,31 +61,12 @@ impl Daemon {
 
     /// The largest value of `name` among series carrying every `labels`.
     fn metric(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let (_, body) = get(&self.url("metrics"))?;
-        body.lines()
-            .filter(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
-            .filter(|l| {
-                labels
-                    .iter()
-                    .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
-            })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .reduce(f64::max)
-    }
-
-    fn cycles(&self) -> f64 {
-        self.metric("slo_eval_cycles_total", &[]).unwrap_or(0.0)
+        support::metric(&self.url("metrics"), name, labels)
     }
 
     /// Waits (bounded) until the daemon ran `n` more cycles.
     fn wait_cycles(&self, n: f64, within: Duration) {
-        let start = self.cycles();
-        let done = eventually(within, || (self.cycles() >= start + n).then_some(()));
-        assert!(
-            done.is_some(),
-            "fewer than {n} cycles in {within:?}:\n{}",
-            self.log()
-        );
+        support::wait_cycles(&self.url("metrics"), n, within, || self.log());
     }
 }
 

@@ -22,20 +22,9 @@ use slo_core::policy::Severity;
 use slo_core::rules::{self, RuleFile};
 use slo_core::spec::Slo;
 use slo_eval::prometheus::{Client, Endpoint};
+use support::CHECKOUT_SPEC as CHECKOUT;
 use support::{OpenMetrics, RulesHistory};
 use tokio::sync::Semaphore;
-
-const CHECKOUT: &str = r#"
-version: slo/v1
-service: checkout
-slos:
-  - name: availability
-    objective: 99.9
-    sli:
-      ratio:
-        errors: http_requests_total{job="checkout",code=~"5.."}
-        total: http_requests_total{job="checkout"}
-"#;
 
 const SEARCH: &str = r#"
 version: slo/v1

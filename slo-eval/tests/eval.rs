@@ -3,7 +3,6 @@
 mod strict_json;
 mod support;
 
-use assert_cmd::Command;
 use slo_eval::prometheus::{Client, Endpoint};
 use support::{OpenMetrics, Prometheus};
 
@@ -65,17 +64,11 @@ fn world() -> World {
 /// `slo-eval eval --prometheus URL --at AT SPEC EXTRA...`: exit code,
 /// stdout, stderr.
 fn eval(w: &World, spec: &std::path::Path, at: i64, extra: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .args(["eval", "--prometheus", &w.prom.url, "--at", &at.to_string()])
-        .args(extra)
-        .arg(spec)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    support::outcome(
+        support::slo_eval()
+            .args(["eval", "--prometheus", &w.prom.url, "--at", &at.to_string()])
+            .args(extra)
+            .arg(spec),
     )
 }
 
@@ -187,8 +180,7 @@ fn eval_fails_clearly_when_prometheus_is_down() {
     let spec = dir.path().join("s.yaml");
     std::fs::write(&spec, SPEC).unwrap_or_else(|e| panic!("{e}"));
     let port = support::free_port();
-    let out = Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
+    let out = support::slo_eval()
         .args([
             "eval",
             "--prometheus",

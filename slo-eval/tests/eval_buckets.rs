@@ -12,7 +12,6 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use slo_core::events::{self, Counts};
 use slo_core::series::{Steps, WindowedSums};
 use slo_core::spec::Spec;
@@ -165,8 +164,7 @@ fn load(yaml: &str) -> Spec {
 
 /// `eval --json` at `at`, whatever its exit code (no data may set one).
 fn eval_json(w: &World, spec: &Path, at: i64) -> serde_json::Value {
-    let out = Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
+    let out = support::slo_eval()
         .args(["eval", "--json", "--prometheus", &w.prom.url, "--at"])
         .arg(at.to_string())
         .arg(spec)
@@ -182,8 +180,7 @@ fn eval_json(w: &World, spec: &Path, at: i64) -> serde_json::Value {
 }
 
 fn backtest(w: &World, spec: &Path, from: i64, to: i64) -> std::process::Output {
-    Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
+    support::slo_eval()
         .arg("backtest")
         .arg(spec)
         .arg("--data")
@@ -371,8 +368,7 @@ fn a_threshold_that_is_no_bucket_is_no_data_in_eval_and_an_error_in_backtest(w: 
 /// the missing bucket and the real bounds as `--data` does.
 fn backtest_from_prometheus_names_the_missing_bucket_not_a_missing_histogram(w: &World) {
     let spec_path = write_spec(w, "no-bucket-prom.yaml", NO_BUCKET);
-    let out = Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
+    let out = support::slo_eval()
         .arg("backtest")
         .arg(&spec_path)
         .args(["--prometheus", &w.prom.url, "--start"])
@@ -395,8 +391,7 @@ fn backtest_from_prometheus_names_the_missing_bucket_not_a_missing_histogram(w: 
 /// that it was the server's answer.
 fn backtest_from_prometheus_over_a_range_without_data_says_no_data_and_the_range(w: &World) {
     let spec_path = write_spec(w, "empty-range.yaml", SPELLINGS);
-    let out = Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
+    let out = support::slo_eval()
         .arg("backtest")
         .arg(&spec_path)
         .args(["--prometheus", &w.prom.url])
@@ -440,8 +435,7 @@ slos:
     let spec_path = write_spec(w, "grouped-no-bucket.yaml", spec);
     let (from, to) = (w.incident_start - 3600, w.incident_start + 7200);
     let from_file = backtest(w, &spec_path, from, to);
-    let out = Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
+    let out = support::slo_eval()
         .arg("backtest")
         .arg(&spec_path)
         .args(["--prometheus", &w.prom.url, "--start"])

@@ -5,15 +5,14 @@
 
 mod common;
 
-use std::process::Command;
-
-use assert_cmd::cargo::CommandCargoExt;
 use slo_core::rules::{Naming, ObjectMeta, RuleFile};
 
 fn generate(args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::cargo_bin("slo-eval").unwrap_or_else(|e| panic!("{e}"));
-    cmd.arg("generate").args(args);
-    cmd.output().unwrap_or_else(|e| panic!("{e}"))
+    common::support::slo_eval()
+        .arg("generate")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

@@ -10,6 +10,9 @@
 //! window pairs (detection time `f * b * W_long / e`). So the test fails if
 //! the conversion changes when a Sloth user would be paged.
 
+#[path = "support/binary.rs"]
+mod binary;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -124,9 +127,7 @@ fn detection_minutes(slo: &Slo, severity: Severity, error_ratio: f64) -> f64 {
 
 #[test]
 fn sloth_alerts_fire_when_the_converted_spec_says() {
-    if Command::new("promtool").arg("--version").output().is_err() {
-        panic!("promtool is needed: apt-get install -y prometheus");
-    }
+    let promtool = binary::binary("promtool");
     let path = root().join("examples/sloth/myservice.yaml");
     let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
     let sloth = slo_core::load::load_str(&source).unwrap_or_else(|d| panic!("{d:?}"));
@@ -196,7 +197,7 @@ fn sloth_alerts_fire_when_the_converted_spec_says() {
         "rule_files: [rules.yml]\nevaluation_interval: {STEP_MINUTES}m\ntests:\n  - interval: {STEP_MINUTES}m\n    input_series:\n      - series: 'http_request_duration_seconds_count{{job=\"myservice\",code=\"200\"}}'\n        values: '{ok}'\n      - series: 'http_request_duration_seconds_count{{job=\"myservice\",code=\"503\"}}'\n        values: '{failed}'\n    alert_rule_test:\n{cases}"
     );
     std::fs::write(dir.path().join("test.yml"), &suite).unwrap_or_else(|e| panic!("{e}"));
-    let out = Command::new("promtool")
+    let out = Command::new(&promtool)
         .current_dir(dir.path())
         .args(["test", "rules", "test.yml"])
         .output()

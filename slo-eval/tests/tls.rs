@@ -401,8 +401,7 @@ async fn eval_against_a_real_prometheus_over_mutual_tls() {
     let run = move |url: String| {
         let (ca, cert, key, spec) = (ca.clone(), cert.clone(), key.clone(), spec.clone());
         tokio::task::spawn_blocking(move || {
-            let out = assert_cmd::Command::cargo_bin("slo-eval")
-                .unwrap_or_else(|e| panic!("{e}"))
+            let out = support::slo_eval()
                 .args([
                     "eval",
                     "--prometheus",

@@ -6,9 +6,9 @@
 //! and checks both ways: every mark is reported on its line, and every
 //! reported error is marked (no noise, nothing missed).
 
-use std::path::{Path, PathBuf};
+mod support;
 
-use assert_cmd::Command;
+use std::path::{Path, PathBuf};
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -69,17 +69,7 @@ fn marks(source: &str) -> Vec<(usize, String, String)> {
 }
 
 fn validate(files: &[PathBuf]) -> (i32, String, String) {
-    let out = Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .arg("validate")
-        .args(files)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::outcome(support::slo_eval().arg("validate").args(files))
 }
 
 #[test]
@@ -190,8 +180,7 @@ fn duplicate_slo_across_files_is_reported_at_both_places() {
     let a = write(dir.path(), "a.yaml", CHECKOUT);
     let b = write(dir.path(), "b.yaml", &format!("# a copy\n{CHECKOUT}"));
     for command in ["validate", "generate"] {
-        let out = Command::cargo_bin("slo-eval")
-            .unwrap_or_else(|e| panic!("{e}"))
+        let out = support::slo_eval()
             .arg(command)
             .arg(dir.path())
             .output()
@@ -266,8 +255,7 @@ fn exclude_leaves_matching_files_out() {
     write(dir.path(), "a.yaml", CHECKOUT);
     write(dir.path(), "copy.yaml", CHECKOUT);
     let run = |args: &[&str]| {
-        let out = Command::cargo_bin("slo-eval")
-            .unwrap_or_else(|e| panic!("{e}"))
+        let out = support::slo_eval()
             .arg("validate")
             .arg(dir.path())
             .args(args)
@@ -291,8 +279,7 @@ fn exclude_leaves_matching_files_out() {
     assert_eq!(code, Some(2), "everything excluded: no specs");
     assert_eq!(run(&["--exclude", "[z"]).0, Some(2));
     // generate loads the same files.
-    let out = Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
+    let out = support::slo_eval()
         .arg("generate")
         .arg(dir.path())
         .args(["--exclude", "copy.*"])

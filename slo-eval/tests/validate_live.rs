@@ -6,7 +6,6 @@ mod support;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use support::{OpenMetrics, Prometheus};
 
 const SPEC: &str = r#"version: slo/v1
@@ -144,16 +143,10 @@ fn history() -> Prometheus {
 }
 
 fn validate(url: &str, spec: &Path) -> (i32, String, String) {
-    let out = Command::cargo_bin("slo-eval")
-        .unwrap_or_else(|e| panic!("{e}"))
-        .args(["validate", "--prometheus", url])
-        .arg(spec)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    support::outcome(
+        support::slo_eval()
+            .args(["validate", "--prometheus", url])
+            .arg(spec),
     )
 }
 

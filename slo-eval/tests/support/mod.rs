@@ -14,25 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The path of `name`: `$NAME` in upper case (e.g. `$PROMTOOL`) when set,
-/// else the first on PATH, else a failure saying how to install it.
-pub fn binary(name: &str) -> PathBuf {
-    let var = name.to_uppercase().replace('-', "_");
-    if let Some(p) = std::env::var_os(&var) {
-        return PathBuf::from(p);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        let candidate = dir.join(name);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!(
-        "`{name}` is not installed; these tests run the real thing. Install it with:\n    \
-         apt-get install -y prometheus prometheus-alertmanager\n(Debian's packages ship prometheus, promtool and prometheus-alertmanager)"
-    );
-}
+#[path = "binary.rs"]
+mod binary;
+pub use binary::binary;
 
 /// A port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
@@ -882,3 +866,82 @@ pub fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> Opti
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// The largest value of `name` on the `/metrics` page at `url`, among the
+/// series carrying every `labels`; `None` when unreachable or absent.
+pub fn metric(url: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let (_, body) = get(url)?;
+    body.lines()
+        .filter(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .reduce(f64::max)
+}
+
+/// Waits (bounded by `within`) until the daemon serving `/metrics` at `url`
+/// completes `n` more evaluation cycles (its own `slo_eval_cycles_total`),
+/// instead of sleeping a guess of how long `n` cycles take; fails with
+/// `log()` when it does not.
+pub fn wait_cycles(url: &str, n: f64, within: Duration, log: impl Fn() -> String) {
+    let cycles = || metric(url, "slo_eval_cycles_total", &[]).unwrap_or(0.0);
+    let start = cycles();
+    let done = eventually(within, || (cycles() >= start + n).then_some(()));
+    assert!(
+        done.is_some(),
+        "fewer than {n} cycles in {within:?}:\n{}",
+        log()
+    );
+}
+
+/// The `slo-eval` binary under test, ready for arguments.
+pub fn slo_eval() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("slo-eval").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs `cmd` to its end: exit code (-1 when killed by a signal), stdout
+/// and stderr.
+pub fn outcome(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The daemon tests' spec, a fast policy so they run in seconds: 99% over
+/// 1h, one page pair 1m/15s at 10x (fires above 10% errors).
+pub const DAEMON_SPEC: &str = r#"
+version: slo/v1
+service: checkout
+slos:
+  - name: availability
+    objective: 99
+    period: 1h
+    sli:
+      ratio:
+        errors: http_requests_total{job="checkout",code="500"}
+        total: http_requests_total{job="checkout"}
+    alerting:
+      name: CheckoutBurn
+      windows:
+        - {severity: page, long: 1m, short: 15s, factor: 10}
+"#;
+
+/// One checkout SLO at 99.9% over its 5xx ratio, for CLI and evaluator
+/// tests.
+pub const CHECKOUT_SPEC: &str = r#"
+version: slo/v1
+service: checkout
+slos:
+  - name: availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{job="checkout",code=~"5.."}
+        total: http_requests_total{job="checkout"}
+"#;
