@@ -1,6 +1,6 @@
 //! `slo-eval run`: the alerting daemon.
 //!
-//! Every interval it evaluates each SLO ([`evaluate`](crate::evaluate)),
+//! Every interval it evaluates each SLO ([`crate::evaluate`]),
 //! advances each alert's state machine ([`slo_core::alert::AlertState`]),
 //! and delivers:
 //!
