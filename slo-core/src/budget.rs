@@ -28,6 +28,9 @@ use crate::num;
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
 pub struct Objective {
     ratio: f64,
+    /// `1 - ratio` at the objective's precision, computed once: rounding it
+    /// exactly goes through decimal text, too slow for every decision.
+    budget: f64,
 }
 
 impl Objective {
@@ -39,7 +42,8 @@ impl Objective {
             // and a tiny percentage divides to 0 or to a subnormal that has
             // lost its digits.
             if ratio.is_normal() && ratio < 1.0 {
-                return Ok(Self { ratio });
+                let budget = num::difference(1.0, ratio);
+                return Ok(Self { ratio, budget });
             }
             // In range as written: say it is the rounding, not the range.
             let (end, rounded) = if ratio >= 1.0 { (100, 1) } else { (0, 0) };
@@ -66,7 +70,7 @@ impl Objective {
     /// The budget fraction `1 - T`, rounded to the objective's precision so
     /// that 99.9% gives exactly `0.001`.
     pub fn budget_fraction(self) -> f64 {
-        num::difference(1.0, self.ratio)
+        self.budget
     }
 }
 
