@@ -52,11 +52,45 @@ pub fn canonical(x: f64) -> f64 {
     if !x.is_finite() || x == 0.0 {
         return x;
     }
+    canonical_fast(x).unwrap_or_else(|| canonical_exact(x))
+}
+
+/// [`canonical`] through decimal text: always right, but it allocates, and
+/// deciding an alert computes a threshold this way.
+fn canonical_exact(x: f64) -> f64 {
     format!("{x:.*e}", DIGITS - 1)
         .parse::<f64>()
         .ok()
         .filter(|r| r.is_finite())
         .unwrap_or(x)
+}
+
+/// The powers of ten an `f64` holds exactly.
+const EXACT_POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// [`canonical_exact`] by arithmetic where that is provably the same: the
+/// 15-digit mantissa `m = |x| * 10^k` is found with one rounded operation by
+/// an exact power of ten (error at most 1/16, as `m < 1e15 < 2^50`), so it
+/// rounds like the exact decimal unless it lies within 0.1 of a half; then
+/// `m / 10^k` of two exact numbers is correctly rounded, as the decimal
+/// parser is. `None` where that argument does not hold.
+fn canonical_fast(x: f64) -> Option<f64> {
+    let a = x.abs();
+    let k = DIGITS as i32 - 1 - a.log10().floor() as i32;
+    let pow = |k: i32| EXACT_POW10.get(k.unsigned_abs() as usize).copied();
+    let scaled = if k >= 0 { a * pow(k)? } else { a / pow(k)? };
+    if (scaled - scaled.floor() - 0.5).abs() < 0.1 {
+        return None;
+    }
+    let m = scaled.round();
+    if !(1e14..1e15).contains(&m) {
+        return None;
+    }
+    let r = if k >= 0 { m / pow(k)? } else { m * pow(k)? };
+    Some(r.copysign(x))
 }
 
 /// `a - b` to the precision of the operands: the difference of two numbers
@@ -110,6 +144,37 @@ pub fn format(x: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The arithmetic shortcut gives exactly what the decimal text gives.
+        #[test]
+        fn canonical_fast_equals_the_exact_rounding(
+            mantissa in 1.0f64..10.0,
+            exp in -30i32..30,
+            bits in any::<u64>(),
+        ) {
+            let from_decimal = mantissa * 10f64.powi(exp);
+            let any_double = f64::from_bits(bits);
+            for x in [from_decimal, -from_decimal, any_double] {
+                if !x.is_finite() || x == 0.0 {
+                    continue;
+                }
+                if let Some(fast) = super::canonical_fast(x) {
+                    prop_assert_eq!(fast.to_bits(), super::canonical_exact(x).to_bits(), "x = {:e}", x);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_takes_the_shortcut_for_everyday_numbers() {
+        for x in [14.4, 0.001, 0.0144, 99.9 / 100.0, 0.02 * 720.0, 1.0 / 3.0] {
+            assert!(super::canonical_fast(x).is_some(), "{x}");
+            assert_eq!(canonical(x), super::canonical_exact(x));
+        }
+    }
+
     use super::*;
 
     #[test]
