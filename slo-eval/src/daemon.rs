@@ -38,7 +38,9 @@ use slo_core::spec::{Slo, Spec};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::daemon_alerts::{self as alerts, Subject, slo_id, slo_labels, split_key, state_code};
+use crate::daemon_alerts::{
+    self as alerts, Step, Subject, slo_id, slo_labels, split_key, state_code,
+};
 use crate::daemon_specs::{self, Loaded};
 use crate::delivery::{CycleClock, Delivery, Settings};
 use crate::errors::Error;
@@ -558,40 +560,31 @@ impl Daemon {
                 .iter()
                 .map(|(k, v)| (k.clone(), alerts::render(v, &labels, value)))
                 .collect();
+            let mut series = base.clone();
+            series.push(("tier".to_owned(), tier.severity.to_string()));
             let outcome = inst.decision.outcome(tier.severity);
-            let rec = self
-                .state
-                .alerts
-                .entry(key.clone())
-                .or_insert_with(|| AlertRecord {
-                    labels: labels.clone(),
-                    annotations: annotations.clone(),
-                    state: AlertState::Inactive,
-                });
-            let prev = rec.state;
-            rec.state = prev.step(outcome, slo.alerting.tier(tier.severity).for_, now_ms);
-            rec.labels = labels;
-            if outcome == Outcome::Firing {
-                // Keep the annotations of the last firing evaluation.
-                rec.annotations = annotations;
-            }
-            let next = rec.state;
-            let change = alerts::transition(prev, rec, now_ms, &self.config.external_url);
-            let who = Subject {
-                slo,
-                instance: evaluate::braces(&inst.labels),
-                tier: tier.severity.to_string(),
-                burn_rates: burn_rates.clone(),
-            };
-            let why = "a window it needs has no data (no series, or NaN)";
-            let was = self.held.get(&key).map(String::as_str);
-            if alerts::log_transition(&who, prev, next, outcome, why, was) {
-                held.insert(key.clone(), why.to_owned());
-            }
-            let mut l = base.clone();
-            l.push(("tier".to_owned(), tier.severity.to_string()));
-            self.alert_series.insert(key, (l, state_code(next)));
-            changes.extend(change);
+            self.step_alert(
+                Step {
+                    key,
+                    labels,
+                    // Keep the annotations of the last firing evaluation.
+                    annotations,
+                    refresh_annotations: outcome == Outcome::Firing,
+                    outcome,
+                    hold_for: slo.alerting.tier(tier.severity).for_,
+                    who: Subject {
+                        slo,
+                        instance: evaluate::braces(&inst.labels),
+                        tier: tier.severity.to_string(),
+                        burn_rates: burn_rates.clone(),
+                    },
+                    why: "a window it needs has no data (no series, or NaN)",
+                    series,
+                },
+                now_ms,
+                held,
+                changes,
+            );
         }
     }
 
@@ -612,7 +605,51 @@ impl Daemon {
         };
         let key = alerts::absent_key(slo);
         seen.insert(key.clone());
-        let outcome = alerts::absent_outcome(slo, instances);
+        let mut series = slo_labels(slo);
+        series.push(("tier".to_owned(), "absent".to_owned()));
+        self.step_alert(
+            Step {
+                key,
+                labels,
+                annotations,
+                refresh_annotations: true,
+                outcome: alerts::absent_outcome(slo, instances),
+                hold_for: slo.alerting.absent_for,
+                who: Subject {
+                    slo,
+                    instance: String::new(),
+                    tier: "absent".to_owned(),
+                    burn_rates: String::new(),
+                },
+                why: "the policy reads no window",
+                series,
+            },
+            now_ms,
+            held,
+            changes,
+        );
+    }
+
+    /// Advances one alert (a tier's or the absent one) by `step`: its
+    /// record, the notification it owes, its log line and its state series.
+    fn step_alert(
+        &mut self,
+        step: Step<'_>,
+        now_ms: i64,
+        held: &mut BTreeMap<String, String>,
+        changes: &mut Vec<Alert>,
+    ) {
+        let Step {
+            key,
+            labels,
+            annotations,
+            refresh_annotations,
+            outcome,
+            hold_for,
+            who,
+            why,
+            series,
+        } = step;
         let rec = self
             .state
             .alerts
@@ -623,26 +660,23 @@ impl Daemon {
                 state: AlertState::Inactive,
             });
         let prev = rec.state;
-        rec.state = prev.step(outcome, slo.alerting.absent_for, now_ms);
+        rec.state = prev.step(outcome, hold_for, now_ms);
         rec.labels = labels;
-        rec.annotations = annotations;
+        if refresh_annotations {
+            rec.annotations = annotations;
+        }
         let next = rec.state;
-        let change = alerts::transition(prev, rec, now_ms, &self.config.external_url);
-        let who = Subject {
-            slo,
-            instance: String::new(),
-            tier: "absent".to_owned(),
-            burn_rates: String::new(),
-        };
-        let why = "the policy reads no window";
+        changes.extend(alerts::transition(
+            prev,
+            rec,
+            now_ms,
+            &self.config.external_url,
+        ));
         let was = self.held.get(&key).map(String::as_str);
         if alerts::log_transition(&who, prev, next, outcome, why, was) {
             held.insert(key.clone(), why.to_owned());
         }
-        let mut l = slo_labels(slo);
-        l.push(("tier".to_owned(), "absent".to_owned()));
-        self.alert_series.insert(key, (l, state_code(next)));
-        changes.extend(change);
+        self.alert_series.insert(key, (series, state_code(next)));
     }
 
     /// The alerts Alertmanager must hear about now.

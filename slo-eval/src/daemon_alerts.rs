@@ -271,6 +271,29 @@ pub fn to_alert(rec: &AlertRecord, url: &str) -> Option<Alert> {
     })
 }
 
+/// One evaluation of one alert, for the daemon's `step_alert`.
+#[derive(Debug)]
+pub(crate) struct Step<'a> {
+    /// The alert's key in the state.
+    pub(crate) key: String,
+    /// Its labels this evaluation.
+    pub(crate) labels: Labels,
+    /// Its rendered annotations this evaluation.
+    pub(crate) annotations: Labels,
+    /// Replace the recorded annotations (else only a new record takes them).
+    pub(crate) refresh_annotations: bool,
+    /// What the evaluation says.
+    pub(crate) outcome: Outcome,
+    /// The alert's `for`.
+    pub(crate) hold_for: Option<slo_core::duration::Duration>,
+    /// Who it is about, for the log.
+    pub(crate) who: Subject<'a>,
+    /// Why an unknown outcome is unknown, for the log.
+    pub(crate) why: &'static str,
+    /// The `slo_eval_alert_state` series labels.
+    pub(crate) series: LabelSet,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
