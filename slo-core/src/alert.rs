@@ -429,6 +429,17 @@ impl AlertState {
         }
     }
 
+    /// The state's name in logs, metrics and JSON: `inactive`, `pending`,
+    /// `firing` or `resolved`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AlertState::Inactive => "inactive",
+            AlertState::Pending { .. } => "pending",
+            AlertState::Firing { .. } => "firing",
+            AlertState::Resolved { .. } => "resolved",
+        }
+    }
+
     /// True while firing.
     pub fn is_firing(&self) -> bool {
         matches!(self, AlertState::Firing { .. })

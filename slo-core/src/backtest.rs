@@ -104,6 +104,10 @@ pub struct Options {
     pub budget_every: Duration,
     /// The ground truth.
     pub incidents: Incidents,
+    /// Also report each long window's burn rate at every step
+    /// ([`InstanceReport::burn_rates`], what a plot draws); off by default:
+    /// it costs a measurement per step and window.
+    pub burn_rates: bool,
 }
 
 impl Options {
@@ -116,6 +120,7 @@ impl Options {
             step: DEFAULT_STEP,
             budget_every: DEFAULT_BUDGET_EVERY,
             incidents: Incidents::Detect(Significance::default()),
+            burn_rates: false,
         }
     }
 }
@@ -233,6 +238,19 @@ pub struct InstanceReport {
     pub incidents: Vec<IncidentOutcome>,
     /// Scores per tier, then for all tiers together.
     pub quality: Vec<TierQuality>,
+    /// With [`Options::burn_rates`]: each pair's long window (shortest
+    /// first) and its burn rate at every step that measured one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub burn_rates: Vec<BurnRateLine>,
+}
+
+/// One window's burn rate over the replay.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct BurnRateLine {
+    /// The window.
+    pub window: Duration,
+    /// `(time, burn rate)` at every step where the window had traffic.
+    pub points: Vec<(Timestamp, f64)>,
 }
 
 impl InstanceReport {
@@ -474,7 +492,37 @@ impl<'a> Replayer<'a> {
             budget,
             incidents: outcomes,
             quality,
+            burn_rates: if self.options.burn_rates {
+                self.burn_rate_lines(inst.counts)
+            } else {
+                Vec::new()
+            },
         }
+    }
+
+    /// Each pair's long window's burn rate at every step with traffic.
+    fn burn_rate_lines(&self, counts: Counts) -> Vec<BurnRateLine> {
+        let mut longs: Vec<usize> = (0..self.decider.len())
+            .filter_map(|i| Some(self.decider.pair_windows(i)?.0))
+            .collect();
+        // The decider's windows are sorted shortest first.
+        longs.sort_unstable();
+        longs.dedup();
+        longs
+            .into_iter()
+            .filter_map(|w| Some((w, *self.decider.windows().get(w)?)))
+            .map(|(w, window)| BurnRateLine {
+                window,
+                points: (0..self.steps.len())
+                    .filter_map(|k| {
+                        let m = self.measure(w, k, counts)?;
+                        m.error_ratio
+                            .is_finite()
+                            .then(|| (self.steps.at(k), self.budget.burn_rate(m.error_ratio)))
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     /// The steps at which the shortest window measures a finite ratio.

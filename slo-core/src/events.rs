@@ -215,11 +215,9 @@ fn parse(selector: &str) -> Result<Selector, ReplayError> {
     })
 }
 
+/// The instance `key` belongs to ([`crate::instance::of`]).
 fn instance_of(key: &SeriesKey, group_by: &[String]) -> Labels {
-    group_by
-        .iter()
-        .map(|l| (l.clone(), key.label(l).to_owned()))
-        .collect()
+    crate::instance::of(group_by, |l| Some(key.label(l)))
 }
 
 /// Groups series by instance.

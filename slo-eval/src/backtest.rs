@@ -3,7 +3,6 @@
 //! or from a Prometheus, prints the alert timeline and the policy's quality
 //! (precision, recall, detection and reset time), and can draw it as SVG.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -96,9 +95,22 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
         .incidents
         .map(|p| read_incidents(&p, &specs))
         .transpose()?;
-    let Replayed { reports, skipped } = replay(&specs, &dataset, start, end, args.step, incidents)?;
+    let mut options = Options::new(0, 0);
+    options.step = args.step;
+    options.burn_rates = args.plot.is_some();
+    if let Some(list) = incidents {
+        options.incidents = Incidents::Given(list);
+    }
+    let Replayed {
+        mut reports,
+        skipped,
+    } = replay(&specs, &dataset, start, end, options)?;
     if let Some(path) = &args.plot {
-        plot(path, &specs, &dataset, &reports)?;
+        plot(path, &specs, &reports)?;
+        // The plot's lines are not part of the report.
+        for inst in reports.iter_mut().flat_map(|r| &mut r.instances) {
+            inst.burn_rates.clear();
+        }
     }
     let doc = Document {
         slos: reports,
@@ -401,7 +413,8 @@ fn push_points(data: &mut Dataset, key: &SeriesKey, points: Vec<(f64, f64)>) {
     }
 }
 
-/// Replays every SLO of `specs` over `data`. An SLO that cannot be
+/// Replays every SLO of `specs` over `data`, as `options` say but over
+/// `[start, end]` (the data's range by default). An SLO that cannot be
 /// replayed (an `events` or `raw` SLI, a selector matching nothing) is
 /// skipped with a warning on stderr, and the rest replayed; only when none
 /// can be is it an error.
@@ -410,17 +423,13 @@ pub fn replay(
     data: &Dataset,
     start: Option<Timestamp>,
     end: Option<Timestamp>,
-    step: Duration,
-    incidents: Option<Vec<slo_core::incident::Incident>>,
+    mut options: Options,
 ) -> Result<Replayed, Error> {
     let (first, last) = data
         .time_range()
         .ok_or_else(|| Error::Usage("the data holds no samples".to_owned()))?;
-    let mut options = Options::new(start.unwrap_or(first), end.unwrap_or(last));
-    options.step = step;
-    if let Some(list) = incidents {
-        options.incidents = Incidents::Given(list);
-    }
+    options.start = start.unwrap_or(first);
+    options.end = end.unwrap_or(last);
     let mut reports = Vec::new();
     let mut skipped = Vec::new();
     for slo in specs.iter().flat_map(|s| &s.slos) {
@@ -472,7 +481,7 @@ pub fn text(reports: &[Report]) -> String {
                 "{}/{}{} ({}% over {}), {} to {} every {}",
                 r.service,
                 r.slo,
-                crate::evaluate::braces(&inst.labels),
+                slo_core::instance::braces(&inst.labels),
                 num::format(r.objective),
                 r.period,
                 time::format(r.start),
@@ -572,53 +581,10 @@ pub fn text(reports: &[Report]) -> String {
     out
 }
 
-/// A window and its burn rate at each step: one line of the plot.
-type WindowLine = (Duration, Vec<(Timestamp, f64)>);
-
-/// Per-step burn rate of each window of `slo`'s policy, per instance.
-fn burn_rates(slo: &Slo, data: &Dataset, report: &Report) -> BTreeMap<String, Vec<WindowLine>> {
-    let mut out = BTreeMap::new();
-    let Some(steps) = slo_core::series::Steps::new(report.start, report.end, report.step) else {
-        return out;
-    };
-    let Ok(instances) = slo_core::events::event_series(slo, data) else {
-        return out;
-    };
-    let budget = slo.budget();
-    let mut windows: Vec<Duration> = slo.policy.pairs().iter().map(|p| p.long).collect();
-    windows.sort();
-    windows.dedup();
-    let mut sums = slo_core::series::WindowedSums::new(&windows, steps);
-    for inst in instances {
-        sums.clear();
-        inst.add_to(&mut sums, 0, 1);
-        let lines = windows
-            .iter()
-            .enumerate()
-            .map(|(w, window)| {
-                let points = steps
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(k, t)| {
-                        let [total, counted] = sums.get(w, k);
-                        let m = slo_core::events::measurement(total, counted, inst.counts)?;
-                        m.error_ratio
-                            .is_finite()
-                            .then(|| (t, budget.burn_rate(m.error_ratio)))
-                    })
-                    .collect();
-                (*window, points)
-            })
-            .collect();
-        out.insert(format!("{:?}", inst.labels), lines);
-    }
-    out
-}
-
 /// Draws every SLO instance as an SVG: the long windows' burn rates against
 /// each pair's factor (log scale), alert periods shaded (pages red, tickets
 /// orange), and the budget remaining.
-pub fn plot(path: &Path, specs: &[Spec], data: &Dataset, reports: &[Report]) -> Result<(), Error> {
+pub fn plot(path: &Path, specs: &[Spec], reports: &[Report]) -> Result<(), Error> {
     use plotters::prelude::*;
     let slos: Vec<&Slo> = specs.iter().flat_map(|s| &s.slos).collect();
     let panels: usize = reports
@@ -634,12 +600,14 @@ pub fn plot(path: &Path, specs: &[Spec], data: &Dataset, reports: &[Report]) -> 
     let areas = root.split_evenly((panels, 1));
     let mut area_iter = areas.iter();
     for (slo, report) in slos.iter().zip(reports) {
-        let rates = burn_rates(slo, data, report);
         for inst in &report.instances {
             let Some(area) = area_iter.next() else { break };
             let (top, bottom) = area.split_vertically(290);
-            let key = format!("{:?}", inst.labels);
-            let windows = rates.get(&key).cloned().unwrap_or_default();
+            let windows: Vec<(Duration, &[(Timestamp, f64)])> = inst
+                .burn_rates
+                .iter()
+                .map(|l| (l.window, l.points.as_slice()))
+                .collect();
             let (x0, x1) = (report.start as f64 / 3.6e6, report.end as f64 / 3.6e6);
             let max_factor = slo
                 .policy

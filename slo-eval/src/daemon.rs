@@ -32,24 +32,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
 use jiff::Timestamp;
-use slo_core::alert::{AlertState, Outcome};
-use slo_core::policy::Severity;
+use slo_core::evaluation::{self, InstanceResult};
+use slo_core::ledger::{Tracked, slo_id, split_key};
 use slo_core::spec::{Slo, Spec};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::daemon_alerts::{
-    self as alerts, Step, Subject, slo_id, slo_labels, split_key, state_code,
-};
+use crate::daemon_alerts::{self as alerts, slo_labels, state_code};
 use crate::daemon_specs::{self, Loaded};
 use crate::delivery::{CycleClock, Delivery, Settings};
 use crate::errors::Error;
-use crate::evaluate::{self, InstanceResult};
-use crate::notify::{Alert, Labels, Notifier};
+use crate::evaluate;
+use crate::notify::{Alert, Notifier};
 use crate::prometheus::Client;
 use crate::report::Reporter;
 use crate::server::{Degraded, LabelSet, Metrics};
-use crate::state::{AlertRecord, State};
+use crate::state::State;
 
 /// How long resolved alerts are resent to Alertmanager.
 const RESOLVED_RESEND: StdDuration = StdDuration::from_secs(15 * 60);
@@ -75,9 +73,6 @@ pub struct Daemon {
     /// Budget left per alert-key prefix (SLO instance), between refreshes.
     period_cache: BTreeMap<String, Option<f64>>,
     last_period: Option<Instant>,
-    /// Alert keys held on unknown at the last cycle, with why (to log
-    /// changes once).
-    held: BTreeMap<String, String>,
     /// `slo_eval_alert_state` series by alert key: labels and code.
     alert_series: BTreeMap<String, (LabelSet, i64)>,
     /// Burn-rate, error-ratio and budget series written per SLO
@@ -90,22 +85,6 @@ pub struct Daemon {
 
 fn millis(t: Timestamp) -> i64 {
     t.as_millisecond()
-}
-
-/// `service/slo{labels}`: an SLO instance.
-fn instance_key(slo: &Slo, labels: &evaluate::Instance) -> String {
-    // Ungrouped instances keep the `{}` so their keys stay as persisted.
-    let b = evaluate::braces(labels);
-    format!(
-        "{}/{}{}",
-        slo.service,
-        slo.name,
-        if b.is_empty() { "{}" } else { &b }
-    )
-}
-
-fn alert_key(instance: &str, severity: Severity) -> String {
-    format!("{instance}/{severity}")
 }
 
 impl Daemon {
@@ -156,7 +135,6 @@ impl Daemon {
             loaded: Loaded::default(),
             period_cache: BTreeMap::new(),
             last_period: None,
-            held: BTreeMap::new(),
             no_data: BTreeSet::new(),
             alert_series: BTreeMap::new(),
             slo_series: BTreeMap::new(),
@@ -233,7 +211,9 @@ impl Daemon {
         }
     }
 
-    /// One evaluation and delivery cycle at `now`.
+    /// One evaluation and delivery cycle at `now`: the queries, then the
+    /// ledger's cycle ([`slo_core::ledger`]), then logs, metrics and
+    /// delivery of what it decided.
     pub async fn cycle(&mut self, now: Timestamp) -> Result<(), Error> {
         let started = Instant::now();
         let specs = Arc::clone(&self.specs);
@@ -243,7 +223,7 @@ impl Daemon {
             .is_none_or(|t| t.elapsed() >= PERIOD_REFRESH);
         let queries: usize = slos
             .iter()
-            .map(|s| evaluate::query_count(s, with_period))
+            .map(|s| evaluation::query_count(s, with_period))
             .sum();
         let outcomes = evaluate::evaluate_all(
             &self.client,
@@ -257,73 +237,38 @@ impl Daemon {
             self.last_period = Some(Instant::now());
         }
         let now_ms = millis(now);
-        let mut changes: Vec<Alert> = Vec::new();
-        let mut seen: BTreeSet<String> = BTreeSet::new();
-        let mut held: BTreeMap<String, String> = BTreeMap::new();
+        let mut cycle = self.state.alerts.cycle(now_ms);
+        for outcome in &outcomes {
+            match &outcome.result {
+                Err(_) => cycle.failed(outcome.slo),
+                Ok(instances) => cycle.evaluated(outcome.slo, instances),
+            }
+        }
+        // An invalid spec file may be the one defining the alerts nobody
+        // decided: they are held rather than resolved.
+        let report = cycle.finish(
+            !self.loaded.broken.is_empty(),
+            RESOLVED_RESEND.as_millis() as i64,
+        );
         // SLOs whose metric series keep their last values (failed queries).
         let mut kept: BTreeSet<String> = BTreeSet::new();
         for outcome in &outcomes {
             let slo = outcome.slo;
             let id = slo_id(slo);
-            let prefix = format!("{id}{{");
-            let absent = alerts::absent_key(slo);
-            // The SLO's instance alerts (keys are sorted), and its absent one.
-            let keys_of = |state: &State, all: bool| -> Vec<String> {
-                let mut keys: Vec<String> = state
-                    .alerts
-                    .range(prefix.clone()..)
-                    .map(|(k, _)| k)
-                    .take_while(|k| k.starts_with(&prefix))
-                    .cloned()
-                    .collect();
-                if all && state.alerts.contains_key(&absent) {
-                    keys.push(absent.clone());
-                }
-                keys
-            };
             match &outcome.result {
                 Err(e) => {
                     tracing::warn!(service = %slo.service, slo = %slo.name, error = %e, "evaluation failed; alerts held");
                     self.metrics.failures.get_or_create(&slo_labels(slo)).inc();
                     kept.insert(id);
-                    for key in keys_of(&self.state, true) {
-                        self.hold(slo, &key, "the SLO's queries failed", &mut seen, &mut held);
-                    }
                 }
                 Ok(instances) => {
                     self.forget_series(&id);
                     // Tracked even without instances, to be removed with the SLO.
                     self.slo_series.entry(id.clone()).or_default();
                     for inst in instances {
-                        self.apply(
-                            slo,
-                            inst,
-                            with_period,
-                            now_ms,
-                            &mut seen,
-                            &mut held,
-                            &mut changes,
-                        );
+                        self.write_series(slo, inst, with_period);
                     }
-                    self.apply_absent(slo, instances, now_ms, &mut seen, &mut held, &mut changes);
                     self.note_no_data(slo, instances);
-                    // An instance that returned nothing at all: unknown,
-                    // held (its tier still exists, or it would be stale).
-                    for key in keys_of(&self.state, false) {
-                        let tier = split_key(&key).2;
-                        let enabled = [Severity::Page, Severity::Ticket].into_iter().any(|s| {
-                            s.to_string() == tier
-                                && slo_core::rules::tier_alert(
-                                    slo,
-                                    slo_core::rules::Naming::Native,
-                                    s,
-                                )
-                                .is_some()
-                        });
-                        if enabled && !seen.contains(&key) {
-                            self.hold(slo, &key, "no data for the instance", &mut seen, &mut held);
-                        }
-                    }
                     self.metrics
                         .last_evaluation
                         .get_or_create(&slo_labels(slo))
@@ -331,56 +276,30 @@ impl Daemon {
                 }
             }
         }
-        // Alerts not decided this cycle: their SLO was removed, their tier
-        // disabled or absent_for unset. They resolve, unless a spec file is
-        // invalid: it may be the one that defines them, so they are held.
-        let stale: Vec<String> = self
-            .state
-            .alerts
-            .keys()
-            .filter(|k| !seen.contains(*k))
-            .cloned()
-            .collect();
-        let broken = !self.loaded.broken.is_empty();
-        for key in stale {
-            if broken {
-                seen.insert(key.clone());
-                let live = self.state.alerts.get(&key).is_some_and(|r| {
-                    matches!(
-                        r.state,
-                        AlertState::Pending { .. } | AlertState::Firing { .. }
-                    )
-                });
-                let why = "its SLO is not loaded while a spec file is invalid";
-                if live && self.held.get(&key).map(String::as_str) != Some(why) {
-                    tracing::warn!(alert = %key, reason = why, "alert held-unknown: kept as it is, not resolved");
-                }
-                if live {
-                    held.insert(key, why.to_owned());
-                }
-                continue;
-            }
-            if let Some(rec) = self.state.alerts.get_mut(&key) {
-                let prev = rec.state;
-                rec.state = prev.next(false, None, now_ms);
-                if prev.is_firing() {
-                    tracing::info!(alert = %key, "alert resolved: its SLO or tier is no longer configured");
-                }
-                if let Some(a) = alerts::transition(prev, rec, now_ms, &self.config.external_url) {
-                    changes.push(a);
-                }
+        let mut changes: Vec<Alert> = Vec::new();
+        for event in &report.events {
+            alerts::log(event);
+            if let Some(rec) = &event.notify {
+                changes.extend(alerts::notification(
+                    event.prev,
+                    rec,
+                    now_ms,
+                    &self.config.external_url,
+                ));
             }
         }
-        // Forget alerts resolved long enough ago, and inactive ones.
-        let resend_ms = RESOLVED_RESEND.as_millis() as i64;
-        self.state.alerts.retain(|_, r| match r.state {
-            AlertState::Inactive => false,
-            AlertState::Resolved { resolved_at, .. } => now_ms - resolved_at < resend_ms,
-            _ => true,
-        });
-        self.publish(&seen, &kept);
-        self.metrics.alerts_held.set(held.len() as i64);
-        self.held = held;
+        for (key, t) in &report.tracked {
+            let mut l = vec![
+                ("slo_service".to_owned(), t.service.clone()),
+                ("slo".to_owned(), t.slo.clone()),
+            ];
+            l.extend(t.instance.iter().map(|(k, v)| (k.clone(), v.clone())));
+            l.push(("tier".to_owned(), t.tier.clone()));
+            self.alert_series
+                .insert(key.clone(), (l, state_code(t.state)));
+        }
+        self.publish(&report.tracked, &kept);
+        self.metrics.alerts_held.set(report.held as i64);
         self.hand_over(changes);
         self.metrics.cycles.inc();
         self.metrics.cycle_queries.set(queries as i64);
@@ -390,46 +309,6 @@ impl Daemon {
         self.ready.store(true, Ordering::Relaxed);
         self.delivery.clock.completed(Timestamp::now());
         Ok(())
-    }
-
-    /// Holds `key` as it is (its condition is unknown `why`), logging the
-    /// hold once.
-    fn hold(
-        &mut self,
-        slo: &Slo,
-        key: &str,
-        why: &str,
-        seen: &mut BTreeSet<String>,
-        held: &mut BTreeMap<String, String>,
-    ) {
-        seen.insert(key.to_owned());
-        let Some(rec) = self.state.alerts.get(key) else {
-            return;
-        };
-        let (_, instance, tier) = split_key(key);
-        let who = Subject {
-            slo,
-            instance: instance.to_owned(),
-            tier: tier.to_owned(),
-            burn_rates: String::new(),
-        };
-        let was = self.held.get(key).map(String::as_str);
-        if alerts::log_transition(&who, rec.state, rec.state, Outcome::Unknown, why, was) {
-            held.insert(key.to_owned(), why.to_owned());
-        }
-        if !self.alert_series.contains_key(key) {
-            // Known from the state file only (a restart while Prometheus is
-            // down): the instance's labels are on the alert.
-            let mut l = slo_labels(slo);
-            l.extend(
-                slo.group_by()
-                    .iter()
-                    .filter_map(|g| rec.labels.get(g).map(|v| (g.clone(), v.clone()))),
-            );
-            l.push(("tier".to_owned(), tier.to_owned()));
-            self.alert_series
-                .insert(key.to_owned(), (l, state_code(rec.state)));
-        }
     }
 
     /// Removes the burn-rate, error-ratio and budget series last written
@@ -445,7 +324,7 @@ impl Daemon {
     /// Writes `slo_eval_alert_state` for the alerts decided or held this
     /// cycle (and those of SLOs whose queries failed: last known values),
     /// and drops the series of SLOs no longer configured.
-    fn publish(&mut self, seen: &BTreeSet<String>, kept: &BTreeSet<String>) {
+    fn publish(&mut self, seen: &BTreeMap<String, Tracked>, kept: &BTreeSet<String>) {
         let ids: BTreeSet<String> = self
             .specs
             .iter()
@@ -454,7 +333,7 @@ impl Daemon {
             .collect();
         self.alert_series.retain(|k, _| {
             let id = split_key(k).0;
-            ids.contains(id) && (seen.contains(k) || kept.contains(id))
+            ids.contains(id) && (seen.contains_key(k) || kept.contains(id))
         });
         self.metrics.alert_state.clear();
         for (l, code) in self.alert_series.values() {
@@ -497,18 +376,10 @@ impl Daemon {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn apply(
-        &mut self,
-        slo: &Slo,
-        inst: &InstanceResult,
-        with_period: bool,
-        now_ms: i64,
-        seen: &mut BTreeSet<String>,
-        held: &mut BTreeMap<String, String>,
-        changes: &mut Vec<Alert>,
-    ) {
-        let ikey = instance_key(slo, &inst.labels);
+    /// Writes the burn-rate and error-ratio series of `inst`'s windows and
+    /// its budget left (re-queried every [`PERIOD_REFRESH`], cached between).
+    fn write_series(&mut self, slo: &Slo, inst: &InstanceResult, with_period: bool) {
+        let ikey = slo_core::instance::key(&slo.service, &slo.name, &inst.labels);
         let mut base: LabelSet = slo_labels(slo);
         base.extend(inst.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
         let written = self.slo_series.entry(slo_id(slo)).or_default();
@@ -523,168 +394,23 @@ impl Daemon {
             written.push(l);
         }
         let remaining = if with_period {
-            self.period_cache
-                .insert(ikey.clone(), inst.budget_remaining);
+            self.period_cache.insert(ikey, inst.budget_remaining);
             inst.budget_remaining
         } else {
             self.period_cache.get(&ikey).copied().flatten()
         };
         if let Some(b) = remaining {
             self.metrics.budget_remaining.get_or_create(&base).set(b);
-            written.push(base.clone());
+            written.push(base);
         }
-        let burn_rates = alerts::burn_rates(slo, inst);
-        for tier in &inst.alerts {
-            let Some(rule) =
-                slo_core::rules::tier_alert(slo, slo_core::rules::Naming::Native, tier.severity)
-            else {
-                continue;
-            };
-            let key = alert_key(&ikey, tier.severity);
-            seen.insert(key.clone());
-            let labels = alerts::labels(&rule, &inst.labels);
-            // $value: the highest long-window burn rate among firing pairs,
-            // as the rules' alert expression yields.
-            let value = tier
-                .pairs
-                .iter()
-                .filter(|p| p.decision.firing)
-                .filter_map(|p| {
-                    p.decision
-                        .long
-                        .map(|m| m.error_ratio / slo.budget().fraction())
-                })
-                .fold(0.0, f64::max);
-            let annotations: Labels = rule
-                .annotations
-                .iter()
-                .map(|(k, v)| (k.clone(), alerts::render(v, &labels, value)))
-                .collect();
-            let mut series = base.clone();
-            series.push(("tier".to_owned(), tier.severity.to_string()));
-            let outcome = inst.decision.outcome(tier.severity);
-            self.step_alert(
-                Step {
-                    key,
-                    labels,
-                    // Keep the annotations of the last firing evaluation.
-                    annotations,
-                    refresh_annotations: outcome == Outcome::Firing,
-                    outcome,
-                    hold_for: slo.alerting.tier(tier.severity).for_,
-                    who: Subject {
-                        slo,
-                        instance: evaluate::braces(&inst.labels),
-                        tier: tier.severity.to_string(),
-                        burn_rates: burn_rates.clone(),
-                    },
-                    why: "a window it needs has no data (no series, or NaN)",
-                    series,
-                },
-                now_ms,
-                held,
-                changes,
-            );
-        }
-    }
-
-    /// The SLO's data-absent alert (when `absent_for` is set): firing once
-    /// no instance has had a measurement in the shortest window for
-    /// `absent_for`, resolved when data returns.
-    fn apply_absent(
-        &mut self,
-        slo: &Slo,
-        instances: &[InstanceResult],
-        now_ms: i64,
-        seen: &mut BTreeSet<String>,
-        held: &mut BTreeMap<String, String>,
-        changes: &mut Vec<Alert>,
-    ) {
-        let Some((_, labels, annotations)) = alerts::absent_rule(slo) else {
-            return;
-        };
-        let key = alerts::absent_key(slo);
-        seen.insert(key.clone());
-        let mut series = slo_labels(slo);
-        series.push(("tier".to_owned(), "absent".to_owned()));
-        self.step_alert(
-            Step {
-                key,
-                labels,
-                annotations,
-                refresh_annotations: true,
-                outcome: alerts::absent_outcome(slo, instances),
-                hold_for: slo.alerting.absent_for,
-                who: Subject {
-                    slo,
-                    instance: String::new(),
-                    tier: "absent".to_owned(),
-                    burn_rates: String::new(),
-                },
-                why: "the policy reads no window",
-                series,
-            },
-            now_ms,
-            held,
-            changes,
-        );
-    }
-
-    /// Advances one alert (a tier's or the absent one) by `step`: its
-    /// record, the notification it owes, its log line and its state series.
-    fn step_alert(
-        &mut self,
-        step: Step<'_>,
-        now_ms: i64,
-        held: &mut BTreeMap<String, String>,
-        changes: &mut Vec<Alert>,
-    ) {
-        let Step {
-            key,
-            labels,
-            annotations,
-            refresh_annotations,
-            outcome,
-            hold_for,
-            who,
-            why,
-            series,
-        } = step;
-        let rec = self
-            .state
-            .alerts
-            .entry(key.clone())
-            .or_insert_with(|| AlertRecord {
-                labels: labels.clone(),
-                annotations: annotations.clone(),
-                state: AlertState::Inactive,
-            });
-        let prev = rec.state;
-        rec.state = prev.step(outcome, hold_for, now_ms);
-        rec.labels = labels;
-        if refresh_annotations {
-            rec.annotations = annotations;
-        }
-        let next = rec.state;
-        changes.extend(alerts::transition(
-            prev,
-            rec,
-            now_ms,
-            &self.config.external_url,
-        ));
-        let was = self.held.get(&key).map(String::as_str);
-        if alerts::log_transition(&who, prev, next, outcome, why, was) {
-            held.insert(key.clone(), why.to_owned());
-        }
-        self.alert_series.insert(key, (series, state_code(next)));
     }
 
     /// The alerts Alertmanager must hear about now.
     fn active_alerts(&self) -> Vec<Alert> {
         self.state
             .alerts
-            .values()
-            .filter_map(|r| alerts::to_alert(r, &self.config.external_url))
+            .records()
+            .filter_map(|(_, r)| alerts::to_alert(r, &self.config.external_url))
             .collect()
     }
 

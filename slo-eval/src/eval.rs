@@ -9,9 +9,10 @@ use slo_core::spec::{Slo, Spec};
 use crate::command;
 use crate::connection::{ConnectionArgs, Endpoint};
 use crate::errors::Error;
-use crate::evaluate::{self, Failure, Report, Status};
+use crate::evaluate::{self, Failure, Report};
 use crate::report::Reporter;
 use crate::specs;
+use slo_core::evaluation::Status;
 
 /// The arguments of `slo-eval eval`.
 #[derive(Debug, clap::Args)]
@@ -68,7 +69,14 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
         .slos
         .iter()
         .filter(|r| r.status == Status::NoData)
-        .map(|r| format!("{}/{}{}", r.service, r.slo, evaluate::braces(&r.labels)))
+        .map(|r| {
+            format!(
+                "{}/{}{}",
+                r.service,
+                r.slo,
+                slo_core::instance::braces(&r.labels)
+            )
+        })
         .collect();
     match no_data.first() {
         Some(first) if args.fail_on_no_data => Err(Error::NoData {

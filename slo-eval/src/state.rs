@@ -10,10 +10,10 @@ use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use slo_core::alert::AlertState;
+use slo_core::ledger::Ledger;
 
 use crate::errors::Error;
-use crate::notify::{Alert, Labels};
+use crate::notify::Alert;
 
 /// The format version written; older files are read if they parse.
 const VERSION: u32 = 1;
@@ -21,17 +21,6 @@ const VERSION: u32 = 1;
 /// oldest are dropped (and counted), so a dead receiver cannot grow the file
 /// without bound.
 pub const MAX_OUTBOX: usize = 10_000;
-
-/// One alert (an SLO instance's tier).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AlertRecord {
-    /// The alert's labels, as last sent.
-    pub labels: Labels,
-    /// Its annotations, as last sent.
-    pub annotations: Labels,
-    /// Where the state machine is.
-    pub state: AlertState,
-}
 
 /// The whole persisted state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -41,7 +30,7 @@ pub struct State {
     pub version: u32,
     /// Alerts by key (`service/slo/tier{instance labels}`).
     #[serde(default)]
-    pub alerts: BTreeMap<String, AlertRecord>,
+    pub alerts: Ledger,
     /// Undelivered webhook notifications, by webhook name, oldest first.
     #[serde(default)]
     pub outbox: BTreeMap<String, Vec<Alert>>,
@@ -103,7 +92,10 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notify::Labels;
     use crate::notify::Status;
+    use slo_core::alert::AlertState;
+    use slo_core::ledger::AlertRecord;
 
     fn firing() -> Alert {
         Alert {
