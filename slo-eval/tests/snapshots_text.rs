@@ -99,6 +99,39 @@ fn explain_sloth_and_openslo_examples() {
     );
 }
 
+const NEVER_ALERTS: &str = "version: slo/v1
+service: batch
+slos:
+  - name: nightly
+    objective: 99
+    sli:
+      ratio:
+        errors: jobs_failed_total
+        total: jobs_total
+    alerting:
+      page: {disable: true}
+      ticket: {disable: true}
+";
+
+/// Both tiers disabled: `explain` says the SLO never alerts (and warns),
+/// `validate` passes with the warning.
+#[test]
+fn every_tier_disabled_is_a_warning_and_explain_says_it_never_alerts() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let spec = dir.path().join("never-alerts.yaml");
+    std::fs::write(&spec, NEVER_ALERTS).unwrap_or_else(|e| panic!("{e}"));
+    let spec = spec.display().to_string();
+    let redactions = Redactions::default().with(dir.path().display().to_string(), "[TMP]");
+    insta::assert_snapshot!(
+        "explain_every_tier_disabled",
+        shown(&["explain", &spec], &redactions)
+    );
+    insta::assert_snapshot!(
+        "validate_every_tier_disabled_warns",
+        shown(&["validate", &spec], &redactions)
+    );
+}
+
 // ---- validate ------------------------------------------------------------
 
 /// `validate` on one fixture of `tests/fixtures/invalid/`.
