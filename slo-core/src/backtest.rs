@@ -367,9 +367,12 @@ pub fn backtest(slo: &Slo, data: &Dataset, options: &Options) -> Result<Report, 
     }
     let instances = instances.iter().map(|i| replayer.replay(i)).collect();
     let end = replayer.steps.end();
-    let history = data
-        .time_range()
-        .map_or(0, |(first, _)| end.saturating_sub(first).max(0));
+    // The data inside the period before `end`: a range that ends after the
+    // data does not count the days without any as history.
+    let history = data.time_range().map_or(0, |(first, last)| {
+        let from = end.saturating_sub(millis(slo.period)).max(first);
+        end.min(last).saturating_sub(from).max(0)
+    });
     let budget_history = Duration::from_millis(u64::try_from(history).unwrap_or(0)).min(slo.period);
     Ok(Report {
         service: slo.service.clone(),

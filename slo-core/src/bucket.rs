@@ -158,7 +158,7 @@ pub fn matches(le: &str, threshold: f64) -> bool {
 
 /// A bound as a number (`+Inf` included), for listing a histogram's
 /// buckets; `None` for text that is no bound.
-pub fn parse_bound(le: &str) -> Option<f64> {
+pub(crate) fn parse_bound(le: &str) -> Option<f64> {
     match le.trim() {
         "+Inf" | "Inf" | "+inf" | "inf" => Some(f64::INFINITY),
         s => s.parse().ok().filter(|x: &f64| !x.is_nan()),
@@ -301,7 +301,7 @@ fn decrement(digits: &str) -> String {
 }
 
 /// `s` with every regex metacharacter escaped.
-pub fn regex_escape(s: &str) -> String {
+pub(crate) fn regex_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if "\\.+*?()|[]{}^$".contains(c) {

@@ -37,7 +37,7 @@ const SPECIAL_WORDS: [&str; 12] = [
 /// metric names (`slo:sli_error:ratio_rate5m`), specs of sentences
 /// (`it's up`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Plain {
+pub(crate) enum Plain {
     /// Identifier-like text: letters, digits, `_ : . / -`, no spaces (rule
     /// files).
     #[default]
@@ -110,14 +110,14 @@ fn printable(c: char) -> bool {
 }
 
 /// A one-line YAML scalar for `s` in a rule file ([`Plain::Names`]).
-pub fn scalar(s: &str) -> String {
+pub(crate) fn scalar(s: &str) -> String {
     scalar_with(s, Plain::Names)
 }
 
 /// A one-line YAML scalar that reads back as `s`: plain when `style` allows
 /// and nothing could read it as another type, single-quoted when it can
 /// be, else double-quoted with escapes.
-pub fn scalar_with(s: &str, style: Plain) -> String {
+pub(crate) fn scalar_with(s: &str, style: Plain) -> String {
     if plain_ok(s, style) {
         return s.to_owned();
     }
@@ -130,7 +130,7 @@ pub fn scalar_with(s: &str, style: Plain) -> String {
 }
 
 /// `s` as a double-quoted YAML scalar with every special character escaped.
-pub fn double_quoted(s: &str) -> String {
+pub(crate) fn double_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -156,7 +156,7 @@ pub fn double_quoted(s: &str) -> String {
 /// lines, all printable, none with trailing spaces, the first not indented,
 /// at most one final line break, and no tabs (some readers take a tab for
 /// indentation).
-pub fn block(s: &str, indent: usize) -> Option<String> {
+pub(crate) fn block(s: &str, indent: usize) -> Option<String> {
     let (text, header) = match s.strip_suffix('\n') {
         None => (s, "|-"),
         Some(body) => (body, "|"),
@@ -181,48 +181,43 @@ pub fn block(s: &str, indent: usize) -> Option<String> {
 
 /// An indenting writer of block mappings and sequences.
 #[derive(Debug, Default)]
-pub struct Writer {
+pub(crate) struct Writer {
     out: String,
 }
 
 impl Writer {
     /// An empty document.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// A `# comment` line (each line of `text` prefixed).
-    pub fn comment(&mut self, indent: usize, text: &str) {
+    pub(crate) fn comment(&mut self, indent: usize, text: &str) {
         for line in text.lines() {
             let _ = writeln!(self.out, "{:indent$}# {line}", "");
         }
     }
 
     /// `key:` opening a nested block; `dash` starts a sequence item.
-    pub fn open(&mut self, indent: usize, dash: bool, key: &str) {
+    pub(crate) fn open(&mut self, indent: usize, dash: bool, key: &str) {
         let _ = writeln!(self.out, "{}{}:", prefix(indent, dash), scalar(key));
     }
 
     /// `key: value` with the value quoted as needed; multi-line text becomes a
     /// literal block.
-    pub fn field(&mut self, indent: usize, dash: bool, key: &str, value: &str) {
+    pub(crate) fn field(&mut self, indent: usize, dash: bool, key: &str, value: &str) {
         let value = block(value, indent).unwrap_or_else(|| scalar(value));
         let _ = writeln!(self.out, "{}{}: {value}", prefix(indent, dash), scalar(key));
     }
 
     /// `key: []`.
-    pub fn empty_list(&mut self, indent: usize, key: &str) {
+    pub(crate) fn empty_list(&mut self, indent: usize, key: &str) {
         let _ = writeln!(self.out, "{:indent$}{}: []", "", scalar(key));
-    }
-
-    /// A `- value` sequence item.
-    pub fn item(&mut self, indent: usize, value: &str) {
-        let _ = writeln!(self.out, "{:indent$}- {}", "", scalar(value));
     }
 
     /// A mapping of string keys to string values under `key`, or nothing
     /// when it is empty.
-    pub fn map<'a>(
+    pub(crate) fn map<'a>(
         &mut self,
         indent: usize,
         key: &str,
@@ -239,7 +234,7 @@ impl Writer {
     }
 
     /// The text written so far.
-    pub fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         self.out
     }
 }

@@ -94,7 +94,7 @@ pub enum Source {
 
 impl Source {
     /// How a window reduces the total series, then the counted ones.
-    pub fn reductions(self) -> (Reduce, Reduce) {
+    pub(crate) fn reductions(self) -> (Reduce, Reduce) {
         match self {
             Source::Counters => (Reduce::Increase, Reduce::Increase),
             Source::Slices => (Reduce::Count, Reduce::Sum),
@@ -178,7 +178,7 @@ fn slices<'a>(slo: &Slo, data: &'a Dataset) -> Result<Vec<EventSeries<'a>>, Repl
 /// and counted series over one window; `None` without total events. Bad
 /// events are clamped at zero: extrapolation can leave `total - good` a
 /// hair below it.
-pub fn bad_and_total(
+pub(crate) fn bad_and_total(
     total: Option<f64>,
     counted: Option<f64>,
     counts: Counts,

@@ -53,7 +53,7 @@ pub mod check;
 pub mod dataset;
 pub mod diagnostic;
 pub mod duration;
-pub mod emit;
+pub(crate) mod emit;
 pub mod errors;
 pub mod evaluation;
 pub mod events;

@@ -7,9 +7,9 @@
 //! ```
 //! use slo_core::live::same_bound;
 //!
-//! assert!(same_bound("1e+06", 1_000_000.0));
-//! assert!(same_bound("0.15000000000000002", 0.15));
-//! assert!(!same_bound("0.25", 0.3));
+//! assert!(crate::bucket::matches("1e+06", 1_000_000.0));
+//! assert!(crate::bucket::matches("0.15000000000000002", 0.15));
+//! assert!(!crate::bucket::matches("0.25", 0.3));
 //! ```
 
 use std::collections::BTreeMap;
@@ -217,15 +217,6 @@ fn metric_name(selector: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_owned())
 }
 
-/// True when the bucket bound `le` (as a client wrote it: `1e+06`,
-/// `0.15000000000000002`, `0.30`) is the threshold: both parse and round to
-/// the same value at 15 significant digits.
-pub fn same_bound(le: &str, threshold: f64) -> bool {
-    le.trim()
-        .parse::<f64>()
-        .is_ok_and(|b| num::canonical(b) == num::canonical(threshold))
-}
-
 /// What an answer to `probe` means, as diagnostics at `at` (the field's
 /// place). `answer` is the series the query returned (for a
 /// [`Question::Counter`], one series per metadata entry with a `type`
@@ -414,14 +405,14 @@ mod tests {
 
     #[test]
     fn bounds_match_by_value() {
-        assert!(same_bound("0.3", 0.3));
-        assert!(same_bound("0.30", 0.3));
-        assert!(same_bound("1e+06", 1e6));
-        assert!(same_bound("1000000.0", 1e6));
-        assert!(same_bound("0.15000000000000002", 0.15));
-        assert!(!same_bound("0.25", 0.3));
-        assert!(!same_bound("+Inf", 0.3));
-        assert!(!same_bound("x", 0.3));
+        assert!(crate::bucket::matches("0.3", 0.3));
+        assert!(crate::bucket::matches("0.30", 0.3));
+        assert!(crate::bucket::matches("1e+06", 1e6));
+        assert!(crate::bucket::matches("1000000.0", 1e6));
+        assert!(crate::bucket::matches("0.15000000000000002", 0.15));
+        assert!(!crate::bucket::matches("0.25", 0.3));
+        assert!(!crate::bucket::matches("+Inf", 0.3));
+        assert!(!crate::bucket::matches("x", 0.3));
     }
 
     #[test]

@@ -113,14 +113,14 @@ pub fn matcher(name: &str, value: &str) -> String {
 }
 
 /// Replaces every `{{.window}}` in a hand-written query with `window`.
-pub fn substitute_window(query: &str, window: Duration) -> String {
+pub(crate) fn substitute_window(query: &str, window: Duration) -> String {
     query
         .trim()
         .replace(WINDOW_PLACEHOLDER, &window.to_string())
 }
 
 /// `sum by (a, b) (inner)`, or `sum(inner)` without group labels.
-pub fn sum_by(group_by: &[String], inner: &str) -> String {
+pub(crate) fn sum_by(group_by: &[String], inner: &str) -> String {
     if group_by.is_empty() {
         format!("sum({inner})")
     } else {
@@ -207,25 +207,25 @@ pub fn slice_indicator(sli: &SlicesSli) -> String {
 
 /// The indicator's slices in `window` as a subquery, `(indicator)[W:slice]`:
 /// what the evaluator reads where the recorded indicator is not available.
-pub fn slice_subquery(sli: &SlicesSli, window: Duration) -> String {
+pub(crate) fn slice_subquery(sli: &SlicesSli, window: Duration) -> String {
     format!("({})[{window}:{}]", slice_indicator(sli), sli.slice)
 }
 
 /// Slices with data in `range` (a range of indicator samples, recorded or a
 /// subquery): the events of a `slices` SLI.
-pub fn slice_count(range: &str) -> String {
+pub(crate) fn slice_count(range: &str) -> String {
     format!("count_over_time({range})")
 }
 
 /// Bad slices in `range`: the slices with data minus the good ones.
-pub fn bad_slices(range: &str) -> String {
+pub(crate) fn bad_slices(range: &str) -> String {
     format!("count_over_time({range}) - sum_over_time({range})")
 }
 
 /// The share of bad slices in `range`: `1 - avg_over_time(range)`, the same
 /// as [`bad_slices`] over [`slice_count`] in one scan. No slice with data
 /// gives no sample (not NaN), so an empty window never fires.
-pub fn bad_slice_ratio(range: &str) -> String {
+pub(crate) fn bad_slice_ratio(range: &str) -> String {
     format!("1 - avg_over_time({range})")
 }
 
@@ -244,7 +244,7 @@ fn slices_as(count: String, f: Counter, window: Duration) -> String {
 /// counter, a latency bucket), an absent good series is no data, never
 /// zero errors: a threshold that is no bucket would otherwise read as a
 /// perfect SLO.
-pub fn missing_bad_is_zero(sli: &Sli) -> bool {
+pub(crate) fn missing_bad_is_zero(sli: &Sli) -> bool {
     match sli {
         Sli::Ratio(r) => matches!(r.counted, Counted::Errors(_)),
         Sli::Events(_) => true,

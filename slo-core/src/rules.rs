@@ -234,7 +234,7 @@ impl Naming {
     }
 
     /// The label carrying a window series' window.
-    pub fn window_label(self) -> &'static str {
+    pub(crate) fn window_label(self) -> &'static str {
         match self {
             Naming::Native => WINDOW_LABEL,
             Naming::Sloth => SLOTH_WINDOW_LABEL,
@@ -242,7 +242,7 @@ impl Naming {
     }
 
     /// The label carrying an alert's tier (`page` or `ticket`).
-    pub fn tier_label(self) -> &'static str {
+    pub(crate) fn tier_label(self) -> &'static str {
         match self {
             Naming::Native => TIER_LABEL,
             Naming::Sloth => SLOTH_SEVERITY_LABEL,
@@ -261,7 +261,7 @@ impl Naming {
 
     /// The series holding the period, and its value: seconds, or Sloth's
     /// days.
-    pub fn period_constant(self, period: Duration) -> (&'static str, f64) {
+    pub(crate) fn period_constant(self, period: Duration) -> (&'static str, f64) {
         match self {
             Naming::Native => (PERIOD_SECONDS, period.as_secs_f64()),
             Naming::Sloth => (SLOTH_PERIOD_DAYS, period.as_secs_f64() / 86_400.0),
@@ -493,7 +493,7 @@ pub fn error_ratio_metric(window: Duration) -> String {
 }
 
 /// `slo:sli_error:increase<window>`.
-pub fn error_increase_metric(window: Duration) -> String {
+pub(crate) fn error_increase_metric(window: Duration) -> String {
     format!("{ERROR_INCREASE_PREFIX}{window}")
 }
 
@@ -504,7 +504,7 @@ pub fn total_increase_metric(window: Duration) -> String {
 
 /// The name of a rule group of an SLO: `slo:<service>:<slo>[:suffix]`.
 /// Service and SLO names cannot hold `:`, so names never collide.
-pub fn group_name(slo: &Slo, suffix: Option<&str>) -> String {
+pub(crate) fn group_name(slo: &Slo, suffix: Option<&str>) -> String {
     match suffix {
         Some(s) => format!("slo:{}:{}:{s}", slo.service, slo.name),
         None => format!("slo:{}:{}", slo.service, slo.name),
@@ -525,7 +525,7 @@ pub fn recorded_windows(slo: &Slo) -> Vec<Duration> {
 }
 
 /// [`recorded_windows`] of a policy, shortest first.
-pub fn recorded_windows_of(policy: &Policy) -> Vec<Duration> {
+pub(crate) fn recorded_windows_of(policy: &Policy) -> Vec<Duration> {
     let windows: Vec<Duration> = policy.windows().into_iter().collect();
     if windows.is_empty() {
         vec![STEP]
@@ -537,7 +537,7 @@ pub fn recorded_windows_of(policy: &Policy) -> Vec<Duration> {
 /// Labels on every series of the SLO: the spec's labels (minus any that
 /// `group_by` owns, and empty ones, which Prometheus treats as absent) and
 /// the naming's identity labels.
-pub fn series_labels(slo: &Slo, naming: Naming) -> Labels {
+pub(crate) fn series_labels(slo: &Slo, naming: Naming) -> Labels {
     let mut labels: Labels = slo
         .labels
         .iter()
@@ -577,7 +577,7 @@ fn recorded(metric: &str, slo: &Slo, naming: Naming) -> String {
 /// The expression recorded as the error ratio over `window`: the raw query
 /// ([`promql::error_ratio`]) for short windows, the sum of recorded bad
 /// steps over the sum of recorded total steps for long ones.
-pub fn window_expr(slo: &Slo, naming: Naming, window: Duration) -> String {
+pub(crate) fn window_expr(slo: &Slo, naming: Naming, window: Duration) -> String {
     if is_derived(&slo.sli, window) {
         derived_ratio(slo, naming, window)
     } else {
@@ -625,7 +625,7 @@ pub fn events_expr(slo: &Slo, naming: Naming, window: Duration) -> Option<String
 
 /// The step group: bad and total events of each [`STEP`], read once from
 /// the raw series. `None` for a `raw` SLI.
-pub fn increase_group(slo: &Slo, naming: Naming) -> Option<RuleGroup> {
+pub(crate) fn increase_group(slo: &Slo, naming: Naming) -> Option<RuleGroup> {
     // A slices SLI records its indicator instead ([`slice_group`]).
     if let Sli::Slices(_) = slo.sli {
         return None;
@@ -670,7 +670,7 @@ pub fn increase_group(slo: &Slo, naming: Naming) -> Option<RuleGroup> {
 /// The indicator group of a `slices` SLI: `slo:sli_slice:good` recorded
 /// every slice (the group's interval), so the recorded slices tile time.
 /// `None` for the other kinds.
-pub fn slice_group(slo: &Slo, naming: Naming) -> Option<RuleGroup> {
+pub(crate) fn slice_group(slo: &Slo, naming: Naming) -> Option<RuleGroup> {
     let Sli::Slices(s) = &slo.sli else {
         return None;
     };
@@ -687,7 +687,7 @@ pub fn slice_group(slo: &Slo, naming: Naming) -> Option<RuleGroup> {
 
 /// The main group: the error ratio of every window, the event counts
 /// `min_events` needs, then the alerts.
-pub fn sli_group(slo: &Slo, naming: Naming) -> RuleGroup {
+pub(crate) fn sli_group(slo: &Slo, naming: Naming) -> RuleGroup {
     let mut rules: Vec<Rule> = recorded_windows(slo)
         .into_iter()
         .map(|w| {
@@ -754,7 +754,7 @@ fn min_events_windows(slo: &Slo) -> Vec<Duration> {
 }
 
 /// The period group: the error ratio over the period, then the metadata.
-pub fn period_group(slo: &Slo, naming: Naming) -> RuleGroup {
+pub(crate) fn period_group(slo: &Slo, naming: Naming) -> RuleGroup {
     let budget = slo.budget();
     let b = num::format(budget.fraction());
     let labels = series_labels(slo, naming);
@@ -816,7 +816,7 @@ pub fn period_group(slo: &Slo, naming: Naming) -> RuleGroup {
 }
 
 /// Every group of one SLO, in evaluation-friendly order.
-pub fn slo_groups(slo: &Slo, naming: Naming) -> Vec<RuleGroup> {
+pub(crate) fn slo_groups(slo: &Slo, naming: Naming) -> Vec<RuleGroup> {
     let mut groups: Vec<RuleGroup> = slice_group(slo, naming)
         .into_iter()
         .chain(increase_group(slo, naming))
@@ -829,7 +829,7 @@ pub fn slo_groups(slo: &Slo, naming: Naming) -> Vec<RuleGroup> {
 /// One pair's condition: both windows above `factor * budget` (and enough
 /// events in the long window when `min_events` is set). Its value is the
 /// long window's burn rate; `slo_window` is aggregated away.
-pub fn pair_expr(slo: &Slo, naming: Naming, pair: &WindowPair) -> String {
+pub(crate) fn pair_expr(slo: &Slo, naming: Naming, pair: &WindowPair) -> String {
     let budget = slo.budget();
     let threshold = num::format(pair.error_ratio_threshold(&budget));
     let window = naming.window_label();

@@ -237,7 +237,7 @@ impl Series {
     }
 
     /// A cursor evaluating `increase()` over `window` at increasing times.
-    pub fn cursor(&self, window: Duration) -> IncreaseCursor<'_> {
+    pub(crate) fn cursor(&self, window: Duration) -> IncreaseCursor<'_> {
         IncreaseCursor {
             series: self,
             window: millis(window),
@@ -341,7 +341,7 @@ fn millis(d: Duration) -> i64 {
 /// Increasing times cost `O(samples + times)` in total; a time earlier than
 /// the previous one restarts the scan (still correct, just not linear).
 #[derive(Clone, Debug)]
-pub struct IncreaseCursor<'a> {
+pub(crate) struct IncreaseCursor<'a> {
     series: &'a Series,
     window: i64,
     /// First sample at or after the range start.
@@ -352,13 +352,8 @@ pub struct IncreaseCursor<'a> {
 }
 
 impl<'a> IncreaseCursor<'a> {
-    /// The series evaluated.
-    pub fn series(&self) -> &'a Series {
-        self.series
-    }
-
     /// `increase()` over `[end - window, end]`.
-    pub fn at(&mut self, end: Timestamp) -> Option<f64> {
+    pub(crate) fn at(&mut self, end: Timestamp) -> Option<f64> {
         if end < self.last_end {
             self.first = 0;
             self.after = 0;

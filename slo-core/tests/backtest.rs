@@ -265,6 +265,22 @@ fn budget_timeline_tracks_the_period_ratio() {
     assert!(budget.windows(2).all(|w| w[1].time - w[0].time <= HOUR));
 }
 
+/// The snapshot review of issue 13: a range ending days after the data
+/// said the budget rested on "19d of data" when the data held 3. The
+/// history is what lies in the period before the end *and* in the data.
+#[test]
+fn budget_history_counts_only_the_days_with_data() {
+    let data = requests(0, 3 * DAY, 15 * S, 10.0, |_| 0.0);
+    let report = backtest::backtest(&slo(99.9, ""), &data, &Options::new(DAY, 19 * DAY))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let held = report.budget_history.as_millis() as i64;
+    assert!(held <= 3 * DAY && held > 3 * DAY - HOUR, "{held}");
+    // A range inside the data: the history up to its end, within the period.
+    let report = backtest::backtest(&slo(99.9, ""), &data, &Options::new(HOUR, 2 * DAY))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.budget_history.as_millis() as i64, 2 * DAY);
+}
+
 #[test]
 fn unsupported_slis_and_bad_ranges_are_errors() {
     let data = requests(0, HOUR, 15 * S, 1.0, |_| 0.0);

@@ -12,15 +12,17 @@
 
 #[path = "support/binary.rs"]
 mod binary;
+#[path = "support/yaml.rs"]
+mod yaml;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use slo_core::emit::scalar;
 use slo_core::native::to_yaml;
 use slo_core::policy::Severity;
 use slo_core::spec::{Labels, Sli, Slo};
+use yaml::scalar;
 
 /// Sloth's default alert windows ("google-30d"): severity, long, short,
 /// factor.

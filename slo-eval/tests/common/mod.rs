@@ -13,10 +13,13 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use slo_core::emit::scalar;
 use slo_core::promql::quote;
 use slo_core::rules::RuleFile;
 use slo_core::spec::Spec;
+
+#[path = "../support/yaml.rs"]
+mod yaml;
+pub(crate) use yaml::scalar;
 
 /// The `promtool` binary: `$PROMTOOL`, or the first on `PATH` (one finder
 /// for every real binary the tests run: [`support::binary`]).
