@@ -280,6 +280,26 @@ fn backtest_example_shop_against_listed_incidents() {
     );
 }
 
+/// A range after the data: NO DATA, and the budget's basis is the 3 days
+/// of data there are (it said "19d of data": the time from the data's
+/// start to the range's end).
+#[test]
+fn backtest_range_after_the_data_says_no_data_and_the_days_it_has() {
+    insta::assert_snapshot!(
+        "backtest_range_without_data",
+        show(&[
+            "backtest",
+            "examples/shop/checkout.yaml",
+            "--data",
+            SHOP_DATA,
+            "--start",
+            "2026-11-20T00:00:00Z",
+            "--end",
+            "2026-11-21T00:00:00Z",
+        ])
+    );
+}
+
 #[test]
 fn backtest_example_shop_against_detected_incidents() {
     insta::assert_snapshot!(
