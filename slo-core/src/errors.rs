@@ -143,3 +143,22 @@ pub enum ReplayError {
         max: u64,
     },
 }
+
+/// Why a shard assignment is impossible.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ShardError {
+    /// A fleet of no evaluators.
+    #[error("shard count is 0: expected at least 1")]
+    NoShards,
+    /// An index outside `0..count`.
+    #[error(
+        "shard index {index} is not below the shard count {count}: indices run from 0 to count - 1"
+    )]
+    IndexOutOfRange {
+        /// The index given.
+        index: u32,
+        /// The count given.
+        count: u32,
+    },
+}

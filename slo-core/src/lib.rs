@@ -73,6 +73,7 @@ pub mod promql;
 pub mod rules;
 pub mod selector;
 pub mod series;
+pub mod shard;
 pub mod sloth;
 pub mod spec;
 pub mod template;

@@ -188,8 +188,16 @@ fn within_quotes_only(s: &str) -> bool {
     true
 }
 
-/// The candidate closest to `word` within two edits, for "did you mean".
+/// The candidate `word` most likely meant, for "did you mean": the only
+/// one it is the start of (`page` for `page_alert`: a name cut short), or
+/// else the closest within two edits.
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let mut started = candidates
+        .iter()
+        .filter(|c| word.chars().count() >= 3 && c.starts_with(word) && **c != word);
+    if let (Some(only), None) = (started.next(), started.next()) {
+        return Some(only);
+    }
     candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))
@@ -215,6 +223,25 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the snapshot review of issue 13: Sloth's `page` (for
+    /// `page_alert`) was answered "did you mean `name`?".
+    #[test]
+    fn a_name_cut_short_suggests_the_name_it_starts() {
+        let sloth = [
+            "name",
+            "labels",
+            "annotations",
+            "page_alert",
+            "ticket_alert",
+            "disable",
+        ];
+        assert_eq!(closest("page", &sloth), Some("page_alert"));
+        assert_eq!(closest("nmae", &sloth), Some("name"));
+        assert_eq!(closest("lables", &sloth), Some("labels"));
+        // Two names start so: no guess from the start, the edit distance decides.
+        assert_eq!(closest("pag", &["page_alert", "page_size"]), None);
+    }
 
     #[test]
     fn names() {

@@ -28,6 +28,7 @@
 //! state_file: /var/lib/slo-eval/state.json
 //! external_url: http://slo-eval.example    # generatorURL of alerts
 //! strict: false     # true: refuse to start (or reload) if any spec file is invalid
+//! shard: {index: 0, count: 2}   # optional: this daemon's share of the SLOs
 //! ```
 //!
 //! Secrets are read from files or environment variables named here, never
@@ -42,6 +43,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use slo_core::duration::Duration;
+use slo_core::shard::Shard;
 
 use crate::connection::{Kind, check_url};
 use crate::errors::Error;
@@ -76,6 +78,20 @@ pub struct Config {
     /// reported in logs, `/metrics` and `/readyz`.
     #[serde(default)]
     pub strict: bool,
+    /// This daemon's share of the SLOs in a fleet over one TSDB (absent:
+    /// every SLO). Replicas of one shard send identical alerts.
+    pub shard: Option<ShardConfig>,
+}
+
+/// `shard: {index, count}`: evaluate only the SLOs that hash to `index` of
+/// `count` shards ([`slo_core::shard`]).
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardConfig {
+    /// This daemon's shard, from 0.
+    pub index: u32,
+    /// The number of shards in the fleet.
+    pub count: u32,
 }
 
 fn default_interval() -> Duration {
@@ -369,7 +385,14 @@ impl Config {
         {
             return Err(at("`notify.resend_interval` must be at least 1s"));
         }
+        config.shard().map_err(|e| at(&format!("`shard`: {e}")))?;
         Ok(config)
+    }
+
+    /// This daemon's shard (every SLO without `shard`).
+    pub fn shard(&self) -> Result<Shard, slo_core::errors::ShardError> {
+        self.shard
+            .map_or(Ok(Shard::all()), |s| Shard::new(s.index, s.count))
     }
 
     /// The Prometheus endpoint, with secrets read.

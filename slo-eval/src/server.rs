@@ -69,6 +69,9 @@ pub struct Metrics {
     /// 1 per SLO whose last evaluation measured no window of any instance
     /// (a selector matching nothing, or no traffic), else 0.
     pub slo_no_data: Family<LabelSet, Gauge>,
+    /// The SLOs this daemon evaluates, by `shard` and `shards` (its share
+    /// of a fleet; `0` of `1` without sharding).
+    pub slos: Family<LabelSet, Gauge>,
 }
 
 impl Metrics {
@@ -161,6 +164,11 @@ impl Metrics {
             "slo_no_data",
             "1 when the SLO's last evaluation measured no window of any instance (no series matched, or no traffic): its alerts cannot fire",
             self.slo_no_data.clone(),
+        );
+        r.register(
+            "slos",
+            "SLOs this daemon evaluates (its shard's share of the loaded specs)",
+            self.slos.clone(),
         );
         r
     }

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 #[path = "binary.rs"]
 mod binary;
 pub use binary::binary;
+#[path = "daemon.rs"]
+pub mod daemon;
 
 /// A port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
