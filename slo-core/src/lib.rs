@@ -47,6 +47,7 @@
 
 pub mod alert;
 pub mod backtest;
+pub mod batch;
 pub mod bucket;
 pub mod budget;
 pub mod check;
