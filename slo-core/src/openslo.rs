@@ -90,13 +90,13 @@ use crate::budget::Objective;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::duration::Duration;
 use crate::format::OPENSLO_API;
-use crate::load::{Blame, Cx, DEFAULT_ALERT_NAME, DEFAULT_PERIOD, Fields, describe_value, either};
+use crate::load::{Blame, Cx, Draft, Fields, Neither, Pick, describe_value, either};
 use crate::names;
 use crate::policy::{Severity, Threshold, WindowSpec};
 use crate::promql;
 use crate::spec::{
-    Alerting, Counted, EventsSli, Labels, RatioSli, RawSli, Sli, SliceOp, SlicesSli, Slo, Spec,
-    Tier, WINDOW_PLACEHOLDER,
+    Alerting, Counted, DEFAULT_ALERT_NAME, DEFAULT_PERIOD, EventsSli, Labels, RatioSli, RawSli,
+    Sli, SliceOp, SlicesSli, Slo, Spec, Tier, WINDOW_PLACEHOLDER,
 };
 use crate::yaml::{Kind, Node};
 
@@ -444,28 +444,22 @@ fn sli_spec(cx: &mut Cx, node: &Node, path: &str, catalog: &Catalog) -> Option<I
         path,
         &["description", "thresholdMetric", "ratioMetric"],
     )?;
-    match (f.get("thresholdMetric"), f.get("ratioMetric")) {
-        (Some(_), Some(_)) => {
-            cx.error(
-                f.key_location("thresholdMetric"),
-                &f.path("thresholdMetric"),
-                "set exactly one of `thresholdMetric` and `ratioMetric`, not both",
-            );
-            None
-        }
-        (Some(_), None) => {
+    let (pick, ratio) = cx.exactly_one(
+        &f,
+        ["thresholdMetric", "ratioMetric"],
+        Pick::First,
+        Neither::Missing("ratioMetric", "good or bad events over total events"),
+    )?;
+    match pick {
+        Pick::First => {
             let (query, _) = metric_query(cx, &f, "thresholdMetric", catalog)?;
             Some(Indicator::Threshold {
                 query,
                 at: (f.path("thresholdMetric"), f.key_location("thresholdMetric")),
             })
         }
-        (None, Some(ratio)) => {
+        Pick::Second => {
             ratio_metric(cx, ratio, &f.path("ratioMetric"), catalog).map(Indicator::Events)
-        }
-        (None, None) => {
-            cx.missing(&f, "ratioMetric", "good or bad events over total events");
-            None
         }
     }
 }
@@ -522,26 +516,17 @@ fn ratio_metric(cx: &mut Cx, node: &Node, path: &str, catalog: &Catalog) -> Opti
             .with_help("for a gauge that already holds a ratio, use `raw` with `rawType`"),
         );
     }
-    let counted = match (f.get("good"), f.get("bad")) {
-        (Some(_), Some(_)) => {
-            cx.error(
-                f.key_location("bad"),
-                &f.path("bad"),
-                "set exactly one of `good` and `bad`, not both",
-            );
-            None
-        }
-        (None, None) => {
-            cx.error(
-                node.key.unwrap_or(node.location),
-                path,
-                "missing field `good` or `bad`: expected the good or the bad events",
-            );
-            None
-        }
-        (Some(_), None) => metric(cx, &f, "good", catalog).map(|(q, _)| (true, q)),
-        (None, Some(_)) => metric(cx, &f, "bad", catalog).map(|(q, _)| (false, q)),
-    };
+    let counted = cx
+        .exactly_one(
+            &f,
+            ["good", "bad"],
+            Pick::Second,
+            Neither::Either("the good or the bad events"),
+        )
+        .and_then(|(pick, _)| match pick {
+            Pick::First => metric(cx, &f, "good", catalog).map(|(q, _)| (true, q)),
+            Pick::Second => metric(cx, &f, "bad", catalog).map(|(q, _)| (false, q)),
+        });
     let total = match f.get("total") {
         None => {
             cx.missing(&f, "total", "all events");
@@ -991,28 +976,22 @@ fn slo(
         cx.place(service, &o.name, o.name_node.location);
     }
     let (alerting, specs, blame) = alerting(cx, conditions, &f, period);
-    let policy = cx.policy(
-        &specs,
-        blame,
-        period,
-        objective,
-        &alerting,
-        (o.name_node.location, &o.path),
-    );
-    if let (Some(Sli::Slices(s)), Some((_, loc))) = (&sli, slices.window) {
-        let path = format!("{}.timeSliceWindow", slices.path);
-        cx.check_slice((loc, &path), s.slice, &policy, period);
-    }
-    Some(Slo {
-        service: this_service?,
-        name: o.name.clone(),
+    cx.finish(Draft {
+        service: this_service,
+        name: Some(o.name.clone()),
         description,
-        objective: objective?,
+        objective,
         period,
         labels: Labels::new(),
-        sli: sli?,
+        sli,
         alerting,
-        policy,
+        windows: specs,
+        blame,
+        whole: (o.name_node.location, &o.path),
+        group_by_at: None,
+        slice_at: slices
+            .window
+            .map(|(_, loc)| (format!("{}.timeSliceWindow", slices.path), loc)),
     })
 }
 
@@ -1290,86 +1269,60 @@ fn objective(
             }
         }
     }
-    match (o.get("target"), o.get("targetPercent")) {
-        (Some(_), Some(_)) => {
-            cx.error(
-                o.key_location("targetPercent"),
-                &o.path("targetPercent"),
-                "set exactly one of `target` and `targetPercent`, not both",
+    let (pick, _) = cx.exactly_one(
+        &o,
+        ["target", "targetPercent"],
+        Pick::Second,
+        Neither::Missing("target", "a ratio such as 0.999 (or `targetPercent: 99.9`)"),
+    )?;
+    if pick == Pick::Second {
+        return cx.objective_percent(&o, "targetPercent");
+    }
+    let (ratio, loc) = cx.number(&o, "target", "a ratio such as 0.999")?;
+    match Objective::from_ratio(ratio).ok().filter(|_| ratio < 1.0) {
+        Some(objective) => Some(objective),
+        None => {
+            let mut d = Diagnostic::error(
+                loc,
+                o.path("target"),
+                format!(
+                    "target {ratio} is out of range: expected a ratio strictly between 0 and 1 (e.g. 0.999)"
+                ),
             );
-            None
-        }
-        (None, Some(_)) => cx.objective_percent(&o, "targetPercent"),
-        (None, None) => {
-            cx.missing(
-                &o,
-                "target",
-                "a ratio such as 0.999 (or `targetPercent: 99.9`)",
-            );
-            None
-        }
-        (Some(_), None) => {
-            let (ratio, loc) = cx.number(&o, "target", "a ratio such as 0.999")?;
-            match Objective::from_ratio(ratio).ok().filter(|_| ratio < 1.0) {
-                Some(objective) => Some(objective),
-                None => {
-                    let mut d = Diagnostic::error(
-                        loc,
-                        o.path("target"),
-                        format!(
-                            "target {ratio} is out of range: expected a ratio strictly between 0 and 1 (e.g. 0.999)"
-                        ),
-                    );
-                    if ratio > 1.0 && ratio < 100.0 {
-                        d = d.with_help(format!("for a percentage write `targetPercent: {ratio}`"));
-                    }
-                    cx.push(d);
-                    None
-                }
+            if ratio > 1.0 && ratio < 100.0 {
+                d = d.with_help(format!("for a percentage write `targetPercent: {ratio}`"));
             }
+            cx.push(d);
+            None
         }
     }
 }
 
 /// `indicator` (inline) or `indicatorRef`.
 fn indicator(cx: &mut Cx, f: &Fields<'_>, catalog: &Catalog) -> Option<Indicator> {
-    match (f.get("indicator"), f.get("indicatorRef")) {
-        (Some(_), Some(_)) => {
+    let (pick, node) = cx.exactly_one(
+        f,
+        ["indicator", "indicatorRef"],
+        Pick::Second,
+        Neither::Missing("indicator", "the SLI inline, or `indicatorRef` to an SLI"),
+    )?;
+    if pick == Pick::First {
+        let object = header(cx, node, &f.path("indicator"), Some("SLI"))?;
+        return sli_spec(cx, object.spec?, &object.path, catalog);
+    }
+    let name = cx.string(f, "indicatorRef", None)?;
+    match catalog.slis.get(&name) {
+        Some(sli) => sli.clone(),
+        None => {
+            let loc = f
+                .get("indicatorRef")
+                .map_or(f.node.location, |n| n.location);
             cx.error(
-                f.key_location("indicatorRef"),
+                loc,
                 &f.path("indicatorRef"),
-                "set exactly one of `indicator` and `indicatorRef`, not both",
+                format!("no SLI named `{name}` in this file"),
             );
             None
-        }
-        (None, None) => {
-            cx.missing(
-                f,
-                "indicator",
-                "the SLI inline, or `indicatorRef` to an SLI",
-            );
-            None
-        }
-        (Some(node), None) => {
-            let object = header(cx, node, &f.path("indicator"), Some("SLI"))?;
-            sli_spec(cx, object.spec?, &object.path, catalog)
-        }
-        (None, Some(_)) => {
-            let name = cx.string(f, "indicatorRef", None)?;
-            match catalog.slis.get(&name) {
-                Some(sli) => sli.clone(),
-                None => {
-                    let loc = f
-                        .get("indicatorRef")
-                        .map_or(f.node.location, |n| n.location);
-                    cx.error(
-                        loc,
-                        &f.path("indicatorRef"),
-                        format!("no SLI named `{name}` in this file"),
-                    );
-                    None
-                }
-            }
         }
     }
 }

@@ -45,9 +45,9 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::format::Format;
-use crate::load::{Cx, DEFAULT_PERIOD, Fields, empty_map};
+use crate::load::{Cx, Draft, Fields, empty_map};
 use crate::policy::{Preset, Severity};
-use crate::spec::{Alerting, Labels, Sli, Slo, Spec};
+use crate::spec::{Alerting, DEFAULT_PERIOD, Labels, Sli, Slo, Spec};
 use crate::yaml::{Kind, Node};
 
 /// Field names, which differ between the two flavours.
@@ -222,24 +222,20 @@ fn slo(
         .collect();
     let alerting = alerting?;
     let whole = alerting_node.map_or(node.location, |n| n.location);
-    let policy = cx.policy(
-        &specs,
-        blame,
-        period,
-        objective,
-        &alerting,
-        (whole, &f.path("alerting")),
-    );
-    Some(Slo {
-        service: service.to_owned(),
-        name: name?,
+    cx.finish(Draft {
+        service: Some(service.to_owned()),
+        name,
         description,
-        objective: objective?,
+        objective,
         period,
         labels,
-        sli: sli?,
+        sli,
         alerting,
-        policy,
+        windows: specs,
+        blame,
+        whole: (whole, &f.path("alerting")),
+        group_by_at: None,
+        slice_at: None,
     })
 }
 

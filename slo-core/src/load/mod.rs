@@ -12,26 +12,27 @@
 //! assert!(diagnostics.iter().any(|d| d.message.contains("missing field `sli`")));
 //! ```
 
+mod checks;
 mod walk;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use crate::budget::{ErrorBudget, Objective};
 use crate::diagnostic::{Diagnostic, Location};
 use crate::duration::Duration;
 use crate::format::Format;
 use crate::names;
-use crate::policy::{Policy, Preset, Severity, Threshold, WindowSpec};
+use crate::policy::{Preset, Severity, Threshold, WindowSpec};
 use crate::spec::{
-    Alerting, Counted, EventsSli, Labels, LatencySli, RatioSli, RawSli, Sli, SliceOp, SlicesSli,
-    Slo, Spec, Tier, VERSION, WINDOW_PLACEHOLDER,
+    Alerting, Counted, Labels, LatencySli, RatioSli, Sli, SliceOp, SlicesSli, Slo, Spec, VERSION,
+    WINDOW_PLACEHOLDER,
 };
 use crate::yaml::{self, Kind, Node};
 
 pub use crate::spec::{DEFAULT_ALERT_NAME, DEFAULT_PERIOD};
+pub(crate) use checks::{Draft, Neither, Pick};
 pub use walk::SloPlace;
+use walk::map_value;
 pub(crate) use walk::{Blame, Cx, Fields, describe_value, either, empty_map};
-use walk::{join, key_location, map_value};
 
 /// Reads a spec, returning it only when it has no errors. Warnings are
 /// dropped; use [`check`] to see them.
@@ -167,52 +168,6 @@ pub fn not_a_spec(src: &str) -> Option<String> {
     Some("YAML without `version`, `apiVersion`, `service` or `slos`".to_owned())
 }
 impl Cx {
-    /// Alert labels and annotations are Go templates Prometheus parses when
-    /// it loads the rules: each value of field `name` must parse
-    /// ([`check::template`](crate::check::template)).
-    pub(crate) fn templates(&mut self, f: &Fields<'_>, name: &str, values: &Labels) {
-        let Some(node) = f.get(name) else { return };
-        for (k, v) in values {
-            if let Err(why) = crate::check::template(v) {
-                let loc = map_value(node, k).map_or(node.location, |n| n.location);
-                self.push(
-                    Diagnostic::error(
-                        loc,
-                        join(&f.path(name), k),
-                        format!("broken template: {why}"),
-                    )
-                    .with_help("Prometheus expands alert labels and annotations as Go templates, e.g. {{ $labels.route }} or {{ $value | humanize }}; write a literal `{{` as {{ \"{{\" }}"),
-                );
-            }
-        }
-    }
-
-    /// Labels that may not collide with the ones this tool generates.
-    pub(crate) fn user_labels(&mut self, f: &Fields<'_>, name: &str) -> Labels {
-        let labels = self.labels(f, name, "label");
-        for key in labels.keys() {
-            if names::RESERVED_LABELS.contains(&key.as_str()) {
-                let loc = f
-                    .get(name)
-                    .map_or(f.node.location, |n| key_location(n, key));
-                self.push(
-                    Diagnostic::error(
-                        loc,
-                        join(&f.path(name), key),
-                        format!(
-                            "label `{key}` is reserved: the generated series and alerts set it"
-                        ),
-                    )
-                    .with_help(format!(
-                        "reserved labels: {}",
-                        names::RESERVED_LABELS.join(", ")
-                    )),
-                );
-            }
-        }
-        labels
-    }
-
     fn spec(&mut self, doc: &Node) -> Option<Spec> {
         let f = self.fields(doc, "", &["version", "service", "labels", "slos"])?;
         match f.get("version") {
@@ -241,83 +196,6 @@ impl Cx {
             labels,
             slos,
         })
-    }
-
-    /// A required service name.
-    pub(crate) fn service(&mut self, f: &Fields<'_>, name: &str) -> Option<String> {
-        let service = self.string(f, name, Some("the service's name"));
-        if let (Some(s), Some(node)) = (&service, f.get(name))
-            && let Err(why) = names::check_name(s)
-        {
-            self.error(
-                node.location,
-                &f.path(name),
-                format!("invalid service name `{s}`: {why}"),
-            );
-        }
-        service
-    }
-
-    /// A required, non-empty list of SLOs, each read by `read`; names must
-    /// be unique.
-    pub(crate) fn slos(
-        &mut self,
-        f: &Fields<'_>,
-        name: &str,
-        mut read: impl FnMut(&mut Self, &Node, &str) -> Option<Slo>,
-    ) -> Vec<Slo> {
-        let mut slos = Vec::new();
-        let Some(node) = f.get(name) else {
-            self.missing(f, name, "a list of SLOs");
-            return slos;
-        };
-        let list = f.path(name);
-        match &node.kind {
-            Kind::Seq(items) if !items.is_empty() => {
-                let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-                for (i, item) in items.iter().enumerate() {
-                    let path = format!("{list}[{i}]");
-                    let Some(slo) = read(self, item, &path) else {
-                        continue;
-                    };
-                    if let Some(line) = seen.get(&slo.name) {
-                        let loc = self
-                            .fields_quiet(item)
-                            .map_or(item.location, |n| n.location);
-                        self.error(
-                            loc,
-                            &format!("{path}.name"),
-                            format!("duplicate SLO name `{}` (first on line {line})", slo.name),
-                        );
-                        continue;
-                    }
-                    seen.insert(slo.name.clone(), item.location.line);
-                    slos.push(slo);
-                }
-            }
-            Kind::Seq(_) => self.error(
-                node.location,
-                &list,
-                "expected at least one SLO, found an empty list",
-            ),
-            _ => self.error(
-                node.location,
-                &list,
-                format!("expected a list of SLOs, found {}", node.describe()),
-            ),
-        }
-        slos
-    }
-
-    /// The `name` node of an SLO item, for pointing at duplicates.
-    fn fields_quiet<'a>(&self, item: &'a Node) -> Option<&'a Node> {
-        let Kind::Map(pairs) = &item.kind else {
-            return None;
-        };
-        pairs
-            .iter()
-            .find(|(k, _)| k.as_scalar() == Some("name"))
-            .map(|(_, v)| v)
     }
 
     fn slo(&mut self, node: &Node, path: &str, service: &str, file_labels: &Labels) -> Option<Slo> {
@@ -355,125 +233,30 @@ impl Cx {
             Some(n) => self.sli(n, &f.path("sli")),
         };
         let alerting_path = f.path("alerting");
-        let alerting = match f.get("alerting") {
-            Some(n) if !n.is_null() => {
-                self.alerting(n, &alerting_path, period, objective, sli.as_ref())
-            }
-            _ => self.alerting(
-                &empty_map(f.node.location),
-                &alerting_path,
-                period,
-                objective,
-                sli.as_ref(),
-            ),
-        };
-        if let (Some(sli), Some((alerting, _))) = (&sli, &alerting) {
-            self.check_group_labels(&f, sli, &labels, alerting);
-        }
-        if let (Some(Sli::Slices(s)), Some((_, policy)), Some((period, _))) =
-            (&sli, &alerting, period)
-        {
-            let loc = f
-                .get("sli")
-                .and_then(|sli| map_value(sli, "slices"))
-                .and_then(|s| map_value(s, "slice"))
-                .map_or(f.key_location("sli"), |n| n.location);
-            let path = format!("{}.slices.slice", f.path("sli"));
-            self.check_slice((loc, &path), s.slice, policy, period);
-        }
-        let (alerting, policy) = alerting?;
-        Some(Slo {
-            service: service.to_owned(),
-            name: name?,
+        let empty = empty_map(f.node.location);
+        let alerting_node = f.get("alerting").filter(|n| !n.is_null()).unwrap_or(&empty);
+        let alerting = self.alerting(alerting_node, &alerting_path, period, sli.as_ref());
+        let (alerting, windows, blame) = alerting?;
+        let slice_at = f
+            .get("sli")
+            .and_then(|sli| map_value(sli, "slices"))
+            .and_then(|s| map_value(s, "slice"))
+            .map_or(f.key_location("sli"), |n| n.location);
+        self.finish(Draft {
+            service: Some(service.to_owned()),
+            name,
             description,
-            objective: objective?,
+            objective,
             period: period?.0,
             labels,
-            sli: sli?,
+            sli,
             alerting,
-            policy,
+            windows,
+            blame,
+            whole: (alerting_node.location, &alerting_path),
+            group_by_at: Some((f.path("sli"), f.key_location("sli"))),
+            slice_at: Some((format!("{}.slices.slice", f.path("sli")), slice_at)),
         })
-    }
-
-    /// A label set on every series or alert of the SLO cannot also be a
-    /// `group_by` label: every group would get the same value, and their
-    /// series (or alerts) would collide.
-    fn check_group_labels(
-        &mut self,
-        f: &Fields<'_>,
-        sli: &Sli,
-        labels: &Labels,
-        alerting: &Alerting,
-    ) {
-        let group_by: &[String] = match sli {
-            Sli::Ratio(r) => &r.group_by,
-            Sli::Latency(l) => &l.group_by,
-            Sli::Events(_) | Sli::Raw(_) | Sli::Slices(_) => &[],
-        };
-        let sets = [
-            ("labels", labels),
-            ("alerting.labels", &alerting.labels),
-            ("alerting.page.labels", &alerting.page.labels),
-            ("alerting.ticket.labels", &alerting.ticket.labels),
-        ];
-        for name in group_by {
-            if let Some((place, _)) = sets.iter().find(|(_, l)| l.contains_key(name)) {
-                self.error(
-                    f.key_location("sli"),
-                    &f.path("sli"),
-                    format!(
-                        "`{name}` is a group_by label and is also set in {place}: every group would get the same value and their series would collide"
-                    ),
-                );
-            }
-        }
-    }
-
-    /// A required SLO name.
-    pub(crate) fn slo_name(&mut self, f: &Fields<'_>, name: &str) -> Option<String> {
-        let slo = self.string(f, name, Some("the SLO's name"));
-        if let (Some(n), Some(node)) = (&slo, f.get(name))
-            && let Err(why) = names::check_name(n)
-        {
-            self.error(
-                node.location,
-                &f.path(name),
-                format!("invalid SLO name `{n}`: {why}"),
-            );
-        }
-        slo
-    }
-
-    /// A required objective written as a percentage (`99.9`).
-    pub(crate) fn objective_percent(&mut self, f: &Fields<'_>, name: &str) -> Option<Objective> {
-        let Some((percent, loc)) = self.number(f, name, "a percentage such as 99.9") else {
-            if f.get(name).is_none() {
-                self.missing(f, name, "a percentage such as 99.9");
-            }
-            return None;
-        };
-        match Objective::from_percent(percent) {
-            Ok(o) => {
-                if percent < 1.0 {
-                    self.push(
-                        Diagnostic::warning(
-                            loc,
-                            f.path(name),
-                            format!(
-                                "objective {percent} is read as {percent}%, not {}%",
-                                percent * 100.0
-                            ),
-                        )
-                        .with_help("objectives are percentages: write 99.9 for 99.9%"),
-                    );
-                }
-                Some(o)
-            }
-            Err(e) => {
-                self.error(loc, &f.path(name), e.to_string());
-                None
-            }
-        }
     }
 
     fn sli(&mut self, node: &Node, path: &str) -> Option<Sli> {
@@ -584,151 +367,6 @@ impl Cx {
         })
     }
 
-    /// A slice must tile every window and the period: no longer than the
-    /// shortest window and dividing each evenly, so that every window holds
-    /// a whole number of slices and detection counts whole slices.
-    pub(crate) fn check_slice(
-        &mut self,
-        (loc, path): (Location, &str),
-        slice: Duration,
-        policy: &Policy,
-        period: Duration,
-    ) {
-        // The windows the rules record: the policy's, or the step alone
-        // when every tier is disabled.
-        let windows = crate::rules::recorded_windows_of(policy);
-        if let Some(shortest) = windows.first()
-            && slice > *shortest
-        {
-            self.push(
-                Diagnostic::error(
-                    loc,
-                    path,
-                    format!("the slice ({slice}) is longer than the shortest window ({shortest})"),
-                )
-                .with_help("a window must hold whole slices: shorten the slice or lengthen the short windows"),
-            );
-            return;
-        }
-        let uneven: Vec<String> = windows
-            .iter()
-            .copied()
-            .chain(std::iter::once(period))
-            .filter(|w| w.as_millis() % slice.as_millis().max(1) != 0)
-            .map(|w| w.to_string())
-            .collect();
-        if !uneven.is_empty() {
-            self.push(
-                Diagnostic::error(
-                    loc,
-                    path,
-                    format!(
-                        "the slice ({slice}) does not divide {} evenly: a window must hold a whole number of slices",
-                        uneven.join(", ")
-                    ),
-                )
-                .with_help("use a slice that divides every window and the period, e.g. 1m"),
-            );
-        }
-    }
-
-    /// The one field of `f` that says which kind of SLI it is (`f` holds
-    /// only `kinds`); a second one, or none, is an error.
-    pub(crate) fn one_kind<'a>(
-        &mut self,
-        f: &Fields<'a>,
-        kinds: &[&str],
-    ) -> Option<(&'a str, &'a Node)> {
-        let mut chosen: Option<(&'a str, &'a Node)> = None;
-        for (name, key, value) in &f.pairs {
-            if let Some((first, _)) = chosen {
-                self.error(
-                    key.location,
-                    &f.path(name),
-                    format!("an SLI has exactly one kind: found both `{first}` and `{name}`"),
-                );
-                continue;
-            }
-            chosen = Some((*name, *value));
-        }
-        if chosen.is_none() {
-            self.error(
-                f.node.location,
-                &f.path,
-                format!("expected exactly one SLI kind: {}", either(kinds)),
-            );
-        }
-        chosen
-    }
-
-    /// An `events` SLI: bad and total event rates, fields named `keys`.
-    pub(crate) fn events(&mut self, node: &Node, path: &str, keys: [&str; 2]) -> Option<Sli> {
-        let g = self.fields(node, path, &keys)?;
-        let error_query = self.query(&g, keys[0]);
-        let total_query = self.query(&g, keys[1]);
-        Some(Sli::Events(EventsSli {
-            error_query: error_query?,
-            total_query: total_query?,
-        }))
-    }
-
-    /// A `raw` SLI: the error ratio query in field `key`.
-    pub(crate) fn raw(&mut self, node: &Node, path: &str, key: &str) -> Option<Sli> {
-        let g = self.fields(node, path, &[key])?;
-        let q = self.query(&g, key);
-        Some(Sli::Raw(RawSli {
-            error_ratio_query: q?,
-        }))
-    }
-
-    /// A hand-written PromQL query with the window placeholder.
-    pub(crate) fn query(&mut self, f: &Fields<'_>, name: &str) -> Option<String> {
-        let q = self.string(f, name, Some("a PromQL query with {{.window}}"))?;
-        let loc = f.get(name).map_or(f.node.location, |n| n.location);
-        let mut ok = true;
-        if !q.contains(WINDOW_PLACEHOLDER) {
-            self.push(
-                Diagnostic::error(loc, f.path(name), format!("the query has no `{WINDOW_PLACEHOLDER}` placeholder"))
-                    .with_help("write the range as [{{.window}}], e.g. sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))"),
-            );
-            ok = false;
-        }
-        if let Err(why) = crate::check::query(&q) {
-            self.error(loc, &f.path(name), format!("broken query: {why}"));
-            ok = false;
-        }
-        ok.then_some(q)
-    }
-
-    /// A series selector (`metric{matchers}`).
-    pub(crate) fn selector(
-        &mut self,
-        f: &Fields<'_>,
-        name: &str,
-        required: bool,
-    ) -> Option<String> {
-        let s = self.string(
-            f,
-            name,
-            required.then_some("a series selector such as http_requests_total{job=\"api\"}"),
-        )?;
-        let loc = f.get(name).map_or(f.node.location, |n| n.location);
-        match crate::check::selector(&s) {
-            Ok(()) => Some(s.trim().to_owned()),
-            Err(why) => {
-                self.push(
-                    Diagnostic::error(
-                        loc,
-                        f.path(name),
-                        format!("broken series selector `{s}`: {why}"),
-                    )
-                    .with_help("for arbitrary PromQL use the `events` or `raw` SLI"),
-                );
-                None
-            }
-        }
-    }
-
     fn group_by(&mut self, f: &Fields<'_>) -> Vec<String> {
         let Some(node) = f.get("group_by") else {
             return Vec::new();
@@ -782,27 +420,17 @@ impl Cx {
 
     fn ratio(&mut self, node: &Node, path: &str) -> Option<RatioSli> {
         let f = self.fields(node, path, &["errors", "good", "total", "group_by"])?;
-        let counted = match (f.get("errors"), f.get("good")) {
-            (Some(_), Some(good)) => {
-                self.error(
-                    f.key_location("good"),
-                    &f.path("good"),
-                    "set exactly one of `errors` and `good`, not both",
-                );
-                let _ = good;
-                None
-            }
-            (None, None) => {
-                self.error(
-                    node.key.unwrap_or(node.location),
-                    path,
-                    "missing field `errors` or `good`: expected a counter of bad or of good events",
-                );
-                None
-            }
-            (Some(_), None) => self.selector(&f, "errors", true).map(Counted::Errors),
-            (None, Some(_)) => self.selector(&f, "good", true).map(Counted::Good),
-        };
+        let counted = self
+            .exactly_one(
+                &f,
+                ["errors", "good"],
+                Pick::Second,
+                Neither::Either("a counter of bad or of good events"),
+            )
+            .and_then(|(pick, _)| match pick {
+                Pick::First => self.selector(&f, "errors", true).map(Counted::Errors),
+                Pick::Second => self.selector(&f, "good", true).map(Counted::Good),
+            });
         let total = self.selector(&f, "total", true);
         let group_by = self.group_by(&f);
         Some(RatioSli {
@@ -893,9 +521,8 @@ impl Cx {
         node: &Node,
         path: &str,
         period: Option<(Duration, Location)>,
-        objective: Option<Objective>,
         sli: Option<&Sli>,
-    ) -> Option<(Alerting, Policy)> {
+    ) -> Option<(Alerting, Vec<WindowSpec>, Vec<Blame>)> {
         let f = self.fields(
             node,
             path,
@@ -955,93 +582,7 @@ impl Cx {
             absent_for,
         };
         let (specs, blame) = windows?;
-        let (period, _) = period?;
-        let policy = self.policy(
-            &specs,
-            blame,
-            period,
-            objective,
-            &alerting,
-            (node.location, path),
-        );
-        Some((alerting, policy))
-    }
-
-    /// Resolves window pairs for `period` into the SLO's policy: checks every
-    /// pair of an enabled tier against the budget, drops disabled tiers, and
-    /// warns (at `whole`) when neither tier alerts.
-    pub(crate) fn policy(
-        &mut self,
-        specs: &[WindowSpec],
-        blame: Vec<Blame>,
-        period: Duration,
-        objective: Option<Objective>,
-        alerting: &Alerting,
-        whole: (Location, &str),
-    ) -> Policy {
-        if let Some(objective) = objective {
-            let budget = ErrorBudget::new(objective, period);
-            for (spec, (field, loc)) in specs.iter().zip(blame) {
-                if !alerting.tier(spec.severity).disabled {
-                    self.check_pair(spec, &budget, loc, &field);
-                }
-            }
-        }
-        let mut policy = Policy::new(specs, period);
-        policy.retain(|p| !alerting.tier(p.severity).disabled);
-        if alerting.page.disabled && alerting.ticket.disabled {
-            self.push(Diagnostic::warning(
-                whole.0,
-                whole.1,
-                "both tiers are disabled: this SLO never alerts",
-            ));
-        }
-        policy
-    }
-
-    /// An optional alert name (`alertname`), [`DEFAULT_ALERT_NAME`] when absent.
-    pub(crate) fn alert_name(&mut self, f: &Fields<'_>, name: &str) -> String {
-        let alert = self
-            .string(f, name, None)
-            .unwrap_or_else(|| DEFAULT_ALERT_NAME.to_owned());
-        if let Err(why) = names::check_label_name(&alert) {
-            let loc = f.get(name).map_or(f.node.location, |n| n.location);
-            self.error(
-                loc,
-                &f.path(name),
-                format!("invalid alert name `{alert}`: {why}"),
-            );
-        }
-        alert
-    }
-
-    /// One tier's settings from field `name` (absent: the defaults); `allowed`
-    /// are the fields the format knows, among those of [`TIER_FIELDS`].
-    pub(crate) fn tier(
-        &mut self,
-        f: &Fields<'_>,
-        name: &str,
-        severity: Severity,
-        allowed: &[&str],
-    ) -> Option<Tier> {
-        let Some(node) = f.get(name).filter(|n| !n.is_null()) else {
-            return Some(Tier::new(severity));
-        };
-        let mut tier = Tier::default();
-        let g = self.fields(node, &f.path(name), allowed)?;
-        tier.disabled = self.boolean(&g, "disable").unwrap_or(false);
-        tier.labels = self.user_labels(&g, "labels");
-        tier.labels
-            .entry("severity".to_owned())
-            .or_insert_with(|| severity.to_string());
-        tier.annotations = self.labels(&g, "annotations", "annotation");
-        self.templates(&g, "labels", &tier.labels);
-        self.templates(&g, "annotations", &tier.annotations);
-        tier.for_ = self
-            .duration(&g, "for")
-            .map(|(d, _)| d)
-            .filter(|d| !d.is_zero());
-        Some(tier)
+        Some((alerting, specs, blame))
     }
 
     /// The window pairs: a preset name or a list, each with the field and
@@ -1170,102 +711,52 @@ impl Cx {
             );
             return None;
         }
-        let threshold = match (f.get("budget_percent"), f.get("factor")) {
-            (Some(_), Some(_)) => {
-                self.error(
-                    f.key_location("factor"),
-                    &f.path("factor"),
-                    "set exactly one of `budget_percent` and `factor`, not both",
-                );
-                None
-            }
-            (None, None) => {
-                self.missing(
-                    &f,
+        let threshold = self
+            .exactly_one(
+                &f,
+                ["budget_percent", "factor"],
+                Pick::Second,
+                Neither::Missing(
                     "budget_percent",
                     "the share of the budget (percent) spent before alerting, or a `factor`",
-                );
-                None
-            }
-            (Some(_), None) => match self.number(&f, "budget_percent", "a percentage such as 2") {
-                Some((p, _)) if p > 0.0 && p <= 100.0 => Some(Threshold::BudgetShare(p / 100.0)),
-                Some((p, loc)) => {
-                    self.error(
-                        loc,
-                        &f.path("budget_percent"),
-                        format!("budget_percent {p} must be above 0 and at most 100"),
-                    );
-                    None
+                ),
+            )
+            .and_then(|(pick, _)| match pick {
+                Pick::First => match self.number(&f, "budget_percent", "a percentage such as 2") {
+                    Some((p, _)) if p > 0.0 && p <= 100.0 => {
+                        Some(Threshold::BudgetShare(p / 100.0))
+                    }
+                    Some((p, loc)) => {
+                        self.error(
+                            loc,
+                            &f.path("budget_percent"),
+                            format!("budget_percent {p} must be above 0 and at most 100"),
+                        );
+                        None
+                    }
+                    None => None,
+                },
+                Pick::Second => {
+                    match self.number(&f, "factor", "a burn-rate factor such as 14.4") {
+                        Some((x, _)) if x.is_finite() && x > 0.0 => Some(Threshold::Factor(x)),
+                        Some((x, loc)) => {
+                            self.error(
+                                loc,
+                                &f.path("factor"),
+                                format!("factor {x} must be a finite positive number"),
+                            );
+                            None
+                        }
+                        None => None,
+                    }
                 }
-                None => None,
-            },
-            (None, Some(_)) => match self.number(&f, "factor", "a burn-rate factor such as 14.4") {
-                Some((x, _)) if x.is_finite() && x > 0.0 => Some(Threshold::Factor(x)),
-                Some((x, loc)) => {
-                    self.error(
-                        loc,
-                        &f.path("factor"),
-                        format!("factor {x} must be a finite positive number"),
-                    );
-                    None
-                }
-                None => None,
-            },
-        };
+            });
         Some(WindowSpec {
             severity: severity?,
             long: long?.0,
             short: short?.0,
             threshold: threshold?,
         })
-    }
-
-    pub(crate) fn check_pair(
-        &mut self,
-        spec: &WindowSpec,
-        budget: &ErrorBudget,
-        loc: Location,
-        field: &str,
-    ) {
-        let pair = spec.resolve(budget.period);
-        let (long, short) = (pair.long, pair.short);
-        if long > budget.period {
-            self.error(
-                loc,
-                field,
-                format!(
-                    "the {long} window is longer than the SLO's period ({})",
-                    budget.period
-                ),
-            );
-            return;
-        }
-        let factor = crate::num::format(pair.factor);
-        if !pair.can_fire(budget) {
-            let max = crate::num::format(budget.max_burn_rate());
-            let needed = crate::num::format(pair.error_ratio_threshold(budget));
-            self.push(
-                Diagnostic::error(
-                    loc,
-                    field,
-                    format!(
-                        "the {long}/{short} pair can never fire: factor {factor} needs an error ratio above {needed}, but a total outage only burns at {max}x (1 / budget)"
-                    ),
-                )
-                .with_help(format!("use a factor below {max}: lower the factor or budget share, or lengthen the long window")),
-            );
-        } else if pair.factor < 1.0 {
-            self.push(
-                Diagnostic::warning(
-                    loc,
-                    field,
-                    format!(
-                        "the {long}/{short} pair has factor {factor} < 1: it fires while the budget is spent slower than it accrues"
-                    ),
-                )
-                .with_help("short periods need larger budget shares"),
-            );
-        }
     }
 }
 
