@@ -258,6 +258,30 @@ impl Cx {
         Some((d, loc))
     }
 
+    /// A required, non-empty list field.
+    pub(crate) fn list<'a>(
+        &mut self,
+        f: &Fields<'a>,
+        name: &str,
+        what: &str,
+    ) -> Option<&'a [Node]> {
+        let Some(node) = f.get(name) else {
+            self.missing(f, name, what);
+            return None;
+        };
+        match &node.kind {
+            Kind::Seq(items) if !items.is_empty() => Some(items),
+            _ => {
+                self.error(
+                    node.location,
+                    &f.path(name),
+                    format!("expected {what}, found {}", describe_value(node)),
+                );
+                None
+            }
+        }
+    }
+
     /// A map of label (or annotation) names to string values.
     pub(crate) fn labels(&mut self, f: &Fields<'_>, name: &str, kind: &str) -> Labels {
         let mut labels = Labels::new();

@@ -45,7 +45,8 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::format::Format;
-use crate::load::{Cx, Draft, Fields, empty_map};
+use crate::load::checks::Draft;
+use crate::load::walk::{Cx, Fields, empty_map};
 use crate::policy::{Preset, Severity};
 use crate::spec::{Alerting, DEFAULT_PERIOD, Labels, Sli, Slo, Spec};
 use crate::yaml::{Kind, Node};
@@ -82,7 +83,7 @@ const KUBERNETES: Dialect = Dialect {
 const TIER_FIELDS: &[&str] = &["disable", "labels", "annotations"];
 
 /// Reads a Sloth file (either flavour) whose documents are `docs`.
-pub(crate) fn spec(cx: &mut Cx, docs: &[Node]) -> Option<Spec> {
+pub(super) fn spec(cx: &mut Cx, docs: &[Node]) -> Option<Spec> {
     let [doc, rest @ ..] = docs else {
         return None;
     };
