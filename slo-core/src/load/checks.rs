@@ -242,8 +242,37 @@ impl Cx {
         }
     }
 
+    /// The alert fields the formats share: `name`, `labels` and
+    /// `annotations` (their templates checked), and the page and ticket
+    /// tiers from the fields `tiers`, which know the fields `tier_fields`.
+    /// No `min_events` guard and no absent alert; `None` when a tier failed
+    /// to read.
+    pub(crate) fn alert_fields(
+        &mut self,
+        f: &Fields<'_>,
+        [page, ticket]: [&str; 2],
+        tier_fields: &[&str],
+    ) -> Option<Alerting> {
+        let name = self.alert_name(f, "name");
+        let labels = self.user_labels(f, "labels");
+        let annotations = self.labels(f, "annotations", "annotation");
+        self.templates(f, "labels", &labels);
+        self.templates(f, "annotations", &annotations);
+        let page = self.tier(f, page, Severity::Page, tier_fields);
+        let ticket = self.tier(f, ticket, Severity::Ticket, tier_fields);
+        Some(Alerting {
+            name,
+            labels,
+            annotations,
+            page: page?,
+            ticket: ticket?,
+            min_events: 0.0,
+            absent_for: None,
+        })
+    }
+
     /// An optional alert name (`alertname`), [`DEFAULT_ALERT_NAME`] when absent.
-    pub(crate) fn alert_name(&mut self, f: &Fields<'_>, name: &str) -> String {
+    fn alert_name(&mut self, f: &Fields<'_>, name: &str) -> String {
         let alert = self
             .string(f, name, None)
             .unwrap_or_else(|| DEFAULT_ALERT_NAME.to_owned());
@@ -261,7 +290,7 @@ impl Cx {
     /// One tier's settings from field `name` (absent: the defaults); `allowed`
     /// are the fields the format knows, among `disable`, `labels`,
     /// `annotations` and `for`.
-    pub(crate) fn tier(
+    fn tier(
         &mut self,
         f: &Fields<'_>,
         name: &str,

@@ -407,13 +407,7 @@ fn alerting(
             "absent_for",
         ],
     )?;
-    let name = cx.alert_name(&f, "name");
-    let labels = cx.user_labels(&f, "labels");
-    let annotations = cx.labels(&f, "annotations", "annotation");
-    cx.templates(&f, "labels", &labels);
-    cx.templates(&f, "annotations", &annotations);
-    let page = cx.tier(&f, "page", Severity::Page, TIER_FIELDS);
-    let ticket = cx.tier(&f, "ticket", Severity::Ticket, TIER_FIELDS);
+    let alerting = cx.alert_fields(&f, ["page", "ticket"], TIER_FIELDS);
     let min_events = match cx.number(&f, "min_events", "a number of events") {
         Some((n, loc)) if !(n.is_finite() && n >= 0.0) => {
             cx.error(
@@ -439,17 +433,10 @@ fn alerting(
     };
     let absent_for = cx.positive_duration(&f, "absent_for").map(|(d, _)| d);
     let windows = windows(cx, &f, period);
-    let (Some(page), Some(ticket)) = (page, ticket) else {
-        return None;
-    };
     let alerting = Alerting {
-        name,
-        labels,
-        annotations,
-        page,
-        ticket,
         min_events,
         absent_for,
+        ..alerting?
     };
     let (specs, blame) = windows?;
     Some((alerting, specs, blame))

@@ -47,7 +47,7 @@ use crate::diagnostic::Diagnostic;
 use crate::format::Format;
 use crate::load::checks::Draft;
 use crate::load::walk::{Cx, Fields, empty_map};
-use crate::policy::{Preset, Severity};
+use crate::policy::Preset;
 use crate::spec::{Alerting, DEFAULT_PERIOD, Labels, Sli, Slo, Spec};
 use crate::yaml::{Kind, Node};
 
@@ -271,20 +271,5 @@ fn alerting(cx: &mut Cx, node: &Node, path: &str, d: &Dialect) -> Option<Alertin
         path,
         &["name", "labels", "annotations", d.page, d.ticket],
     )?;
-    let name = cx.alert_name(&f, "name");
-    let labels = cx.user_labels(&f, "labels");
-    let annotations = cx.labels(&f, "annotations", "annotation");
-    cx.templates(&f, "labels", &labels);
-    cx.templates(&f, "annotations", &annotations);
-    let page = cx.tier(&f, d.page, Severity::Page, TIER_FIELDS);
-    let ticket = cx.tier(&f, d.ticket, Severity::Ticket, TIER_FIELDS);
-    Some(Alerting {
-        name,
-        labels,
-        annotations,
-        page: page?,
-        ticket: ticket?,
-        min_events: 0.0,
-        absent_for: None,
-    })
+    cx.alert_fields(&f, [d.page, d.ticket], TIER_FIELDS)
 }
