@@ -228,7 +228,9 @@ async fn ask(
 ) -> (Vec<Result<Vec<Sample>, QueryError>>, usize) {
     let mut out: Vec<Option<Result<Vec<Sample>, QueryError>>> =
         queries.iter().map(|_| None).collect();
-    let mut pending = vec![0..queries.len()];
+    // Ranges of `queries` still to ask, the whole batch first.
+    let mut pending: Vec<std::ops::Range<usize>> = Vec::new();
+    pending.push(0..queries.len());
     let mut requests = 0;
     while let Some(range) = pending.pop() {
         if range.is_empty() {
