@@ -8,7 +8,8 @@
 //!   basic_auth: {username: slo, password: {env: PROM_PASSWORD}}
 //!   ca_file: /etc/ssl/private-ca.pem
 //!   timeout: 30s
-//!   concurrency: 8                        # queries in flight
+//!   concurrency: 8                        # requests in flight
+//!   batch_size: 256                       # queries per request
 //! specs: [specs/]                         # files or folders, relative to this file
 //! interval: 1m
 //! notify:
@@ -112,6 +113,10 @@ fn default_notify_timeout() -> Duration {
 
 fn default_concurrency() -> usize {
     8
+}
+
+fn default_batch_size() -> usize {
+    crate::evaluate::DEFAULT_BATCH
 }
 
 fn default_retries() -> usize {
@@ -231,9 +236,12 @@ macro_rules! connection {
 connection! {
     /// How to reach Prometheus.
     PrometheusConfig {
-        /// Queries in flight at once.
+        /// Requests in flight at once.
         #[serde(default = "default_concurrency")]
         concurrency: usize,
+        /// Queries per request (1: one query per request).
+        #[serde(default = "default_batch_size")]
+        batch_size: usize,
     }
 }
 
@@ -352,6 +360,9 @@ impl Config {
         }
         if config.prometheus.concurrency == 0 {
             return Err(at("`prometheus.concurrency` must be at least 1"));
+        }
+        if config.prometheus.batch_size == 0 {
+            return Err(at("`prometheus.batch_size` must be at least 1"));
         }
         // URL mistakes are named at start, not at the first failed request.
         let urls = std::iter::once((&config.prometheus.url, Kind::Prometheus, "prometheus.url"))

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
 use jiff::Timestamp;
-use slo_core::evaluation::{self, InstanceResult};
+use slo_core::evaluation::InstanceResult;
 use slo_core::ledger::{Tracked, slo_id, split_key};
 use slo_core::shard::Shard;
 use slo_core::spec::{Slo, Spec};
@@ -263,18 +263,19 @@ impl Daemon {
         let with_period = self
             .last_period
             .is_none_or(|t| t.elapsed() >= PERIOD_REFRESH);
-        let queries: usize = slos
-            .iter()
-            .map(|s| evaluation::query_count(s, with_period))
-            .sum();
-        let outcomes = evaluate::evaluate_all(
+        let evaluated = evaluate::evaluate_batched(
             &self.client,
             &slos,
             Some(millis(now) as f64 / 1000.0),
             self.config.prometheus.concurrency,
             with_period,
+            evaluate::Batching {
+                queries: self.config.prometheus.batch_size,
+                ..evaluate::Batching::default()
+            },
         )
         .await;
+        let outcomes = evaluated.outcomes;
         if with_period {
             self.last_period = Some(Instant::now());
         }
@@ -347,7 +348,8 @@ impl Daemon {
         self.metrics.alerts_held.set(report.held as i64);
         self.hand_over(changes);
         self.metrics.cycles.inc();
-        self.metrics.cycle_queries.set(queries as i64);
+        self.metrics.cycle_queries.set(evaluated.queries as i64);
+        self.metrics.cycle_requests.set(evaluated.requests as i64);
         self.metrics
             .cycle_seconds
             .set(started.elapsed().as_secs_f64());

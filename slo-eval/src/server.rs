@@ -47,6 +47,8 @@ pub struct Metrics {
     pub cycle_seconds: Gauge<f64, AtomicU64>,
     /// Queries issued in the last cycle.
     pub cycle_queries: Gauge,
+    /// HTTP requests the last cycle sent (queries are batched).
+    pub cycle_requests: Gauge,
     /// Evaluation cycles run.
     pub cycles: Counter,
     /// SLO evaluations that failed, per SLO.
@@ -108,6 +110,11 @@ impl Metrics {
             "cycle_queries",
             "Queries issued in the last evaluation cycle",
             self.cycle_queries.clone(),
+        );
+        r.register(
+            "cycle_requests",
+            "HTTP requests to the query API in the last cycle (queries are batched)",
+            self.cycle_requests.clone(),
         );
         r.register("cycles", "Evaluation cycles run", self.cycles.clone());
         r.register(
