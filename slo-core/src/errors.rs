@@ -1,6 +1,15 @@
 //! Error types of the core. Spec problems are not errors of this kind: they
 //! are collected as [`Diagnostic`](crate::diagnostic::Diagnostic)s so that a
 //! file reports every problem at once.
+//!
+//! ```
+//! use slo_core::duration::Duration;
+//! use slo_core::errors::DurationError;
+//!
+//! let e = "1.5h".parse::<Duration>().err();
+//! assert!(matches!(e, Some(DurationError::Fraction(_))));
+//! assert!(e.map(|e| e.to_string()).unwrap_or_default().contains("1h30m"));
+//! ```
 
 use thiserror::Error;
 

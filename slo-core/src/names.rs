@@ -4,6 +4,15 @@
 //! These checks catch what is obviously broken (unbalanced braces or quotes, a
 //! label name with a dash) with a message that says why; the real PromQL
 //! parser has the last word when rules are loaded.
+//!
+//! ```
+//! use slo_core::names;
+//!
+//! assert!(names::check_name("checkout-availability").is_ok());
+//! assert!(names::check_name("Checkout").is_err());
+//! assert!(names::check_label_name("team-name").is_err());
+//! assert_eq!(names::closest("lables", &["labels", "name"]), Some("labels"));
+//! ```
 
 /// The label carrying the service name on every generated series and alert.
 pub const SERVICE_LABEL: &str = "slo_service";
@@ -81,7 +90,7 @@ pub fn check_metric_name(name: &str) -> Result<(), String> {
 }
 
 /// Checks quotes and brackets pair up, as PromQL's lexer would see them.
-pub fn check_balanced(query: &str) -> Result<(), String> {
+pub(crate) fn check_balanced(query: &str) -> Result<(), String> {
     let mut stack: Vec<char> = Vec::new();
     let mut chars = query.chars();
     while let Some(c) = chars.next() {
@@ -125,7 +134,7 @@ pub fn check_balanced(query: &str) -> Result<(), String> {
 }
 
 /// A series selector: a metric name, label matchers in braces, or both.
-pub fn check_selector(selector: &str) -> Result<(), String> {
+pub(crate) fn check_selector(selector: &str) -> Result<(), String> {
     let s = selector.trim();
     if s.is_empty() {
         return Err("it is empty".to_owned());
@@ -146,7 +155,7 @@ pub fn check_selector(selector: &str) -> Result<(), String> {
 }
 
 /// Label matchers in braces: `{job="api",code=~"5.."}`, or empty.
-pub fn check_matchers(matchers: &str) -> Result<(), String> {
+pub(crate) fn check_matchers(matchers: &str) -> Result<(), String> {
     let m = matchers.trim();
     if m.is_empty() {
         return Ok(());

@@ -50,6 +50,15 @@
 //! so does [`Series::push`]. Non-finite values are dropped too: a counter is
 //! never NaN or infinite, and a staleness marker (a special NaN) means "no
 //! sample", which is what dropping it gives.
+//!
+//! ```
+//! use slo_core::series::Series;
+//!
+//! // A counter that restarts: 0, 10, 20, then 5.
+//! let s = Series::from_samples([(0, 0.0), (60_000, 10.0), (120_000, 20.0), (180_000, 5.0)]);
+//! // A reset counts as a restart from zero, as in Prometheus: 20 + 5.
+//! assert_eq!(s.increase(0, 180_000), Some(25.0));
+//! ```
 
 use crate::duration::Duration;
 use crate::time::Timestamp;

@@ -50,7 +50,7 @@ slos:
     objective: 99
     sli:
       raw:
-        error_ratio: 'scalar(sum(rate(test_requests_total{code="500"}[{{.window}}])) / sum(rate(test_requests_total[{{.window}}])))'
+        error_ratio_query: 'scalar(sum(rate(test_requests_total{code="500"}[{{.window}}])) / sum(rate(test_requests_total[{{.window}}])))'
 "#;
 
 #[tokio::test]
@@ -93,14 +93,20 @@ async fn batched_answers_equal_one_query_per_request_in_fewer_requests() {
     assert_eq!(json(&alone), json(&batched));
     assert_eq!(alone.queries, batched.queries);
     assert_eq!(alone.requests, alone.queries);
-    // One combined request, rejected for the scalar, split until the scalar
-    // query is alone: a handful of requests instead of one per query.
+    // The scalar queries are rejected in a batch and isolated by splitting:
+    // still fewer requests than one per query, at most 2 x queries - 1.
     assert!(
-        batched.requests < alone.requests / 3,
+        batched.requests < alone.requests,
         "{} requests batched, {} alone",
         batched.requests,
         alone.requests
     );
+    // Without them, every query of the ratio SLOs goes in one request.
+    let ratios = &slos[..3];
+    let one_request = evaluate_batched(&c, ratios, at, 4, true, Batching::default()).await;
+    assert!(one_request.outcomes.iter().all(|o| o.result.is_ok()));
+    assert_eq!(one_request.queries, 48);
+    assert_eq!(one_request.requests, 1);
 }
 
 mod faults {
