@@ -165,15 +165,22 @@ impl<'a> Replayer<'a> {
             return 0;
         }
         // A run whose total events are surely above zero at every step has
-        // data at each; one surely at zero has none; others are halved, and
-        // stepped through once short. A quiet history is a few bounds.
+        // data at each; one surely at zero has none; the others are stepped
+        // through. Bounds prove a positive total only over runs shorter
+        // than the window (the windows of a run's first and last steps must
+        // overlap), so runs are half a window.
+        let per_window = self.sums.window(w).map_or(1, |d| {
+            (d.as_millis() / self.steps.step().as_millis().max(1)) as usize
+        });
+        let run = (per_window / 2).max(1);
         let mut count = 0;
-        let mut runs = vec![(0, n - 1)];
-        while let Some((from, to)) = runs.pop() {
+        let mut from = 0;
+        while from < n {
+            let to = (from + run - 1).min(n - 1);
             match self.sums.bounds(w, from, to)[TOTAL] {
                 Some(b) if b.low > 0.0 => count += to - from + 1,
                 Some(b) if b.high_numerator <= 0.0 => {}
-                _ if to - from < 16 => {
+                _ => {
                     count += (from..=to)
                         .filter(|&k| {
                             self.measure(w, k, counts)
@@ -181,12 +188,8 @@ impl<'a> Replayer<'a> {
                         })
                         .count();
                 }
-                _ => {
-                    let mid = from + (to - from) / 2;
-                    runs.push((mid + 1, to));
-                    runs.push((from, mid));
-                }
             }
+            from = to + 1;
         }
         count
     }
