@@ -102,7 +102,23 @@ pub fn notification(prev: AlertState, rec: &AlertRecord, now_ms: i64, url: &str)
     })
 }
 
-/// The Alertmanager view of a record: `None` unless firing or resolved.
+/// The link to the SLO's page of the web UI under `external_url`
+/// (`{url}/slos/{service}/{slo}`), from the alert's `slo_service` and
+/// `slo` labels: a page leads straight to the graphs. `None` without an
+/// external URL.
+pub fn slo_url(url: &str, labels: &crate::notify::Labels) -> Option<String> {
+    let base = url.trim_end_matches('/');
+    if base.is_empty() {
+        return None;
+    }
+    let service = labels.get(slo_core::names::SERVICE_LABEL)?;
+    let slo = labels.get(slo_core::names::SLO_LABEL)?;
+    // Service and SLO names are `[a-z0-9._-]`: safe in a path as they are.
+    Some(format!("{base}/slos/{service}/{slo}"))
+}
+
+/// The Alertmanager view of a record: `None` unless firing or resolved;
+/// with an external URL, its annotations link to the SLO's page.
 pub fn to_alert(rec: &AlertRecord, url: &str) -> Option<Alert> {
     let (status, started_at, ends_at) = match rec.state {
         AlertState::Firing { started_at, .. } => (Status::Firing, started_at, None),
@@ -113,12 +129,46 @@ pub fn to_alert(rec: &AlertRecord, url: &str) -> Option<Alert> {
         } => (Status::Resolved, started_at, Some(timestamp(resolved_at))),
         _ => return None,
     };
+    let mut annotations = rec.annotations.clone();
+    if let Some(link) = slo_url(url, &rec.labels) {
+        annotations.insert("slo_url".to_owned(), link);
+    }
     Some(Alert {
         labels: rec.labels.clone(),
-        annotations: rec.annotations.clone(),
+        annotations,
         starts_at: timestamp(started_at),
         ends_at,
         status,
         generator_url: url.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::Labels;
+
+    #[test]
+    fn alerts_link_to_their_slo_page_under_the_external_url() {
+        let labels = Labels::from([
+            ("slo_service".to_owned(), "checkout".to_owned()),
+            ("slo".to_owned(), "availability".to_owned()),
+        ]);
+        let rec = AlertRecord {
+            labels: labels.clone(),
+            annotations: Labels::new(),
+            state: AlertState::Firing {
+                active_since: 0,
+                started_at: 0,
+            },
+        };
+        let a = to_alert(&rec, "https://slo.example/").unwrap_or_else(|| panic!("firing"));
+        assert_eq!(
+            a.annotations.get("slo_url").map(String::as_str),
+            Some("https://slo.example/slos/checkout/availability")
+        );
+        assert_eq!(a.generator_url, "https://slo.example/");
+        let a = to_alert(&rec, "").unwrap_or_else(|| panic!("firing"));
+        assert!(!a.annotations.contains_key("slo_url"));
+    }
 }
