@@ -581,9 +581,19 @@ pub fn text(reports: &[Report]) -> String {
     out
 }
 
+/// `2026-11-04 14:00` for an x position in hours since the epoch (UTC).
+fn axis_date(hours: &f64) -> String {
+    let ms = (hours * 3.6e6).round() as Timestamp;
+    let t = time::format(ms);
+    // RFC 3339 `2026-11-04T14:00:00Z` -> `2026-11-04 14:00`.
+    t.get(..16).map_or(t.clone(), |s| s.replacen('T', " ", 1))
+}
+
 /// Draws every SLO instance as an SVG: the long windows' burn rates against
-/// each pair's factor (log scale), alert periods shaded (pages red, tickets
-/// orange), and the budget remaining.
+/// each pair's factor (log scale, each factor line labelled with its tier
+/// and pair), alert periods shaded (pages red, tickets orange), and the
+/// budget remaining; dates (UTC) on the x axes, the legend beside the data
+/// rather than over it.
 pub fn plot(path: &Path, specs: &[Spec], reports: &[Report]) -> Result<(), Error> {
     use plotters::prelude::*;
     let slos: Vec<&Slo> = specs.iter().flat_map(|s| &s.slos).collect();
@@ -592,17 +602,19 @@ pub fn plot(path: &Path, specs: &[Spec], reports: &[Report]) -> Result<(), Error
         .map(|r| r.instances.len())
         .sum::<usize>()
         .max(1);
-    let height = 420 * panels as u32;
+    let height = 440 * panels as u32;
     let draw_err =
         |e: &dyn std::fmt::Display| Error::Output(format!("cannot draw {}: {e}", path.display()));
-    let root = SVGBackend::new(path, (1100, height)).into_drawing_area();
+    let root = SVGBackend::new(path, (1200, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| draw_err(&e))?;
     let areas = root.split_evenly((panels, 1));
     let mut area_iter = areas.iter();
     for (slo, report) in slos.iter().zip(reports) {
         for inst in &report.instances {
             let Some(area) = area_iter.next() else { break };
-            let (top, bottom) = area.split_vertically(290);
+            // The legend gets a column of its own, right of the data.
+            let (plots, legend) = area.split_horizontally(1000);
+            let (top, bottom) = plots.split_vertically(300);
             let windows: Vec<(Duration, &[(Timestamp, f64)])> = inst
                 .burn_rates
                 .iter()
@@ -625,11 +637,14 @@ pub fn plot(path: &Path, specs: &[Spec], reports: &[Report]) -> Result<(), Error
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect();
+            let instance = if labels.is_empty() {
+                String::new()
+            } else {
+                format!(" {{{}}}", labels.join(","))
+            };
             let title = format!(
-                "{}/{} {}: burn rate (long windows) vs factors",
-                report.service,
-                report.slo,
-                labels.join(",")
+                "{}/{}{instance}: burn rate of the long windows (log scale) vs factors",
+                report.service, report.slo,
             );
             let mut chart = ChartBuilder::on(&top)
                 .caption(title, ("sans-serif", 18))
@@ -640,8 +655,9 @@ pub fn plot(path: &Path, specs: &[Spec], reports: &[Report]) -> Result<(), Error
                 .map_err(|e| draw_err(&e))?;
             chart
                 .configure_mesh()
-                .x_desc("hours since epoch")
-                .y_desc("burn rate")
+                .x_labels(6)
+                .x_label_formatter(&axis_date)
+                .y_desc("burn rate (x budget)")
                 .draw()
                 .map_err(|e| draw_err(&e))?;
             for a in &inst.alerts {
@@ -657,6 +673,7 @@ pub fn plot(path: &Path, specs: &[Spec], reports: &[Report]) -> Result<(), Error
                     )))
                     .map_err(|e| draw_err(&e))?;
             }
+            let mut legend_rows: Vec<(String, RGBAColor)> = Vec::new();
             for (i, (w, pts)) in windows.iter().enumerate() {
                 let color = Palette99::pick(i).to_rgba();
                 chart
@@ -664,9 +681,8 @@ pub fn plot(path: &Path, specs: &[Spec], reports: &[Report]) -> Result<(), Error
                         pts.iter().map(|(t, v)| (*t as f64 / 3.6e6, v.max(0.01))),
                         color,
                     ))
-                    .map_err(|e| draw_err(&e))?
-                    .label(format!("{w} window"))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], color));
+                    .map_err(|e| draw_err(&e))?;
+                legend_rows.push((format!("{w} window"), color));
             }
             for p in slo.policy.pairs() {
                 chart
@@ -675,13 +691,37 @@ pub fn plot(path: &Path, specs: &[Spec], reports: &[Report]) -> Result<(), Error
                         BLACK.mix(0.4),
                     ))
                     .map_err(|e| draw_err(&e))?;
+                // The factor's label sits on its line, at the left edge.
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        format!(
+                            "{} {}/{} {}x",
+                            p.severity,
+                            p.long,
+                            p.short,
+                            slo_core::num::format(p.factor)
+                        ),
+                        (x0, p.factor * 1.08),
+                        ("sans-serif", 11).into_font().color(&BLACK.mix(0.7)),
+                    )))
+                    .map_err(|e| draw_err(&e))?;
             }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()
-                .map_err(|e| draw_err(&e))?;
+            legend_rows.push(("page firing".to_owned(), RED.mix(0.35)));
+            legend_rows.push(("ticket firing".to_owned(), RGBColor(255, 165, 0).mix(0.35)));
+            legend_rows.push(("budget remaining".to_owned(), BLUE.to_rgba()));
+            for (row, (text, color)) in legend_rows.iter().enumerate() {
+                let y = 50 + 18 * row as i32;
+                legend
+                    .draw(&Rectangle::new([(8, y - 5), (24, y + 5)], color.filled()))
+                    .map_err(|e| draw_err(&e))?;
+                legend
+                    .draw(&Text::new(
+                        text.clone(),
+                        (30, y - 6),
+                        ("sans-serif", 12).into_font(),
+                    ))
+                    .map_err(|e| draw_err(&e))?;
+            }
             let budget: Vec<(f64, f64)> = inst
                 .budget
                 .iter()
@@ -689,13 +729,20 @@ pub fn plot(path: &Path, specs: &[Spec], reports: &[Report]) -> Result<(), Error
                 .collect();
             let lo = budget.iter().map(|(_, v)| *v).fold(0.0, f64::min) - 5.0;
             let mut chart = ChartBuilder::on(&bottom)
-                .caption("budget remaining (%)", ("sans-serif", 14))
+                .caption("budget remaining", ("sans-serif", 14))
                 .margin(10)
-                .x_label_area_size(20)
+                .x_label_area_size(30)
                 .y_label_area_size(60)
                 .build_cartesian_2d(x0..x1, lo..105.0)
                 .map_err(|e| draw_err(&e))?;
-            chart.configure_mesh().draw().map_err(|e| draw_err(&e))?;
+            chart
+                .configure_mesh()
+                .x_labels(6)
+                .x_label_formatter(&axis_date)
+                .y_labels(5)
+                .y_label_formatter(&|v| format!("{}%", slo_core::num::format(v.round())))
+                .draw()
+                .map_err(|e| draw_err(&e))?;
             chart
                 .draw_series(LineSeries::new(budget, BLUE))
                 .map_err(|e| draw_err(&e))?;

@@ -66,6 +66,15 @@ fn the_example_shop_catches_its_incidents_and_draws_them() {
         drawing.starts_with("<svg") && drawing.matches("<polyline").count() > 10,
         "bad SVG"
     );
+    // Issue 14: dates on the axes, each factor line labelled, the legend
+    // named (beside the data); no "hours since epoch".
+    assert!(drawing.contains("2026-11-03 00:00"), "no dates on the axis");
+    assert!(
+        drawing.contains("page 1h/5m 14.4x"),
+        "factor lines unlabelled"
+    );
+    assert!(drawing.contains("page firing") && drawing.contains("1h window"));
+    assert!(!drawing.contains("hours since epoch"));
 }
 
 #[test]
