@@ -14,7 +14,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use support::Prometheus;
+use support::{Prometheus, Served};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,6 +102,10 @@ fn the_ui_shows_the_numbers_eval_and_backtest_give_on_the_shop() {
     let prom = Prometheus::start(&text, &[]);
     let data = slo_core::openmetrics::parse(&text).unwrap_or_else(|d| panic!("{}", d[0]));
     evaluation_from_history_equals_eval_against_prometheus(&prom, &data);
+    serve_data_lists_the_numbers_eval_gives_at_the_end_of_the_data(&prom);
+    serve_prometheus_lists_the_numbers_eval_gives_at_its_cycle(&prom);
+    the_backtest_endpoint_returns_the_backtest_json_document(&prom);
+    bad_requests_get_a_clear_4xx(&prom);
 }
 
 fn load_shop() -> Vec<slo_core::spec::Spec> {
@@ -157,5 +161,234 @@ fn evaluation_from_history_equals_eval_against_prometheus(
             statuses.contains(s),
             "no {s} instance at {TIMES:?}: {statuses:?}"
         );
+    }
+}
+
+/// What `eval --json` says of one instance, in the API's shape: the tier
+/// state follows from `firing` and the pairs' holds.
+fn as_api(eval: &Value) -> Value {
+    let alerts: Vec<Value> = eval["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let held = |h: &str| {
+                t["pairs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p["held"] == h)
+            };
+            let state = if t["firing"] == true {
+                "firing"
+            } else if held("no_data") {
+                "no_data"
+            } else if held("too_few_events") {
+                "too_few_events"
+            } else {
+                "ok"
+            };
+            serde_json::json!({"severity": t["severity"], "state": state})
+        })
+        .collect();
+    serde_json::json!({
+        "service": eval["service"],
+        "slo": eval["slo"],
+        "labels": eval["labels"],
+        "objective": eval["objective"],
+        "budget_remaining": eval["budget_remaining"],
+        "period_error_ratio": eval["period_error_ratio"],
+        "windows": eval["windows"],
+        "no_data": eval["no_data"],
+        "alerts": alerts,
+        "status": eval["status"],
+    })
+}
+
+/// The API's instances, keeping only the fields `eval --json` also has.
+fn api_instances(doc: &Value) -> Vec<Value> {
+    let mut out: Vec<Value> = doc["slos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let mut s = s.clone();
+            if let Some(m) = s.as_object_mut() {
+                for k in ["slo_labels", "period", "sli"] {
+                    m.remove(k);
+                }
+            }
+            s
+        })
+        .collect();
+    out.sort_by_key(|v| format!("{}/{}", v["service"], v["slo"]));
+    out
+}
+
+fn eval_as_api(url: &str, at: i64) -> Vec<Value> {
+    let report = eval_json(url, at);
+    let mut out: Vec<Value> = report["slos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(as_api)
+        .collect();
+    out.sort_by_key(|v| format!("{}/{}", v["service"], v["slo"]));
+    out
+}
+
+/// `serve --data`: now is the end of the data; `/api/v1/slos` gives what
+/// `eval --json --at` that time gives against the Prometheus holding it.
+fn serve_data_lists_the_numbers_eval_gives_at_the_end_of_the_data(prom: &Prometheus) {
+    let data = shop_data();
+    let specs = shop_specs();
+    let served = Served::start(&[
+        "--data",
+        &data.display().to_string(),
+        &specs.display().to_string(),
+    ]);
+    let doc = served.json("/api/v1/slos");
+    assert_eq!(doc["evaluated_at"], "2026-11-05T00:00:00Z", "{doc}");
+    assert_eq!(doc["failed"], serde_json::json!([]), "{doc}");
+    let got = api_instances(&doc);
+    assert_eq!(got.len(), 4, "{doc}");
+    for s in &got {
+        assert!(s["budget_remaining"].is_number(), "{s}");
+    }
+    let want = eval_as_api(&prom.url, secs("2026-11-05T00:00:00Z"));
+    assert_close(&Value::Array(got), &Value::Array(want), "serve --data");
+    // The SLO's own facts are there too.
+    let first = &doc["slos"][0];
+    assert_eq!(first["period"], "30d", "{first}");
+    assert!(
+        first["sli"].is_string() && first["slo_labels"].is_object(),
+        "{first}"
+    );
+}
+
+/// `serve --prometheus`: the cycle's time is in the document; `eval --json
+/// --at` that time gives the same numbers (the shop's history is old, so
+/// this is the no-data view of every SLO: never read as healthy).
+fn serve_prometheus_lists_the_numbers_eval_gives_at_its_cycle(prom: &Prometheus) {
+    let specs = shop_specs();
+    let served = Served::start(&["--prometheus", &prom.url, &specs.display().to_string()]);
+    let doc = served.json("/api/v1/slos");
+    let at = slo_core::time::parse(doc["evaluated_at"].as_str().unwrap_or_default())
+        .unwrap_or_else(|| panic!("{doc}"))
+        / 1000;
+    let got = api_instances(&doc);
+    assert_eq!(got.len(), 4, "{doc}");
+    let want = eval_as_api(&prom.url, at);
+    assert_close(
+        &Value::Array(got.clone()),
+        &Value::Array(want),
+        "serve --prometheus",
+    );
+    for s in &got {
+        assert_eq!(s["status"], "no_data", "{s}");
+        assert!(s["budget_remaining"].is_null(), "{s}");
+    }
+}
+
+/// `backtest --json` of the shop over `[start, end]` at `step`, from the
+/// data file or the Prometheus: the document of `slo` alone.
+fn backtest_json(source: &[&str], start: &str, end: &str, step: &str, slo: &str) -> Value {
+    let out = support::slo_eval()
+        .arg("backtest")
+        .arg(shop_specs())
+        .args(source)
+        .args(["--json", "--start", start, "--end", end, "--step", step])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let one = doc["slos"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|s| s["slo"] == "availability" && s["service"] == slo)
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no {slo} in {doc}"));
+    serde_json::json!({"slos": [one], "skipped": []})
+}
+
+/// The backtest endpoint answers with `backtest --json`'s document for
+/// that SLO, from the data and from Prometheus alike.
+fn the_backtest_endpoint_returns_the_backtest_json_document(prom: &Prometheus) {
+    let (start, end, step) = ("2026-11-04T12:00:00Z", "2026-11-04T18:00:00Z", "1m");
+    let query = format!(
+        "/api/v1/slos/checkout/availability/backtest?start={}&end={}&step={step}",
+        secs(start),
+        secs(end)
+    );
+    let data = shop_data().display().to_string();
+    let specs = shop_specs().display().to_string();
+    let from_data = Served::start(&["--data", &data, &specs]);
+    let got = from_data.json(&query);
+    let want = backtest_json(&["--data", &data], start, end, step, "checkout");
+    assert_close(&got, &want, "backtest --data");
+    // The outage pages: the comparison is not of two empty documents.
+    let alerts = &got["slos"][0]["instances"][0]["alerts"];
+    assert!(
+        alerts
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["severity"] == "page")),
+        "{alerts}"
+    );
+    let from_prom = Served::start(&["--prometheus", &prom.url, &specs]);
+    let got = from_prom.json(&query);
+    let want = backtest_json(&["--prometheus", &prom.url], start, end, step, "checkout");
+    assert_close(&got, &want, "backtest --prometheus");
+}
+
+/// An unknown SLO is a 404, a malformed or oversized range a 400, each
+/// with a message saying what is wrong; an unknown page is a 404 page.
+fn bad_requests_get_a_clear_4xx(_prom: &Prometheus) {
+    let data = shop_data().display().to_string();
+    let specs = shop_specs().display().to_string();
+    let served = Served::start(&["--data", &data, &specs]);
+    let cases = [
+        (
+            "/api/v1/slos/nope/availability/backtest",
+            404,
+            "no SLO \\\"availability\\\" of service \\\"nope\\\"",
+        ),
+        (
+            "/api/v1/slos/checkout/availability/backtest?start=yesterday",
+            400,
+            "is not an RFC 3339 time",
+        ),
+        (
+            "/api/v1/slos/checkout/availability/backtest?step=0s",
+            400,
+            "step must be longer than 0s",
+        ),
+        (
+            "/api/v1/slos/checkout/availability/backtest?step=fast",
+            400,
+            "step=\\\"fast\\\"",
+        ),
+        (
+            "/api/v1/slos/checkout/availability/backtest?start=0&step=1s",
+            400,
+            "use a longer step or a shorter range",
+        ),
+        (
+            "/api/v1/slos/checkout/availability/backtest?start=2026-11-05T00:00:00Z&end=2026-11-04T00:00:00Z",
+            400,
+            "end is before start",
+        ),
+        ("/slos/nope/x", 404, "no SLO"),
+        ("/no/such/page", 404, "no such page"),
+    ];
+    for (path, status, message) in cases {
+        let (got, body) = served.get(path);
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(body.contains(message), "{path}: {body}");
     }
 }

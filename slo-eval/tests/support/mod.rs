@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 #[path = "binary.rs"]
 mod binary;
 pub use binary::binary;
+#[path = "serve.rs"]
+mod serve;
+pub use serve::Served;
 
 /// A port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
