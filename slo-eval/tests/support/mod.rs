@@ -19,6 +19,7 @@ mod binary;
 pub use binary::binary;
 #[path = "serve.rs"]
 mod serve;
+#[allow(unused_imports)] // only the UI tests start `serve`
 pub use serve::Served;
 
 /// A port free on 127.0.0.1 right now.
