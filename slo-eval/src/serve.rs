@@ -273,11 +273,16 @@ impl Ui {
             .position(|e| e.slo.service == service && e.slo.name == slo)
     }
 
-    /// The default replay range of an SLO: its period (at most a week) up
-    /// to the cycle's time, not before the data's start.
+    /// The default replay range of an SLO up to the cycle's time: over
+    /// recorded data its period (at most a week, not before the data's
+    /// start); from Prometheus a day (each view of a new range fetches it).
     fn default_range(&self, entry: usize, at: Timestamp) -> (Timestamp, Timestamp) {
         let period = self.entries[entry].slo.period;
-        let span = period.min(Duration::from_hours(24 * 7)).as_millis() as i64;
+        let most = match self.source {
+            Source::Data(_) => Duration::from_hours(24 * 7),
+            Source::Prometheus { .. } => Duration::from_hours(24),
+        };
+        let span = period.min(most).as_millis() as i64;
         let mut start = at - span;
         if let Source::Data(data) = &self.source
             && let Some((first, _)) = data.time_range()

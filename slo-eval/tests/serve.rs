@@ -392,3 +392,72 @@ fn bad_requests_get_a_clear_4xx(_prom: &Prometheus) {
         assert!(body.contains(message), "{path}: {body}");
     }
 }
+
+/// Every response carries the strict Content-Security-Policy, and user
+/// text from the spec (description, labels) is escaped, never markup.
+#[test]
+fn pages_escape_spec_text_and_send_a_strict_csp() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let spec = dir.path().join("hostile.yaml");
+    std::fs::write(
+        &spec,
+        r#"version: slo/v1
+service: checkout
+labels:
+  team: "<b>payments</b>"
+slos:
+  - name: availability
+    description: '<script>alert("x")</script> & <img src=x>'
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{job="checkout",code=~"5.."}
+        total: http_requests_total{job="checkout"}
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let served = Served::start(&[
+        "--data",
+        &shop_data().display().to_string(),
+        &spec.display().to_string(),
+    ]);
+    for path in ["/", "/slos/checkout/availability"] {
+        let (status, body) = served.get(path);
+        assert_eq!(status, 200, "{path}");
+        for raw in ["<script", "<b>", "<img"] {
+            assert!(!body.contains(raw), "{path}: unescaped {raw}:\n{body}");
+        }
+        assert!(
+            body.contains("&lt;b&gt;payments&lt;/b&gt;"),
+            "{path}:\n{body}"
+        );
+    }
+    let (_, detail) = served.get("/slos/checkout/availability");
+    assert!(
+        detail
+            .contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x&gt;"),
+        "{detail}"
+    );
+    // The headers, read raw.
+    use std::io::{Read as _, Write as _};
+    let host = served.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).unwrap_or_else(|e| panic!("{e}"));
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let head = response
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(
+        head.contains("content-security-policy: default-src 'none'; style-src 'self';"),
+        "{head}"
+    );
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+}

@@ -208,4 +208,52 @@ mod tests {
             Err(ReplayError::UnsupportedSli { .. })
         ));
     }
+
+    proptest::proptest! {
+        /// At any time, over counters with resets and scrape gaps, the
+        /// point evaluation measures every window as the backtest's
+        /// windowed sums do at that step: the UI's numbers and its graphs
+        /// are one computation.
+        #[test]
+        fn point_evaluation_equals_the_replays_windows(
+            steps in proptest::collection::vec((0u32..50, 0u32..5, 0u8..20), 10..400),
+            at_frac in 0.0f64..1.2,
+        ) {
+            let mut d = Dataset::new();
+            let ok = SeriesKey::new("req", [("code", "200")]);
+            let err = SeriesKey::new("req", [("code", "500")]);
+            let (mut n_ok, mut n_err, mut t) = (0.0, 0.0, 0_i64);
+            for (good, bad, gap) in &steps {
+                // Now and then a scrape gap, and a counter reset.
+                t += if *gap == 0 { 600_000 } else { 30_000 };
+                if *gap == 1 {
+                    n_ok = 0.0;
+                }
+                n_ok += f64::from(*good);
+                n_err += f64::from(*bad);
+                let _ = d.push(&ok, t, n_ok);
+                let _ = d.push(&err, t, n_err);
+            }
+            let errors = spec("      ratio: {errors: 'req{code=\"500\"}', total: req}");
+            let slo = &errors.slos[0];
+            let at = (t as f64 * at_frac) as i64;
+            let answers = answers_at(slo, &d, at, false).unwrap_or_else(|e| panic!("{e}"));
+            let found = events::event_series(slo, &d).unwrap_or_else(|e| panic!("{e}"));
+            let windows: Vec<Duration> = slo.policy.windows().into_iter().collect();
+            let one = crate::series::Steps::new(at, at, Duration::from_mins(1))
+                .unwrap_or_else(|| panic!("steps"));
+            let mut sums = crate::series::WindowedSums::new(&windows, one);
+            found[0].add_to(&mut sums, 0, 1);
+            let value = |part: Part| answers.get(&part).and_then(|v| v.first()).map(|x| x.1);
+            for (i, w) in windows.iter().enumerate() {
+                let [total, bad] = sums.get(i, 0);
+                let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                    (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                    (a, b) => a == b,
+                };
+                proptest::prop_assert!(close(value(Part::Total(*w)), total), "{w} total: {:?} vs {total:?}", value(Part::Total(*w)));
+                proptest::prop_assert!(close(value(Part::Bad(*w)), bad), "{w} bad: {:?} vs {bad:?}", value(Part::Bad(*w)));
+            }
+        }
+    }
 }
