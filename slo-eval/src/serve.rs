@@ -1,7 +1,7 @@
 //! `slo-eval serve`: a read-only web UI and JSON API over every SLO, from a
 //! Prometheus (evaluated every `--interval`) or from recorded history
-//! (`--data`, evaluated once with "now" at the end of the data). No
-//! notifications are sent.
+//! (`--data`, evaluated once with "now" at the end of the data, or at
+//! `--at`). No notifications are sent.
 //!
 //! Pages and `/api/v1/slos` read the last evaluation cycle from memory: a
 //! page view never turns into one query per SLO. The backtest endpoint and
@@ -71,6 +71,10 @@ pub struct Args {
     /// its end.
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
+    /// With --data: evaluate at this time (RFC 3339 or Unix seconds)
+    /// instead of the end of the data.
+    #[arg(long, value_name = "TIME", requires = "data")]
+    pub at: Option<String>,
     /// Spec files or folders.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
@@ -107,7 +111,8 @@ struct File {
 /// Where evaluations and replays read from.
 #[derive(Debug)]
 enum Source {
-    Data(Dataset),
+    /// Recorded history, evaluated at the given time.
+    Data(Dataset, Timestamp),
     Prometheus {
         endpoint: Endpoint,
         client: Arc<Client>,
@@ -147,7 +152,17 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
         .transpose()?;
     let files = specs::read_all(&args.paths, reporter)?;
     let source = match (&args.data, endpoint) {
-        (Some(path), _) => Source::Data(crate::backtest::read_data(path)?),
+        (Some(path), _) => {
+            let data = crate::backtest::read_data(path)?;
+            let end = data.time_range().map_or(0, |(_, end)| end);
+            let at = args
+                .at
+                .as_deref()
+                .map(|s| command::time_flag("at", s))
+                .transpose()?
+                .unwrap_or(end);
+            Source::Data(data, at)
+        }
         (None, Some(endpoint)) => Source::Prometheus {
             client: Arc::new(Client::new(&endpoint)?),
             endpoint,
@@ -221,8 +236,8 @@ impl Ui {
     /// Evaluates every SLO and makes the result the current cycle.
     async fn evaluate(&self) {
         let cycle = match &self.source {
-            Source::Data(data) => {
-                let at = data.time_range().map_or(0, |(_, end)| end);
+            Source::Data(data, at) => {
+                let at = *at;
                 let results = self
                     .entries
                     .iter()
@@ -279,12 +294,12 @@ impl Ui {
     fn default_range(&self, entry: usize, at: Timestamp) -> (Timestamp, Timestamp) {
         let period = self.entries[entry].slo.period;
         let most = match self.source {
-            Source::Data(_) => Duration::from_hours(24 * 7),
+            Source::Data(..) => Duration::from_hours(24 * 7),
             Source::Prometheus { .. } => Duration::from_hours(24),
         };
         let span = period.min(most).as_millis() as i64;
         let mut start = at - span;
-        if let Source::Data(data) = &self.source
+        if let Source::Data(data, _) = &self.source
             && let Some((first, _)) = data.time_range()
         {
             start = start.max(first);
@@ -328,7 +343,7 @@ impl Ui {
         options.step = step;
         options.burn_rates = burn_rates;
         let report = match &self.source {
-            Source::Data(data) => backtest::backtest(slo, data, &options),
+            Source::Data(data, _) => backtest::backtest(slo, data, &options),
             Source::Prometheus { endpoint, .. } => {
                 let warmup = slo
                     .policy

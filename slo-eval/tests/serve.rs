@@ -257,6 +257,39 @@ fn serve_data_lists_the_numbers_eval_gives_at_the_end_of_the_data(prom: &Prometh
     }
     let want = eval_as_api(&prom.url, secs("2026-11-05T00:00:00Z"));
     assert_close(&Value::Array(got), &Value::Array(want), "serve --data");
+    // With --at, at the other times of the history: firing, low traffic
+    // and no data, each with its warning on the list page.
+    let warnings = [
+        ("2026-11-04T14:10:00Z", None),
+        (
+            "2026-11-04T03:12:00Z",
+            Some(
+                "refunds/availability</strong>: low traffic: page 1h/5m: too few events: 6 in 1h, min_events 100",
+            ),
+        ),
+        (
+            "2026-11-03T12:00:00Z",
+            Some("refunds/availability</strong>: no data: page 1h/5m: no data in"),
+        ),
+    ];
+    for (at, warning) in warnings {
+        let served_at = Served::start(&[
+            "--data",
+            &data.display().to_string(),
+            "--at",
+            at,
+            &specs.display().to_string(),
+        ]);
+        let doc = served_at.json("/api/v1/slos");
+        assert_eq!(doc["evaluated_at"], at, "{doc}");
+        let want = eval_as_api(&prom.url, secs(at));
+        assert_close(&Value::Array(api_instances(&doc)), &Value::Array(want), at);
+        let (_, list) = served_at.get("/");
+        match warning {
+            Some(w) => assert!(list.contains(w), "{at}: no warning {w:?}:\n{list}"),
+            None => assert!(list.contains("data-status=\"firing\""), "{at}:\n{list}"),
+        }
+    }
     // The SLO's own facts are there too.
     let first = &doc["slos"][0];
     assert_eq!(first["period"], "30d", "{first}");

@@ -212,15 +212,20 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
                 "<strong>{}</strong>: no data in any window (no series matched, or no traffic): its alerts cannot fire",
                 esc(&name)
             ));
-        } else if let Some(reason) = held_reasons(i)
-            .into_iter()
-            .find(|r| r.contains("too few events"))
-        {
-            warnings.push(format!(
-                "<strong>{}</strong>: low traffic: {}",
-                esc(&name),
-                esc(&reason)
-            ));
+        } else {
+            // Held pairs cannot fire: say which and why.
+            for reason in held_reasons(i) {
+                let kind = if reason.contains("too few events") {
+                    "low traffic"
+                } else {
+                    "no data"
+                };
+                warnings.push(format!(
+                    "<strong>{}</strong>: {kind}: {}",
+                    esc(&name),
+                    esc(&reason)
+                ));
+            }
         }
     }
     if !warnings.is_empty() {
@@ -341,7 +346,7 @@ fn tier_cell(i: &InstanceResult, severity: Severity) -> String {
 
 fn source_text(ui: &Ui) -> String {
     match &ui.source {
-        super::Source::Data(_) => "recorded data (now is the end of the data)".to_owned(),
+        super::Source::Data(..) => "recorded data".to_owned(),
         super::Source::Prometheus { endpoint, .. } => format!("Prometheus at {}", endpoint.url),
     }
 }
