@@ -385,6 +385,23 @@ fn bad_requests_get_a_clear_4xx(_prom: &Prometheus) {
     let data = shop_data().display().to_string();
     let specs = shop_specs().display().to_string();
     let served = Served::start(&["--data", &data, &specs]);
+    // The list's filters (not errors, but the same query-string path).
+    let rows = |path: &str| -> Vec<String> {
+        let (status, body) = served.get(path);
+        assert_eq!(status, 200, "{path}");
+        body.match_indices("<tr data-service=\"")
+            .map(|(i, m)| {
+                let rest = &body[i + m.len()..];
+                rest[..rest.find('"').unwrap_or(0)].to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(rows("/").len(), 4);
+    assert_eq!(rows("/?service=refunds"), ["refunds"]);
+    let mut payments = rows("/?label=team%3Dpayments");
+    payments.sort();
+    assert_eq!(payments, ["checkout", "refunds"]);
+    assert!(rows("/?service=nope").is_empty());
     let cases = [
         (
             "/api/v1/slos/nope/availability/backtest",
