@@ -102,6 +102,7 @@ fn the_ui_shows_the_numbers_eval_and_backtest_give_on_the_shop() {
     let prom = Prometheus::start(&text, &[]);
     let data = slo_core::openmetrics::parse(&text).unwrap_or_else(|d| panic!("{}", d[0]));
     evaluation_from_history_equals_eval_against_prometheus(&prom, &data);
+    a_grouped_slo_evaluates_per_instance_as_eval_does_and_its_instances_are_selectable(&prom);
     serve_data_lists_the_numbers_eval_gives_at_the_end_of_the_data(&prom);
     serve_prometheus_lists_the_numbers_eval_gives_at_its_cycle(&prom);
     the_backtest_endpoint_returns_the_backtest_json_document(&prom);
@@ -510,4 +511,78 @@ slos:
         "{head}"
     );
     assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+}
+
+/// Every shop service's requests as one SLO grouped by `job`, and the
+/// good-events form of the same ratio.
+const GROUPED: &str = r#"version: slo/v1
+service: shop
+slos:
+  - name: requests
+    objective: 99.5
+    sli:
+      ratio:
+        errors: http_requests_total{code=~"5.."}
+        total: http_requests_total
+        group_by: [job]
+  - name: good-requests
+    objective: 99.5
+    sli:
+      ratio:
+        good: http_requests_total{code!~"5.."}
+        total: http_requests_total
+        group_by: [job]
+"#;
+
+/// A grouped SLO (and one counting good events) gives one instance per
+/// group, each with `eval`'s numbers, in the core's evaluation from data
+/// and in `serve`; the detail page selects an instance by its labels.
+fn a_grouped_slo_evaluates_per_instance_as_eval_does_and_its_instances_are_selectable(
+    prom: &Prometheus,
+) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let spec_path = dir.path().join("grouped.yaml");
+    std::fs::write(&spec_path, GROUPED).unwrap_or_else(|e| panic!("{e}"));
+    let spec = slo_core::load::load_str(GROUPED).unwrap_or_else(|d| panic!("{}", d[0]));
+    let text = std::fs::read_to_string(shop_data()).unwrap_or_else(|e| panic!("{e}"));
+    let data = slo_core::openmetrics::parse(&text).unwrap_or_else(|d| panic!("{}", d[0]));
+    let at = "2026-11-04T14:10:00Z";
+    let out = support::slo_eval()
+        .args(["eval", "--json", "--prometheus", &prom.url, "--at"])
+        .arg(secs(at).to_string())
+        .arg(&spec_path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let mut got = Vec::new();
+    for slo in &spec.slos {
+        let r = slo_core::evaluation::evaluate_at(slo, &data, secs(at) * 1000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // checkout, frontend and refunds count requests (the catalog a histogram).
+        assert_eq!(r.len(), 3, "{}: {r:?}", slo.name);
+        got.extend(
+            r.iter()
+                .map(|i| serde_json::to_value(i).unwrap_or_else(|e| panic!("{e}"))),
+        );
+    }
+    let want = report["slos"].as_array().cloned().unwrap_or_default();
+    assert_close(&Value::Array(got), &Value::Array(want), "grouped");
+    let served = Served::start(&[
+        "--data",
+        &shop_data().display().to_string(),
+        "--at",
+        at,
+        &spec_path.display().to_string(),
+    ]);
+    let (_, page) = served.get("/slos/shop/requests?instance=job%3Drefunds");
+    for job in ["checkout", "frontend", "refunds"] {
+        assert!(
+            page.contains(&format!("?instance=job%3D{job}\"")),
+            "no link to the {job} instance:\n{page}"
+        );
+    }
+    assert!(
+        page.contains("aria-current=\"page\">{job=&quot;refunds&quot;}</a>"),
+        "refunds is not the instance shown:\n{page}"
+    );
 }
