@@ -107,6 +107,7 @@ fn the_ui_shows_the_numbers_eval_and_backtest_give_on_the_shop() {
     serve_prometheus_lists_the_numbers_eval_gives_at_its_cycle(&prom);
     the_backtest_endpoint_returns_the_backtest_json_document(&prom);
     bad_requests_get_a_clear_4xx(&prom);
+    page_views_read_the_cycle_from_memory_and_graphs_are_fetched_once(&prom);
 }
 
 fn load_shop() -> Vec<slo_core::spec::Spec> {
@@ -585,4 +586,51 @@ fn a_grouped_slo_evaluates_per_instance_as_eval_does_and_its_instances_are_selec
         page.contains("aria-current=\"page\">{job=&quot;refunds&quot;}</a>"),
         "refunds is not the instance shown:\n{page}"
     );
+}
+
+/// Queries Prometheus has answered on `handler`, from its own `/metrics`.
+fn answered(prom: &Prometheus, handler: &str) -> f64 {
+    support::metric(
+        &format!("{}/metrics", prom.url),
+        "prometheus_http_requests_total",
+        &[("handler", handler), ("code", "200")],
+    )
+    .unwrap_or(0.0)
+}
+
+/// Counted by Prometheus itself: the list page and the API ask it nothing
+/// (they read the last cycle), a detail page fetches its SLO's history with
+/// a few range queries once, and a second view of the same range is
+/// served from the cache.
+fn page_views_read_the_cycle_from_memory_and_graphs_are_fetched_once(prom: &Prometheus) {
+    let specs = shop_specs().display().to_string();
+    // One cycle at start, the next an hour later: none during the test.
+    let served = Served::start(&["--prometheus", &prom.url, "--interval", "1h", &specs]);
+    let counts = || {
+        (
+            answered(prom, "/api/v1/query"),
+            answered(prom, "/api/v1/query_range"),
+        )
+    };
+    let before = counts();
+    assert!(before.0 > 0.0, "the first cycle's queries are not counted");
+    for _ in 0..5 {
+        assert_eq!(served.get("/").0, 200);
+        assert_eq!(served.get("/api/v1/slos").0, 200);
+    }
+    assert_eq!(counts(), before, "page views queried Prometheus");
+    let detail = "/slos/checkout/availability?start=2026-11-04T12:00:00Z&end=2026-11-04T18:00:00Z";
+    let (status, page) = served.get(detail);
+    assert_eq!(status, 200);
+    assert!(page.contains("<path class=\"line\""), "{page}");
+    let fetched = counts();
+    let range_queries = fetched.1 - before.1;
+    // Errors and total of one SLO over 6 hours and the 3d warm-up.
+    assert!(
+        (1.0..=4.0).contains(&range_queries) && fetched.0 == before.0,
+        "{range_queries} range queries, {} instant",
+        fetched.0 - before.0
+    );
+    assert_eq!(served.get(detail).0, 200);
+    assert_eq!(counts(), fetched, "the same range was fetched again");
 }
