@@ -181,6 +181,12 @@ fn the_browser_shows_every_shop_slo_with_its_budget_and_draws_the_graphs() {
         "{dom}"
     );
     assert!(!tags(&dom, "rect").is_empty(), "no firing period shaded");
+    // The alerts table has `explain`'s numbers: at 99.9% a total outage
+    // fires 14.4x over 1h in 51.84 s having spent 2% of the budget.
+    assert!(
+        dom.contains("<td>2%</td><td>51.84s, 4.928m</td>"),
+        "no explain numbers in the alerts table:\n{dom}"
+    );
     assert!(dom.contains("2026-11-04"), "no dates on the axis");
 
     // Screenshots: non-blank pictures of both pages.

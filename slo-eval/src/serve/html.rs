@@ -50,6 +50,17 @@ fn number(x: f64) -> String {
     slo_core::num::format(slo_core::num::round_sig(x, 4))
 }
 
+/// Seconds as `51.84s`, `9.5m` or `2.4h`.
+fn seconds(s: f64) -> String {
+    if s < 120.0 {
+        format!("{}s", number(s))
+    } else if s < 7200.0 {
+        format!("{}m", number(s / 60.0))
+    } else {
+        format!("{}h", number(s / 3600.0))
+    }
+}
+
 fn percent(x: f64) -> String {
     format!("{}%", number(x * 100.0))
 }
@@ -478,8 +489,9 @@ fn instance_section(b: &mut String, slo: &slo_core::spec::Slo, i: &InstanceResul
     }
     let _ = writeln!(
         b,
-        "<h2>Alerts</h2>\n<div class=\"scroll\"><table class=\"alerts\">\n<thead><tr><th scope=\"col\">Tier</th><th scope=\"col\">Pair</th><th scope=\"col\">Factor</th><th scope=\"col\">Threshold</th><th scope=\"col\">Short burn</th><th scope=\"col\">Long burn</th><th scope=\"col\">State</th><th scope=\"col\">For</th></tr></thead>\n<tbody>"
+        "<h2>Alerts</h2>\n<div class=\"scroll\"><table class=\"alerts\">\n<thead><tr><th scope=\"col\">Tier</th><th scope=\"col\">Pair</th><th scope=\"col\">Factor</th><th scope=\"col\">Threshold</th><th scope=\"col\">Short burn</th><th scope=\"col\">Long burn</th><th scope=\"col\">State</th><th scope=\"col\">For</th><th scope=\"col\">Budget spent when it fires</th><th scope=\"col\">Total outage: detect, reset</th></tr></thead>\n<tbody>"
     );
+    let budget = slo.budget();
     let burn = |m: Option<slo_core::alert::Measurement>| {
         m.map(|m| m.error_ratio / (1.0 - i.objective))
             .filter(|b| b.is_finite())
@@ -503,9 +515,18 @@ fn instance_section(b: &mut String, slo: &slo_core::spec::Slo, i: &InstanceResul
             } else {
                 tier_badge(TierState::Ok)
             };
+            // `explain`'s numbers at an error ratio of 1.
+            let pair = &d.pair;
+            let outage = match (
+                pair.detection_time(&budget, 1.0),
+                pair.reset_time(&budget, 1.0),
+            ) {
+                (Some(detect), Some(reset)) => format!("{}, {}", seconds(detect), seconds(reset)),
+                _ => "never fires".to_owned(),
+            };
             let _ = writeln!(
                 b,
-                "<tr><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{state}</td><td>{for_}</td></tr>",
+                "<tr><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{state}</td><td>{for_}</td><td>{}</td><td>{outage}</td></tr>",
                 t.severity,
                 p.long,
                 p.short,
@@ -513,6 +534,7 @@ fn instance_section(b: &mut String, slo: &slo_core::spec::Slo, i: &InstanceResul
                 percent(d.threshold),
                 burn(d.short),
                 burn(d.long),
+                percent(pair.budget_consumed(&budget)),
             );
         }
     }
