@@ -30,11 +30,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
-use slo_core::alert::Hold;
+use slo_core::alert::{AlertState, Hold};
 use slo_core::backtest::{self, Options, Report};
 use slo_core::dataset::Dataset;
 use slo_core::duration::Duration;
 use slo_core::evaluation::{InstanceResult, Status, TierResult, WindowValue};
+use slo_core::ledger::{self, Ledger};
 use slo_core::spec::Slo;
 use slo_core::time::Timestamp;
 
@@ -126,6 +127,28 @@ struct Cycle {
     at: Timestamp,
     /// Per entry, in entry order.
     results: Vec<Result<Vec<InstanceResult>, String>>,
+    /// From Prometheus: each alert's state in the ledger (pending under
+    /// `for`, firing held on unknown), by [`ledger::alert_key`]. Empty over
+    /// recorded data, evaluated once: there the state is the decision.
+    states: BTreeMap<String, AlertState>,
+}
+
+impl Cycle {
+    /// A tier's state and since when (pending or firing), the ledger's
+    /// where it has one.
+    fn tier(
+        &self,
+        slo: &Slo,
+        inst: &InstanceResult,
+        t: &TierResult,
+    ) -> (TierState, Option<Timestamp>) {
+        let key = ledger::alert_key(slo, &inst.labels, t.severity);
+        match self.states.get(&key) {
+            Some(AlertState::Pending { active_since }) => (TierState::Pending, Some(*active_since)),
+            Some(AlertState::Firing { started_at, .. }) => (TierState::Firing, Some(*started_at)),
+            _ => (TierState::of(t), None),
+        }
+    }
 }
 
 /// The replays asked for, by SLO, range, step and with burn rates.
@@ -137,6 +160,8 @@ struct Ui {
     files: Vec<File>,
     source: Source,
     cycle: RwLock<Arc<Cycle>>,
+    /// The alerts' state across cycles (from Prometheus only).
+    ledger: Mutex<Ledger>,
     cache: Mutex<Vec<(CacheKey, Arc<Report>)>>,
 }
 
@@ -229,6 +254,7 @@ impl Ui {
             files,
             source,
             cycle: RwLock::new(Arc::new(Cycle::default())),
+            ledger: Mutex::new(Ledger::default()),
             cache: Mutex::new(Vec::new()),
         })
     }
@@ -246,7 +272,11 @@ impl Ui {
                             .map_err(|e| e.to_string())
                     })
                     .collect();
-                Cycle { at, results }
+                Cycle {
+                    at,
+                    results,
+                    states: BTreeMap::new(),
+                }
             }
             Source::Prometheus {
                 client,
@@ -263,16 +293,45 @@ impl Ui {
                     true,
                 )
                 .await;
-                let results = outcomes
+                let results: Vec<_> = outcomes
                     .into_iter()
                     .map(|o| o.result.map_err(|e| e.to_string()))
                     .collect();
-                Cycle { at, results }
+                let states = self.advance(at, &results);
+                Cycle {
+                    at,
+                    results,
+                    states,
+                }
             }
         };
         if let Ok(mut c) = self.cycle.write() {
             *c = Arc::new(cycle);
         }
+    }
+
+    /// Advances the ledger by one cycle (as the daemon does, without
+    /// notifications) and returns every alert's state.
+    fn advance(
+        &self,
+        at: Timestamp,
+        results: &[Result<Vec<InstanceResult>, String>],
+    ) -> BTreeMap<String, AlertState> {
+        let Ok(mut ledger) = self.ledger.lock() else {
+            return BTreeMap::new();
+        };
+        let mut cycle = ledger.cycle(at);
+        for (e, r) in self.entries.iter().zip(results) {
+            match r {
+                Ok(instances) => cycle.evaluated(&e.slo, instances),
+                Err(_) => cycle.failed(&e.slo),
+            }
+        }
+        let _ = cycle.finish(false, 15 * 60_000);
+        ledger
+            .records()
+            .map(|(k, r)| (k.to_owned(), r.state))
+            .collect()
     }
 
     fn cycle(&self) -> Arc<Cycle> {
@@ -460,6 +519,8 @@ async fn style() -> impl IntoResponse {
 pub enum TierState {
     /// Some pair fires.
     Firing,
+    /// The condition holds, not yet for the tier's `for`.
+    Pending,
     /// Some pair has a window without data: nothing can fire.
     NoData,
     /// Some pair's long window counted fewer events than `min_events`.
@@ -485,6 +546,7 @@ impl TierState {
     fn as_str(self) -> &'static str {
         match self {
             Self::Firing => "firing",
+            Self::Pending => "pending",
             Self::NoData => "no data",
             Self::TooFewEvents => "too few events",
             Self::Ok => "ok",
@@ -521,6 +583,9 @@ struct ApiSlo<'a> {
 struct ApiAlert {
     severity: slo_core::policy::Severity,
     state: TierState,
+    /// Since when the alert is pending or firing (from Prometheus).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since: Option<String>,
 }
 
 /// The windows as an object in policy order, shortest first.
@@ -580,9 +645,13 @@ async fn api_slos(State(ui): State<Arc<Ui>>) -> Response {
             alerts: i
                 .alerts
                 .iter()
-                .map(|t| ApiAlert {
-                    severity: t.severity,
-                    state: TierState::of(t),
+                .map(|t| {
+                    let (state, since) = cycle.tier(&e.slo, i, t);
+                    ApiAlert {
+                        severity: t.severity,
+                        state,
+                        since: since.map(slo_core::time::format),
+                    }
                 })
                 .collect(),
             status: i.status,

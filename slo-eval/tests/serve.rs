@@ -635,3 +635,80 @@ fn page_views_read_the_cycle_from_memory_and_graphs_are_fetched_once(prom: &Prom
     assert_eq!(served.get(detail).0, 200);
     assert_eq!(counts(), fetched, "the same range was fetched again");
 }
+
+/// Two pages over the same live traffic, one with `for: 1h`.
+const FOR_SPEC: &str = r#"
+version: slo/v1
+service: checkout
+slos:
+  - name: availability
+    objective: 99
+    period: 1h
+    sli:
+      ratio:
+        errors: http_requests_total{job="checkout",code="500"}
+        total: http_requests_total{job="checkout"}
+    alerting:
+      windows:
+        - {severity: page, long: 1m, short: 15s, factor: 10}
+  - name: patient
+    objective: 99
+    period: 1h
+    sli:
+      ratio:
+        errors: http_requests_total{job="checkout",code="500"}
+        total: http_requests_total{job="checkout"}
+    alerting:
+      page: {for: 1h}
+      windows:
+        - {severity: page, long: 1m, short: 15s, factor: 10}
+"#;
+
+/// From Prometheus the UI keeps the alerts' state across cycles, as the
+/// daemon does: under half errors the page without `for` fires and the
+/// one with `for: 1h` is pending, each since when, on the API and the list.
+#[test]
+fn serve_prometheus_tracks_pending_and_firing_across_cycles() {
+    let target = support::LiveTarget::start("checkout", 50.0);
+    let prom = Prometheus::scraping(&target.address);
+    target.set_error_ratio(0.5);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let spec = dir.path().join("for.yaml");
+    std::fs::write(&spec, FOR_SPEC).unwrap_or_else(|e| panic!("{e}"));
+    let served = Served::start(&[
+        "--prometheus",
+        &prom.url,
+        "--interval",
+        "1s",
+        &spec.display().to_string(),
+    ]);
+    let page = |doc: &Value, slo: &str| -> (String, bool) {
+        doc["slos"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["slo"] == slo))
+            .map(|s| {
+                let alert = &s["alerts"][0];
+                (
+                    alert["state"].as_str().unwrap_or_default().to_owned(),
+                    alert["since"].is_string(),
+                )
+            })
+            .unwrap_or_default()
+    };
+    let settled = support::eventually(std::time::Duration::from_secs(90), || {
+        let doc = served.json("/api/v1/slos");
+        (page(&doc, "availability") == ("firing".to_owned(), true)
+            && page(&doc, "patient") == ("pending".to_owned(), true))
+            .then_some(doc)
+    });
+    assert!(
+        settled.is_some(),
+        "never firing and pending: {}",
+        served.json("/api/v1/slos")
+    );
+    let (_, list) = served.get("/");
+    assert!(
+        list.contains("<span class=\"badge held\">pending</span> <small>since <time>"),
+        "{list}"
+    );
+}

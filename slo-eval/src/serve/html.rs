@@ -100,11 +100,31 @@ fn status_badge(s: Status) -> &'static str {
 fn tier_badge(s: TierState) -> String {
     let class = match s {
         TierState::Firing => "firing",
+        TierState::Pending => "held",
         TierState::NoData => "nodata",
         TierState::TooFewEvents => "held",
         TierState::Ok => "ok",
     };
     format!("<span class=\"badge {class}\">{}</span>", s.as_str())
+}
+
+/// A tier's state badge, with since when it is pending or firing.
+fn tier_state(
+    cycle: &Cycle,
+    slo: &slo_core::spec::Slo,
+    i: &InstanceResult,
+    t: &slo_core::evaluation::TierResult,
+) -> String {
+    let (state, since) = cycle.tier(slo, i, t);
+    let mut s = tier_badge(state);
+    if let Some(since) = since {
+        let _ = write!(
+            s,
+            " <small>since <time>{}</time></small>",
+            slo_core::time::format(since)
+        );
+    }
+    s
 }
 
 /// Why the pairs of an instance are held, one line each.
@@ -288,7 +308,7 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
             let _ = write!(
                 b,
                 "<td data-label=\"{name}\">{}</td>",
-                tier_cell(i, severity)
+                tier_cell(cycle, &e.slo, i, severity)
             );
         }
         let _ = writeln!(
@@ -330,11 +350,16 @@ fn instance_query(labels: &slo_core::instance::Instance) -> String {
 
 /// One tier of an instance: its state and each pair's long-window burn
 /// rate.
-fn tier_cell(i: &InstanceResult, severity: Severity) -> String {
+fn tier_cell(
+    cycle: &Cycle,
+    slo: &slo_core::spec::Slo,
+    i: &InstanceResult,
+    severity: Severity,
+) -> String {
     let Some(t) = i.alerts.iter().find(|t| t.severity == severity) else {
         return "<span class=\"unknown\">none</span>".to_owned();
     };
-    let mut s = tier_badge(TierState::of(t));
+    let mut s = tier_state(cycle, slo, i, t);
     for p in &t.pairs {
         let burn = p
             .decision
@@ -442,7 +467,7 @@ pub(super) fn detail(
                 esc(error)
             );
         }
-        (_, Some(i)) => instance_section(&mut b, slo, i),
+        (_, Some(i)) => instance_section(&mut b, cycle, slo, i),
         _ => {}
     }
     graphs(&mut b, ui, entry, inst, q, replay);
@@ -453,7 +478,7 @@ pub(super) fn detail(
     }
 }
 
-fn instance_section(b: &mut String, slo: &slo_core::spec::Slo, i: &InstanceResult) {
+fn instance_section(b: &mut String, cycle: &Cycle, slo: &slo_core::spec::Slo, i: &InstanceResult) {
     if i.status == Status::NoData {
         let _ = writeln!(
             b,
@@ -503,7 +528,13 @@ fn instance_section(b: &mut String, slo: &slo_core::spec::Slo, i: &InstanceResul
             .tier(t.severity)
             .for_
             .map_or_else(|| "–".to_owned(), |d| d.to_string());
-        for p in &t.pairs {
+        for (n, p) in t.pairs.iter().enumerate() {
+            // The tier's own state (pending under `for`) on its first row.
+            let tier = if n == 0 {
+                format!("{} {}", t.severity, tier_state(cycle, slo, i, t))
+            } else {
+                t.severity.to_string()
+            };
             let d = &p.decision;
             let state = if d.firing {
                 tier_badge(TierState::Firing)
@@ -526,8 +557,7 @@ fn instance_section(b: &mut String, slo: &slo_core::spec::Slo, i: &InstanceResul
             };
             let _ = writeln!(
                 b,
-                "<tr><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{state}</td><td>{for_}</td><td>{}</td><td>{outage}</td></tr>",
-                t.severity,
+                "<tr><td>{tier}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{state}</td><td>{for_}</td><td>{}</td><td>{outage}</td></tr>",
                 p.long,
                 p.short,
                 number(p.factor),
