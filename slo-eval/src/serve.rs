@@ -16,8 +16,11 @@
 //! - `GET /api/v1/slos/{service}/{slo}/backtest?start=&end=&step=`: the
 //!   `backtest --json` document of that SLO.
 
+mod api;
 mod html;
 mod svg;
+
+use api::ApiError;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,7 +29,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
@@ -34,12 +37,11 @@ use slo_core::alert::{AlertState, Hold};
 use slo_core::backtest::{self, Options, Report};
 use slo_core::dataset::Dataset;
 use slo_core::duration::Duration;
-use slo_core::evaluation::{InstanceResult, Status, TierResult, WindowValue};
+use slo_core::evaluation::{InstanceResult, TierResult};
 use slo_core::ledger::{self, Ledger};
 use slo_core::spec::Slo;
 use slo_core::time::Timestamp;
 
-use crate::backtest::Document;
 use crate::connection::ConnectionArgs;
 use crate::errors::Error;
 use crate::evaluate::Failure;
@@ -432,43 +434,6 @@ impl Ui {
     }
 }
 
-/// A request that cannot be answered, with a status and a message.
-#[derive(Debug)]
-struct ApiError {
-    status: StatusCode,
-    message: String,
-}
-
-impl ApiError {
-    fn bad(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            message: message.into(),
-        }
-    }
-
-    fn not_found(service: &str, slo: &str) -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            message: format!("no SLO {slo:?} of service {service:?}"),
-        }
-    }
-
-    fn upstream(message: String) -> Self {
-        Self {
-            status: StatusCode::BAD_GATEWAY,
-            message,
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({"status": "error", "error": self.message});
-        (self.status, json_body(&body)).into_response()
-    }
-}
-
 /// The Content-Security-Policy of every response: nothing but this
 /// server's own stylesheet and inline SVG; no scripts.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -478,8 +443,11 @@ fn router(ui: Arc<Ui>) -> Router {
         .route("/", get(list_page))
         .route("/slos/{service}/{slo}", get(detail_page))
         .route("/assets/style.css", get(style))
-        .route("/api/v1/slos", get(api_slos))
-        .route("/api/v1/slos/{service}/{slo}/backtest", get(api_backtest))
+        .route("/api/v1/slos", get(api::api_slos))
+        .route(
+            "/api/v1/slos/{service}/{slo}/backtest",
+            get(api::api_backtest),
+        )
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async { html::not_found("no such page") })
         .with_state(ui)
@@ -554,55 +522,6 @@ impl TierState {
     }
 }
 
-/// `GET /api/v1/slos`.
-#[derive(Debug, Serialize)]
-struct SlosDoc<'a> {
-    evaluated_at: String,
-    slos: Vec<ApiSlo<'a>>,
-    failed: Vec<Failure>,
-}
-
-#[derive(Debug, Serialize)]
-struct ApiSlo<'a> {
-    service: &'a str,
-    slo: &'a str,
-    labels: &'a slo_core::instance::Instance,
-    slo_labels: &'a slo_core::spec::Labels,
-    objective: f64,
-    period: Duration,
-    sli: &'static str,
-    budget_remaining: Option<f64>,
-    period_error_ratio: Option<f64>,
-    windows: Windows<'a>,
-    no_data: &'a [String],
-    alerts: Vec<ApiAlert>,
-    status: Status,
-}
-
-#[derive(Debug, Serialize)]
-struct ApiAlert {
-    severity: slo_core::policy::Severity,
-    state: TierState,
-    /// Since when the alert is pending or firing (from Prometheus).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    since: Option<String>,
-}
-
-/// The windows as an object in policy order, shortest first.
-#[derive(Debug)]
-struct Windows<'a>(&'a [(String, WindowValue)]);
-
-impl Serialize for Windows<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
-
 /// Every instance of the cycle with its SLO, in entry order.
 fn instances<'a>(ui: &'a Ui, cycle: &'a Cycle) -> Vec<(&'a Entry, &'a InstanceResult)> {
     ui.entries
@@ -624,45 +543,6 @@ fn failures(ui: &Ui, cycle: &Cycle) -> Vec<Failure> {
             })
         })
         .collect()
-}
-
-async fn api_slos(State(ui): State<Arc<Ui>>) -> Response {
-    let cycle = ui.cycle();
-    let slos = instances(&ui, &cycle)
-        .into_iter()
-        .map(|(e, i)| ApiSlo {
-            service: &i.service,
-            slo: &i.slo,
-            labels: &i.labels,
-            slo_labels: &e.slo.labels,
-            objective: i.objective,
-            period: e.slo.period,
-            sli: e.slo.sli.kind(),
-            budget_remaining: i.budget_remaining,
-            period_error_ratio: i.period_error_ratio,
-            windows: Windows(&i.windows),
-            no_data: &i.no_data,
-            alerts: i
-                .alerts
-                .iter()
-                .map(|t| {
-                    let (state, since) = cycle.tier(&e.slo, i, t);
-                    ApiAlert {
-                        severity: t.severity,
-                        state,
-                        since: since.map(slo_core::time::format),
-                    }
-                })
-                .collect(),
-            status: i.status,
-        })
-        .collect();
-    let doc = SlosDoc {
-        evaluated_at: slo_core::time::format(cycle.at),
-        slos,
-        failed: failures(&ui, &cycle),
-    };
-    json_body(&doc).into_response()
 }
 
 /// `?start=&end=&step=` of the backtest endpoint and the detail page.
@@ -725,23 +605,6 @@ fn range_of(
     Ok((start, end, step))
 }
 
-async fn api_backtest(
-    State(ui): State<Arc<Ui>>,
-    Path((service, slo)): Path<(String, String)>,
-    Query(q): Query<RangeQuery>,
-) -> Result<Response, ApiError> {
-    let entry = ui
-        .find(&service, &slo)
-        .ok_or_else(|| ApiError::not_found(&service, &slo))?;
-    let (start, end, step) = range_of(&ui, entry, &q)?;
-    let report = ui.replay(entry, start, end, step, false).await?;
-    let doc = Document {
-        slos: vec![(*report).clone()],
-        skipped: Vec::new(),
-    };
-    Ok(json_body(&doc).into_response())
-}
-
 /// `?service=&label=` of the list page.
 #[derive(Debug, Default, serde::Deserialize)]
 struct ListQuery {
@@ -768,19 +631,6 @@ async fn detail_page(
         Err(e) => Err(e),
     };
     html::page(html::detail(&ui, &cycle, entry, &q, replay))
-}
-
-/// `doc` as a JSON response (axum's `Json` needs a feature this crate
-/// does not build).
-fn json_body<T: Serialize>(doc: &T) -> Response {
-    match serde_json::to_string(doc) {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot encode the response: {e}"),
-        )
-            .into_response(),
-    }
 }
 
 /// Labels as `k=v, k=v` (empty for none).
