@@ -52,6 +52,9 @@ use crate::policy::Severity;
 use crate::promql::{self, Counter};
 use crate::spec::{Labels, Slo};
 
+mod recorded;
+pub use recorded::{answers_at, evaluate_all_at, evaluate_at};
+
 /// What one window measured.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct WindowValue {

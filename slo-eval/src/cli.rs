@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::errors::Error;
 use crate::report::Reporter;
-use crate::{backtest, convert, eval, explain, generate, validate};
+use crate::{backtest, convert, eval, explain, generate, serve, validate};
 
 /// Multi-window, multi-burn-rate SLO alerting for Prometheus.
 #[derive(Debug, Parser)]
@@ -39,6 +39,9 @@ pub enum Command {
     /// Replay each SLO's policy over history: the alert timeline, the budget
     /// over time, and precision, recall, detection and reset times.
     Backtest(backtest::Args),
+    /// Serve a read-only web UI and JSON API over every SLO, from a
+    /// Prometheus or from recorded history (no notifications).
+    Serve(serve::Args),
     /// Run the alerting daemon: evaluate every interval, notify
     /// Alertmanager and webhooks, serve /metrics, /healthz and /readyz.
     Run {
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Convert(args) => convert::run(args, &mut reporter),
         Command::Eval(args) => eval::run(args, &mut reporter),
         Command::Backtest(args) => backtest::run(args, &mut reporter),
+        Command::Serve(args) => serve::run(args, &mut reporter),
         Command::Run { config } => crate::daemon::main(&config),
     }
 }

@@ -300,7 +300,7 @@ fn number(x: f64) -> String {
 
 /// Why a pair is held, in words: which windows lack data, or how few
 /// events its long window counted.
-fn held_reason(p: &PairDecision, min_events: f64) -> String {
+pub(crate) fn held_reason(p: &PairDecision, min_events: f64) -> String {
     let known = |m: Option<Measurement>| m.is_some_and(|m| m.error_ratio.is_finite());
     match p.held {
         Some(Hold::NoData) => {

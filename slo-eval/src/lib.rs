@@ -28,6 +28,7 @@ pub mod notify;
 pub mod prometheus;
 pub mod report;
 pub mod secret;
+pub mod serve;
 pub mod server;
 pub mod specs;
 pub mod state;

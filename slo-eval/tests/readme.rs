@@ -238,6 +238,43 @@ fn run_daemon(line: usize, dir: &Path, config: &str, servers: &mut Servers) {
     );
 }
 
+/// `serve ARGS` on a free port (instead of its default): it must say
+/// where it listens and answer the list page and the API there.
+fn run_serve(line: usize, dir: &Path, args: &[String]) {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slo-eval"))
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let mut first = String::new();
+    if let Some(out) = child.stdout.take() {
+        // The first line, or EOF when it exits.
+        let _ = std::io::BufReader::new(out).read_line(&mut first);
+    }
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .map(|u| u.trim_end_matches('/').to_owned());
+    let answers = url.as_ref().map(|u| {
+        ["/", "/api/v1/slos"].map(|p| support::get(&format!("{u}{p}")).map(|(code, _)| code))
+    });
+    let _ = child.kill();
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait: {e}"));
+    assert_eq!(
+        answers,
+        Some([Some(200), Some(200)]),
+        "README.md:{line}: `slo-eval {}` did not serve ({first:?}):\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn every_command_the_readme_shows_runs() {
     let text = readme();
@@ -272,6 +309,11 @@ fn every_command_the_readme_shows_runs() {
             if a == "http://127.0.0.1:9090" {
                 *a = servers.prometheus().to_owned();
             }
+        }
+        if args.first().map(String::as_str) == Some("serve") {
+            run_serve(*line, dir.path(), &args);
+            ran += 1;
+            continue;
         }
         let out = Command::new(env!("CARGO_BIN_EXE_slo-eval"))
             .args(&args)

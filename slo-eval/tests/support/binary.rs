@@ -1,5 +1,5 @@
 //! The one way tests find a real binary (`promtool`, `prometheus`,
-//! `prometheus-alertmanager`, `openssl`): slo-eval's harness and slo-core's
+//! `prometheus-alertmanager`, `openssl`, `chromium`): slo-eval's harness and slo-core's
 //! tests include this file, so the env override and the message that says
 //! how to install are the same everywhere. A missing binary fails the
 //! test, under `CI=true` too: these tests never skip.
@@ -23,9 +23,18 @@ pub fn binary(name: &str) -> PathBuf {
             return candidate;
         }
     }
+    // Debian's package for each binary the tests run.
+    let install = match name {
+        "chromium" => {
+            "apt-get install -y chromium\n(Debian's headless-capable browser; the UI tests drive it)"
+        }
+        "openssl" => "apt-get install -y openssl",
+        _ => {
+            "apt-get install -y prometheus prometheus-alertmanager\n(Debian's packages ship prometheus, promtool and prometheus-alertmanager)"
+        }
+    };
     panic!(
         "`{name}` is not installed; these tests run the real thing. Install it with:\n    \
-         apt-get install -y prometheus prometheus-alertmanager\n(Debian's packages ship prometheus, promtool and prometheus-alertmanager), \
-         or set ${var} to its path"
+         {install}, or set ${var} to its path"
     );
 }

@@ -19,6 +19,10 @@ mod binary;
 pub use binary::binary;
 #[path = "daemon.rs"]
 pub mod daemon;
+#[path = "serve.rs"]
+mod serve;
+#[allow(unused_imports)] // only the UI tests start `serve`
+pub use serve::Served;
 
 /// A port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {

@@ -1,0 +1,643 @@
+//! `slo-eval serve`: a read-only web UI and JSON API over every SLO, from a
+//! Prometheus (evaluated every `--interval`) or from recorded history
+//! (`--data`, evaluated once with "now" at the end of the data, or at
+//! `--at`). No notifications are sent.
+//!
+//! Pages and `/api/v1/slos` read the last evaluation cycle from memory: a
+//! page view never turns into one query per SLO. The backtest endpoint and
+//! the detail page's graphs replay one SLO ([`slo_core::backtest`]) over the
+//! data in memory, or over its history fetched from Prometheus (a few
+//! bounded range queries for that SLO), cached per range.
+//!
+//! - `GET /`: every SLO instance, sorted by budget left ([`html`]).
+//! - `GET /slos/{service}/{slo}`: tiles, alerts table, burn-rate graphs, the
+//!   spec source.
+//! - `GET /api/v1/slos`: the cycle as JSON, with `eval --json`'s numbers.
+//! - `GET /api/v1/slos/{service}/{slo}/backtest?start=&end=&step=`: the
+//!   `backtest --json` document of that SLO.
+
+mod api;
+mod html;
+mod svg;
+
+use api::ApiError;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use slo_core::alert::{AlertState, Hold};
+use slo_core::backtest::{self, Options, Report};
+use slo_core::dataset::Dataset;
+use slo_core::duration::Duration;
+use slo_core::evaluation::{InstanceResult, TierResult};
+use slo_core::ledger::{self, Ledger};
+use slo_core::spec::Slo;
+use slo_core::time::Timestamp;
+
+use crate::connection::ConnectionArgs;
+use crate::errors::Error;
+use crate::evaluate::Failure;
+use crate::prometheus::{Client, Endpoint};
+use crate::report::Reporter;
+use crate::{command, specs};
+
+/// The default listen address: the daemon's port less one, so both run
+/// side by side.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9098";
+
+/// The most evaluations one replay request may take: a request must not
+/// hold the server for long.
+const MAX_REQUEST_STEPS: u64 = 200_000;
+/// Replays kept per server.
+const CACHE_ENTRIES: usize = 32;
+
+/// The arguments of `slo-eval serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Base URL of the Prometheus query API to evaluate against.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "data",
+        required_unless_present = "data"
+    )]
+    pub prometheus: Option<String>,
+    /// Serve recorded history from an OpenMetrics file instead, "now" at
+    /// its end.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// With --data: evaluate at this time (RFC 3339 or Unix seconds)
+    /// instead of the end of the data.
+    #[arg(long, value_name = "TIME", requires = "data")]
+    pub at: Option<String>,
+    /// Spec files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Address to listen on (port 0: any free port; the bound address is
+    /// printed).
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Time between evaluation cycles against --prometheus.
+    #[arg(long, default_value = "1m")]
+    pub interval: Duration,
+    /// Queries in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// How to connect to --prometheus.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// One SLO as served: the spec, the file it comes from and where in it.
+#[derive(Debug)]
+struct Entry {
+    slo: Slo,
+    file: usize,
+    line: usize,
+}
+
+/// A spec file's path and text, for the detail page's source view.
+#[derive(Debug)]
+struct File {
+    path: PathBuf,
+    source: String,
+}
+
+/// Where evaluations and replays read from.
+#[derive(Debug)]
+enum Source {
+    /// Recorded history, evaluated at the given time.
+    Data(Dataset, Timestamp),
+    Prometheus {
+        endpoint: Endpoint,
+        client: Arc<Client>,
+        concurrency: usize,
+    },
+}
+
+/// One evaluation cycle: every SLO's instances (or why it failed) at `at`.
+#[derive(Debug, Default)]
+struct Cycle {
+    at: Timestamp,
+    /// Per entry, in entry order.
+    results: Vec<Result<Vec<InstanceResult>, String>>,
+    /// From Prometheus: each alert's state in the ledger (pending under
+    /// `for`, firing held on unknown), by [`ledger::alert_key`]. Empty over
+    /// recorded data, evaluated once: there the state is the decision.
+    states: BTreeMap<String, AlertState>,
+}
+
+impl Cycle {
+    /// A tier's state and since when (pending or firing), the ledger's
+    /// where it has one.
+    fn tier(
+        &self,
+        slo: &Slo,
+        inst: &InstanceResult,
+        t: &TierResult,
+    ) -> (TierState, Option<Timestamp>) {
+        let key = ledger::alert_key(slo, &inst.labels, t.severity);
+        match self.states.get(&key) {
+            Some(AlertState::Pending { active_since }) => (TierState::Pending, Some(*active_since)),
+            Some(AlertState::Firing { started_at, .. }) => (TierState::Firing, Some(*started_at)),
+            _ => (TierState::of(t), None),
+        }
+    }
+}
+
+/// The replays asked for, by SLO, range, step and with burn rates.
+type CacheKey = (usize, Timestamp, Timestamp, u64, bool);
+
+#[derive(Debug)]
+struct Ui {
+    entries: Vec<Entry>,
+    files: Vec<File>,
+    source: Source,
+    cycle: RwLock<Arc<Cycle>>,
+    /// The alerts' state across cycles (from Prometheus only).
+    ledger: Mutex<Ledger>,
+    cache: Mutex<Vec<(CacheKey, Arc<Report>)>>,
+}
+
+/// Runs `slo-eval serve` until interrupted.
+pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
+    let endpoint = args
+        .prometheus
+        .as_deref()
+        .map(|url| {
+            args.connection
+                .endpoint(url, std::time::Duration::from_secs(30))
+        })
+        .transpose()?;
+    let files = specs::read_all(&args.paths, reporter)?;
+    let source = match (&args.data, endpoint) {
+        (Some(path), _) => {
+            let data = crate::backtest::read_data(path)?;
+            let end = data.time_range().map_or(0, |(_, end)| end);
+            let at = args
+                .at
+                .as_deref()
+                .map(|s| command::time_flag("at", s))
+                .transpose()?
+                .unwrap_or(end);
+            Source::Data(data, at)
+        }
+        (None, Some(endpoint)) => Source::Prometheus {
+            client: Arc::new(Client::new(&endpoint)?),
+            endpoint,
+            concurrency: args.concurrency,
+        },
+        (None, None) => {
+            return Err(Error::Usage("give --prometheus URL or --data FILE".into()));
+        }
+    };
+    let ui = Arc::new(Ui::new(files, source)?);
+    command::runtime()?.block_on(async move {
+        ui.evaluate().await;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", args.listen)))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", args.listen)))?;
+        command::print(&format!("serving the SLO UI on http://{bound}/\n"))?;
+        if matches!(ui.source, Source::Prometheus { .. }) {
+            let ui = Arc::clone(&ui);
+            let every = std::time::Duration::from_millis(args.interval.as_millis().max(1000));
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    ui.evaluate().await;
+                }
+            });
+        }
+        axum::serve(listener, router(ui))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| Error::Output(format!("server stopped: {e}")))
+    })
+}
+
+impl Ui {
+    fn new(spec_files: Vec<specs::SpecFile>, source: Source) -> Result<Self, Error> {
+        let mut entries = Vec::new();
+        let mut files = Vec::new();
+        for f in spec_files {
+            let Some(spec) = f.spec else { continue };
+            let file = files.len();
+            for slo in spec.slos {
+                let line = f
+                    .places
+                    .iter()
+                    .find(|p| p.service == slo.service && p.name == slo.name)
+                    .map_or(1, |p| p.location.line);
+                entries.push(Entry { slo, file, line });
+            }
+            files.push(File {
+                path: f.path,
+                source: f.source,
+            });
+        }
+        if entries.is_empty() {
+            return Err(Error::Usage("no SLO in the spec files given".into()));
+        }
+        Ok(Self {
+            entries,
+            files,
+            source,
+            cycle: RwLock::new(Arc::new(Cycle::default())),
+            ledger: Mutex::new(Ledger::default()),
+            cache: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Evaluates every SLO and makes the result the current cycle.
+    async fn evaluate(&self) {
+        let cycle = match &self.source {
+            Source::Data(data, at) => {
+                let at = *at;
+                let results = self
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        slo_core::evaluation::evaluate_at(&e.slo, data, at)
+                            .map_err(|e| e.to_string())
+                    })
+                    .collect();
+                Cycle {
+                    at,
+                    results,
+                    states: BTreeMap::new(),
+                }
+            }
+            Source::Prometheus {
+                client,
+                concurrency,
+                ..
+            } => {
+                let at = jiff::Timestamp::now().as_millisecond();
+                let slos: Vec<&Slo> = self.entries.iter().map(|e| &e.slo).collect();
+                let outcomes = crate::evaluate::evaluate_all(
+                    client,
+                    &slos,
+                    Some(at as f64 / 1000.0),
+                    *concurrency,
+                    true,
+                )
+                .await;
+                let results: Vec<_> = outcomes
+                    .into_iter()
+                    .map(|o| o.result.map_err(|e| e.to_string()))
+                    .collect();
+                let states = self.advance(at, &results);
+                Cycle {
+                    at,
+                    results,
+                    states,
+                }
+            }
+        };
+        if let Ok(mut c) = self.cycle.write() {
+            *c = Arc::new(cycle);
+        }
+    }
+
+    /// Advances the ledger by one cycle (as the daemon does, without
+    /// notifications) and returns every alert's state.
+    fn advance(
+        &self,
+        at: Timestamp,
+        results: &[Result<Vec<InstanceResult>, String>],
+    ) -> BTreeMap<String, AlertState> {
+        let Ok(mut ledger) = self.ledger.lock() else {
+            return BTreeMap::new();
+        };
+        let mut cycle = ledger.cycle(at);
+        for (e, r) in self.entries.iter().zip(results) {
+            match r {
+                Ok(instances) => cycle.evaluated(&e.slo, instances),
+                Err(_) => cycle.failed(&e.slo),
+            }
+        }
+        let _ = cycle.finish(false, 15 * 60_000);
+        ledger
+            .records()
+            .map(|(k, r)| (k.to_owned(), r.state))
+            .collect()
+    }
+
+    fn cycle(&self) -> Arc<Cycle> {
+        self.cycle
+            .read()
+            .map(|c| Arc::clone(&c))
+            .unwrap_or_default()
+    }
+
+    fn find(&self, service: &str, slo: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.slo.service == service && e.slo.name == slo)
+    }
+
+    /// The default replay range of an SLO up to the cycle's time: over
+    /// recorded data its period (at most a week, not before the data's
+    /// start); from Prometheus a day (each view of a new range fetches it).
+    fn default_range(&self, entry: usize, at: Timestamp) -> (Timestamp, Timestamp) {
+        let period = self.entries[entry].slo.period;
+        let most = match self.source {
+            Source::Data(..) => Duration::from_hours(24 * 7),
+            Source::Prometheus { .. } => Duration::from_hours(24),
+        };
+        let span = period.min(most).as_millis() as i64;
+        let mut start = at - span;
+        if let Source::Data(data, _) = &self.source
+            && let Some((first, _)) = data.time_range()
+        {
+            start = start.max(first);
+        }
+        (start, at)
+    }
+
+    /// Replays one SLO over `[start, end]`, from the cache when asked
+    /// before.
+    async fn replay(
+        &self,
+        entry: usize,
+        start: Timestamp,
+        end: Timestamp,
+        step: Duration,
+        burn_rates: bool,
+    ) -> Result<Arc<Report>, ApiError> {
+        let step_ms = step.as_millis();
+        if step_ms == 0 {
+            return Err(ApiError::bad("step must be longer than 0s"));
+        }
+        if end < start {
+            return Err(ApiError::bad("end is before start"));
+        }
+        let steps = (end - start) as u64 / step_ms + 1;
+        if steps > MAX_REQUEST_STEPS {
+            return Err(ApiError::bad(format!(
+                "{steps} steps from start to end at step {step}: at most {MAX_REQUEST_STEPS}; use a longer step or a shorter range"
+            )));
+        }
+        let key = (entry, start, end, step_ms, burn_rates);
+        if let Some(hit) = self.cache.lock().ok().and_then(|c| {
+            c.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, r)| Arc::clone(r))
+        }) {
+            return Ok(hit);
+        }
+        let slo = &self.entries[entry].slo;
+        let mut options = Options::new(start, end);
+        options.step = step;
+        options.burn_rates = burn_rates;
+        let report = match &self.source {
+            Source::Data(data, _) => backtest::backtest(slo, data, &options),
+            Source::Prometheus { endpoint, .. } => {
+                let warmup = slo
+                    .policy
+                    .longest_window()
+                    .map_or(0, |d| d.as_millis() as i64);
+                let data = crate::backtest::fetch(
+                    endpoint,
+                    &[slo],
+                    start - warmup,
+                    end,
+                    Duration::from_secs(30),
+                )
+                .await
+                .map_err(|e| ApiError::upstream(e.to_string()))?;
+                backtest::backtest(slo, &data, &options)
+            }
+        }
+        .map_err(|e| ApiError::bad(e.to_string()))?;
+        let report = Arc::new(report);
+        if let Ok(mut c) = self.cache.lock() {
+            if c.len() >= CACHE_ENTRIES {
+                c.remove(0);
+            }
+            c.push((key, Arc::clone(&report)));
+        }
+        Ok(report)
+    }
+}
+
+/// The Content-Security-Policy of every response: nothing but this
+/// server's own stylesheet and inline SVG; no scripts.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+fn router(ui: Arc<Ui>) -> Router {
+    Router::new()
+        .route("/", get(list_page))
+        .route("/slos/{service}/{slo}", get(detail_page))
+        .route("/assets/style.css", get(style))
+        .route("/api/v1/slos", get(api::api_slos))
+        .route(
+            "/api/v1/slos/{service}/{slo}/backtest",
+            get(api::api_backtest),
+        )
+        .route("/healthz", get(|| async { "ok\n" }))
+        .fallback(|| async { html::not_found("no such page") })
+        .with_state(ui)
+        .layer(axum::middleware::map_response(secure_headers))
+}
+
+async fn secure_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+async fn style() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        include_str!("serve/style.css"),
+    )
+}
+
+/// One tier's state in words: what the list and the API show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TierState {
+    /// Some pair fires.
+    Firing,
+    /// The condition holds, not yet for the tier's `for`.
+    Pending,
+    /// Some pair has a window without data: nothing can fire.
+    NoData,
+    /// Some pair's long window counted fewer events than `min_events`.
+    TooFewEvents,
+    /// Every pair decided, none fires.
+    Ok,
+}
+
+impl TierState {
+    fn of(t: &TierResult) -> Self {
+        let held = |h: Hold| t.pairs.iter().any(|p| p.decision.held == Some(h));
+        if t.firing {
+            Self::Firing
+        } else if held(Hold::NoData) {
+            Self::NoData
+        } else if held(Hold::TooFewEvents) {
+            Self::TooFewEvents
+        } else {
+            Self::Ok
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Firing => "firing",
+            Self::Pending => "pending",
+            Self::NoData => "no data",
+            Self::TooFewEvents => "too few events",
+            Self::Ok => "ok",
+        }
+    }
+}
+
+/// Every instance of the cycle with its SLO, in entry order.
+fn instances<'a>(ui: &'a Ui, cycle: &'a Cycle) -> Vec<(&'a Entry, &'a InstanceResult)> {
+    ui.entries
+        .iter()
+        .zip(&cycle.results)
+        .flat_map(|(e, r)| r.iter().flatten().map(move |i| (e, i)))
+        .collect()
+}
+
+fn failures(ui: &Ui, cycle: &Cycle) -> Vec<Failure> {
+    ui.entries
+        .iter()
+        .zip(&cycle.results)
+        .filter_map(|(e, r)| {
+            r.as_ref().err().map(|error| Failure {
+                service: e.slo.service.clone(),
+                slo: e.slo.name.clone(),
+                error: error.clone(),
+            })
+        })
+        .collect()
+}
+
+/// `?start=&end=&step=` of the backtest endpoint and the detail page.
+#[derive(Debug, Default, serde::Deserialize)]
+struct RangeQuery {
+    start: Option<String>,
+    end: Option<String>,
+    step: Option<String>,
+    /// The detail page's range picker: this long up to the end.
+    range: Option<String>,
+    /// The detail page's instance, as `k=v,k=v`.
+    instance: Option<String>,
+}
+
+/// The replay range a query asks for: `[start, end]` at `step`, each
+/// defaulting to the SLO's default range and a step giving at most about
+/// 1,500 points.
+fn range_of(
+    ui: &Ui,
+    entry: usize,
+    q: &RangeQuery,
+) -> Result<(Timestamp, Timestamp, Duration), ApiError> {
+    let cycle = ui.cycle();
+    let time = |flag: &str, v: &Option<String>| -> Result<Option<Timestamp>, ApiError> {
+        v.as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                slo_core::time::parse(s).ok_or_else(|| {
+                    ApiError::bad(format!(
+                        "{flag}={s:?} is not an RFC 3339 time or Unix seconds"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let duration = |flag: &str, v: &Option<String>| -> Result<Option<Duration>, ApiError> {
+        v.as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<Duration>()
+                    .map_err(|e| ApiError::bad(format!("{flag}={s:?}: {e}")))
+            })
+            .transpose()
+    };
+    let (default_start, default_end) = ui.default_range(entry, cycle.at);
+    let end = time("end", &q.end)?.unwrap_or(default_end);
+    let start = match (time("start", &q.start)?, duration("range", &q.range)?) {
+        (Some(s), _) => s,
+        (None, Some(r)) => end - r.as_millis() as i64,
+        (None, None) => default_start,
+    };
+    let step = match duration("step", &q.step)? {
+        Some(s) => s,
+        None => {
+            let span = (end - start).max(0) as u64;
+            let minutes = span.div_ceil(1500 * 60_000).max(1);
+            Duration::from_mins(minutes)
+        }
+    };
+    Ok((start, end, step))
+}
+
+/// `?service=&label=` of the list page.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ListQuery {
+    service: Option<String>,
+    label: Option<String>,
+}
+
+async fn list_page(State(ui): State<Arc<Ui>>, Query(q): Query<ListQuery>) -> Response {
+    let cycle = ui.cycle();
+    html::page(html::list(&ui, &cycle, &q))
+}
+
+async fn detail_page(
+    State(ui): State<Arc<Ui>>,
+    Path((service, slo)): Path<(String, String)>,
+    Query(q): Query<RangeQuery>,
+) -> Response {
+    let Some(entry) = ui.find(&service, &slo) else {
+        return html::not_found(&format!("no SLO {slo:?} of service {service:?}"));
+    };
+    let cycle = ui.cycle();
+    let replay = match range_of(&ui, entry, &q) {
+        Ok((start, end, step)) => ui.replay(entry, start, end, step, true).await,
+        Err(e) => Err(e),
+    };
+    html::page(html::detail(&ui, &cycle, entry, &q, replay))
+}
+
+/// Labels as `k=v, k=v` (empty for none).
+fn label_text(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,258 @@
+//! Inline SVG graphs for the detail page: a window's burn rate over the
+//! replay on a log scale, each factor a labelled line, firing periods
+//! shaded; the budget left over time. Absolute UTC dates on the x axis.
+//! Styled by classes from the page's stylesheet (the CSP allows no inline
+//! styles), so they follow the light or dark scheme.
+
+use std::fmt::Write as _;
+
+use slo_core::time::Timestamp;
+
+use super::html::esc;
+
+const WIDTH: f64 = 900.0;
+const HEIGHT: f64 = 260.0;
+const LEFT: f64 = 56.0;
+/// Room right of the data for the factor labels.
+const RIGHT: f64 = 96.0;
+const TOP: f64 = 16.0;
+const BOTTOM: f64 = 42.0;
+
+/// Maps times and values to the plot area.
+struct Frame {
+    t0: Timestamp,
+    t1: Timestamp,
+    y: Box<dyn Fn(f64) -> f64>,
+}
+
+impl Frame {
+    fn x(&self, t: Timestamp) -> f64 {
+        let span = (self.t1 - self.t0).max(1) as f64;
+        LEFT + (t - self.t0) as f64 / span * (WIDTH - LEFT - RIGHT)
+    }
+}
+
+fn open(b: &mut String, title: &str, class: &str) {
+    let _ = writeln!(
+        b,
+        "<figure class=\"chart {class}\">\n<svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-label=\"{0}\" xmlns=\"http://www.w3.org/2000/svg\">\n<title>{0}</title>",
+        esc(title)
+    );
+}
+
+fn close(b: &mut String, title: &str) {
+    let _ = writeln!(
+        b,
+        "</svg>\n<figcaption>{}</figcaption>\n</figure>",
+        esc(title)
+    );
+}
+
+/// The x axis: ticks at round UTC times, each labelled with its time and,
+/// where the day changes, its date.
+fn x_axis(b: &mut String, f: &Frame) {
+    const STEPS: [i64; 10] = [
+        15 * 60_000,
+        30 * 60_000,
+        3_600_000,
+        2 * 3_600_000,
+        3 * 3_600_000,
+        6 * 3_600_000,
+        12 * 3_600_000,
+        86_400_000,
+        2 * 86_400_000,
+        7 * 86_400_000,
+    ];
+    let span = (f.t1 - f.t0).max(1);
+    let step = STEPS
+        .iter()
+        .copied()
+        .find(|s| span / s <= 8)
+        .unwrap_or(30 * 86_400_000);
+    let bottom = HEIGHT - BOTTOM;
+    let _ = writeln!(
+        b,
+        "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{bottom}\" x2=\"{}\" y2=\"{bottom}\"/>",
+        WIDTH - RIGHT
+    );
+    let mut t = f.t0.div_euclid(step) * step;
+    if t < f.t0 {
+        t += step;
+    }
+    let mut last_day = String::new();
+    while t <= f.t1 {
+        let x = f.x(t);
+        let stamp = slo_core::time::format(t);
+        let (day, time) = (&stamp[..10], &stamp[11..16]);
+        let _ = writeln!(
+            b,
+            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{bottom}\"/><text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{time}</text>",
+            bottom + 14.0
+        );
+        if day != last_day {
+            let _ = writeln!(
+                b,
+                "<text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{day}</text>",
+                bottom + 28.0
+            );
+            last_day = day.to_owned();
+        }
+        t += step;
+    }
+}
+
+/// A polyline through `points`, broken where samples are missing (a gap
+/// longer than twice the usual spacing).
+fn path(f: &Frame, points: &[(Timestamp, f64)], class: &str) -> String {
+    let mut gaps: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    gaps.sort_unstable();
+    let usual = gaps.get(gaps.len() / 2).copied().unwrap_or(i64::MAX);
+    let mut d = String::new();
+    let mut prev: Option<Timestamp> = None;
+    for &(t, v) in points {
+        let cmd = match prev {
+            Some(p) if t - p <= usual.saturating_mul(2) => 'L',
+            _ => 'M',
+        };
+        let _ = write!(d, "{cmd}{:.1} {:.1}", f.x(t), (f.y)(v));
+        prev = Some(t);
+    }
+    if d.is_empty() {
+        return String::new();
+    }
+    format!("<path class=\"{class}\" d=\"{d}\"/>\n")
+}
+
+/// A window's burn rate over `[t0, t1]` on a log scale, with `factors`
+/// (value, label) as labelled lines and `firing` periods shaded.
+pub(super) fn burn_chart(
+    title: &str,
+    points: &[(Timestamp, f64)],
+    factors: &[(f64, String)],
+    firing: &[(Timestamp, Timestamp)],
+    (t0, t1): (Timestamp, Timestamp),
+) -> String {
+    let positive = points
+        .iter()
+        .map(|p| p.1)
+        .chain(factors.iter().map(|f| f.0))
+        .filter(|v| v.is_finite() && *v > 0.0);
+    let (lo, hi) = positive.fold((f64::INFINITY, 0.0_f64), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    // Whole decades, at least 0.01x to 10x: zero burn sits on the floor.
+    let lo_exp = lo.log10().floor().clamp(-2.0, 0.0);
+    let hi_exp = hi.log10().ceil().max(1.0).max(lo_exp + 1.0);
+    let bottom = HEIGHT - BOTTOM;
+    let y = move |v: f64| {
+        let e = if v > 0.0 && v.is_finite() {
+            v.log10().clamp(lo_exp, hi_exp)
+        } else {
+            lo_exp
+        };
+        bottom - (e - lo_exp) / (hi_exp - lo_exp) * (bottom - TOP)
+    };
+    let f = Frame {
+        t0,
+        t1,
+        y: Box::new(y),
+    };
+    let mut b = String::new();
+    open(&mut b, title, "burn");
+    for &(s, e) in firing {
+        let (xs, xe) = (f.x(s.max(t0)), f.x(e.min(t1)));
+        if xe >= xs {
+            let _ = writeln!(
+                b,
+                "<rect class=\"firing\" x=\"{xs:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{:.1}\"><title>firing from {} to {}</title></rect>",
+                (xe - xs).max(1.0),
+                bottom - TOP,
+                slo_core::time::format(s),
+                slo_core::time::format(e)
+            );
+        }
+    }
+    let mut e = lo_exp;
+    while e <= hi_exp {
+        let v = 10f64.powf(e);
+        let yy = (f.y)(v);
+        let _ = writeln!(
+            b,
+            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}×</text>",
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            yy + 4.0,
+            slo_core::num::format(v)
+        );
+        e += 1.0;
+    }
+    x_axis(&mut b, &f);
+    for (value, label) in factors {
+        let yy = (f.y)(*value);
+        let _ = writeln!(
+            b,
+            "<line class=\"factor\" x1=\"{LEFT}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\"/><text class=\"factor-label\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            WIDTH - RIGHT,
+            WIDTH - RIGHT + 6.0,
+            yy + 4.0,
+            esc(label)
+        );
+    }
+    b.push_str(&path(&f, points, "line"));
+    let _ = writeln!(
+        b,
+        "<text class=\"unit\" x=\"{LEFT}\" y=\"{:.1}\">burn rate (log), UTC</text>",
+        TOP - 4.0
+    );
+    close(&mut b, title);
+    b
+}
+
+/// The budget left over `[t0, t1]`, 100% at the top, the zero line marked.
+pub(super) fn budget_chart(
+    title: &str,
+    points: &[(Timestamp, f64)],
+    (t0, t1): (Timestamp, Timestamp),
+) -> String {
+    let lo = points
+        .iter()
+        .map(|p| p.1)
+        .fold(0.0_f64, f64::min)
+        .max(-10.0);
+    let lo = (lo * 4.0).floor() / 4.0;
+    let bottom = HEIGHT - BOTTOM;
+    let y = move |v: f64| bottom - (v.clamp(lo, 1.0) - lo) / (1.0 - lo) * (bottom - TOP);
+    let f = Frame {
+        t0,
+        t1,
+        y: Box::new(y),
+    };
+    let mut b = String::new();
+    open(&mut b, title, "budget");
+    // Ticks on whole multiples of a round step, 0% and 100% among them.
+    let step = if 1.0 - lo > 2.0 { 1.0 } else { 0.25 };
+    let mut k = (lo / step).ceil() as i64;
+    while (k as f64) * step <= 1.0 + 1e-9 {
+        let v = k as f64 * step;
+        let yy = (f.y)(v);
+        let class = if k == 0 { "factor" } else { "grid" };
+        let _ = writeln!(
+            b,
+            "<line class=\"{class}\" x1=\"{LEFT}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}%</text>",
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            yy + 4.0,
+            slo_core::num::format((v * 100.0).round())
+        );
+        k += 1;
+    }
+    x_axis(&mut b, &f);
+    b.push_str(&path(&f, points, "line"));
+    let _ = writeln!(
+        b,
+        "<text class=\"unit\" x=\"{LEFT}\" y=\"{:.1}\">budget left, UTC</text>",
+        TOP - 4.0
+    );
+    close(&mut b, title);
+    b
+}

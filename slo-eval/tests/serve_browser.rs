@@ -1,0 +1,212 @@
+//! The UI in a real headless browser (Debian's `chromium`): `slo-eval
+//! serve --data` on the example shop, then
+//!
+//! - the list page's DOM shows every SLO of the shop with the budget
+//!   `/api/v1/slos` gives (the API is checked against `eval --json` in
+//!   `tests/serve.rs`);
+//! - the detail page's DOM holds an SVG per long window with a drawn data
+//!   path (not an empty frame), the factor labelled and the outage shaded;
+//! - screenshots of both pages at 1280x900 decode to non-blank PNGs (kept
+//!   under `target/tmp/ui-screenshots/` as CI artefacts).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::Served;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or_else(|| panic!("no workspace root"))
+        .to_path_buf()
+}
+
+/// Runs headless chromium with `args` on `url` (bounded: killed after two
+/// minutes) and returns its standard output.
+fn chromium(profile: &Path, args: &[&str], url: &str) -> String {
+    let bin = support::binary("chromium");
+    let out_path = profile.join("stdout.txt");
+    let out = std::fs::File::create(&out_path).unwrap_or_else(|e| panic!("{e}"));
+    let mut child = Command::new(&bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            profile.join("profile").display()
+        ))
+        .args(args)
+        .arg(url)
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium {args:?} {url} did not finish within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "chromium {args:?} {url}: {status}");
+    std::fs::read_to_string(&out_path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The value of attribute `name` in the tag text `tag`.
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let len = tag[start..].find('"')?;
+    Some(&tag[start..start + len])
+}
+
+/// Every opening tag `<name ...>` of `dom`.
+fn tags<'a>(dom: &'a str, name: &str) -> Vec<&'a str> {
+    let open = format!("<{name} ");
+    dom.match_indices(&open)
+        .filter_map(|(i, _)| dom[i..].find('>').map(|end| &dom[i..i + end + 1]))
+        .collect()
+}
+
+/// Mean and variance of the luminance of a PNG, and its size.
+fn png_stats(path: &Path) -> (u32, u32, f64, f64) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap_or_else(|e| panic!("{}: not a PNG: {e}", path.display()));
+    let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
+    let info = reader
+        .next_frame(&mut buf)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let channels = info.color_type.samples();
+    assert_eq!(info.bit_depth, png::BitDepth::Eight, "{}", path.display());
+    let lum: Vec<f64> = buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|p| match p {
+            [r, g, b, ..] => 0.299 * f64::from(*r) + 0.587 * f64::from(*g) + 0.114 * f64::from(*b),
+            [v, ..] => f64::from(*v),
+            [] => 0.0,
+        })
+        .collect();
+    let n = lum.len().max(1) as f64;
+    let mean = lum.iter().sum::<f64>() / n;
+    let var = lum.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / n;
+    (info.width, info.height, mean, var)
+}
+
+#[test]
+fn the_browser_shows_every_shop_slo_with_its_budget_and_draws_the_graphs() {
+    let served = Served::start(&[
+        "--data",
+        &repo_root()
+            .join("examples/data/shop.om")
+            .display()
+            .to_string(),
+        &repo_root().join("examples/shop").display().to_string(),
+    ]);
+    let api = served.json("/api/v1/slos");
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    std::fs::create_dir_all(&shots).unwrap_or_else(|e| panic!("{e}"));
+
+    // The list: one row per instance, the API's budget on each.
+    let dom = chromium(scratch.path(), &["--dump-dom"], &format!("{}/", served.url));
+    let rows = tags(&dom, "tr");
+    let mut seen = Vec::new();
+    for slo in api["slos"].as_array().into_iter().flatten() {
+        let (service, name) = (
+            slo["service"].as_str().unwrap_or_default(),
+            slo["slo"].as_str().unwrap_or_default(),
+        );
+        let row = rows
+            .iter()
+            .find(|r| attr(r, "data-service") == Some(service) && attr(r, "data-slo") == Some(name))
+            .unwrap_or_else(|| panic!("no row for {service}/{name} in the list:\n{dom}"));
+        let budget: f64 = attr(row, "data-budget")
+            .and_then(|b| b.parse().ok())
+            .unwrap_or_else(|| panic!("{row}: no budget"));
+        // serde_json reads floats to within an ulp or two, not exactly.
+        let want = slo["budget_remaining"].as_f64().unwrap_or(f64::NAN);
+        assert!(
+            (budget - want).abs() <= 1e-12 * want.abs(),
+            "{service}/{name}: the list shows {budget}, the API {want}"
+        );
+        seen.push(format!("{service}/{name}"));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "checkout/availability",
+            "frontend/availability",
+            "productcatalog/latency",
+            "refunds/availability"
+        ]
+    );
+    // Every SLO is a link (keyboard reachable) to its detail page.
+    for s in &seen {
+        assert!(dom.contains(&format!("href=\"/slos/{s}\"")), "{s}: no link");
+    }
+
+    // The detail page: an SVG per long window and the budget, each with a
+    // data path of many points; the factor labelled; the outage shaded.
+    let detail_url = format!("{}/slos/checkout/availability", served.url);
+    let dom = chromium(scratch.path(), &["--dump-dom"], &detail_url);
+    let svgs = dom.matches("<svg ").count();
+    assert_eq!(svgs, 5, "4 long windows and the budget:\n{dom}");
+    let paths = tags(&dom, "path");
+    assert_eq!(paths.len(), 5, "{dom}");
+    // Burn rates every 3 minutes over 3 days, the budget every hour.
+    let points: Vec<usize> = paths
+        .iter()
+        .map(|p| attr(p, "d").unwrap_or_default().matches('L').count())
+        .collect();
+    assert!(
+        points[..4].iter().all(|n| *n > 1000) && points[4] > 60,
+        "near-empty paths: {points:?}"
+    );
+    assert!(
+        dom.contains(">page 14.4×<") && dom.contains(">ticket 3×<"),
+        "{dom}"
+    );
+    assert!(!tags(&dom, "rect").is_empty(), "no firing period shaded");
+    // The alerts table has `explain`'s numbers: at 99.9% a total outage
+    // fires 14.4x over 1h in 51.84 s having spent 2% of the budget.
+    assert!(
+        dom.contains("<td>2%</td><td>51.84s, 4.928m</td>"),
+        "no explain numbers in the alerts table:\n{dom}"
+    );
+    assert!(dom.contains("2026-11-04"), "no dates on the axis");
+
+    // Screenshots: non-blank pictures of both pages.
+    for (name, url) in [("list", format!("{}/", served.url)), ("detail", detail_url)] {
+        let file = shots.join(format!("{name}.png"));
+        let _ = std::fs::remove_file(&file);
+        chromium(
+            scratch.path(),
+            &[
+                &format!("--screenshot={}", file.display()),
+                "--window-size=1280,900",
+            ],
+            &url,
+        );
+        let (w, h, mean, var) = png_stats(&file);
+        assert_eq!((w, h), (1280, 900), "{name}");
+        // A blank page has no variance; text, tables and graphs do.
+        assert!(
+            var > 100.0,
+            "{name}: a blank screenshot (mean {mean}, variance {var})"
+        );
+    }
+}
