@@ -9,7 +9,7 @@
 //! data in memory, or over its history fetched from Prometheus (a few
 //! bounded range queries for that SLO), cached per range.
 //!
-//! - `GET /`: every SLO instance, sorted by budget left ([`html`]).
+//! - `GET /`: every SLO instance, sorted by budget left.
 //! - `GET /slos/{service}/{slo}`: tiles, alerts table, burn-rate graphs, the
 //!   spec source.
 //! - `GET /api/v1/slos`: the cycle as JSON, with `eval --json`'s numbers.
