@@ -9,7 +9,7 @@
 //!   ca_file: /etc/ssl/private-ca.pem
 //!   timeout: 30s
 //!   concurrency: 8                        # requests in flight
-//!   batch_size: 256                       # queries per request
+//!   batch_size: 400                       # queries per request
 //! specs: [specs/]                         # files or folders, relative to this file
 //! interval: 1m
 //! notify:

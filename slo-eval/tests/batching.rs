@@ -190,10 +190,10 @@ mod faults {
     async fn a_dead_server_is_asked_once_per_batch_not_once_per_query() {
         let port = support::free_port();
         let c = client(&format!("http://127.0.0.1:{port}"));
-        let spec = specs(20, usize::MAX);
+        let spec = specs(30, usize::MAX);
         let slos: Vec<_> = spec.slos.iter().collect();
         let out = evaluate_batched(&c, &slos, Some(1e9), 2, true, Batching::default()).await;
         assert!(out.outcomes.iter().all(|o| o.result.is_err()));
-        assert_eq!(out.requests, 2, "{} queries in batches of 256", out.queries);
+        assert_eq!(out.requests, 2, "{} queries in batches of 400", out.queries);
     }
 }
