@@ -1,5 +1,5 @@
 //! The one way tests find a real binary (`promtool`, `prometheus`,
-//! `prometheus-alertmanager`, `openssl`): slo-eval's harness and slo-core's
+//! `prometheus-alertmanager`, `openssl`, `victoria-metrics`, `vmalert`): slo-eval's harness and slo-core's
 //! tests include this file, so the env override and the message that says
 //! how to install are the same everywhere. A missing binary fails the
 //! test, under `CI=true` too: these tests never skip.
@@ -23,9 +23,14 @@ pub fn binary(name: &str) -> PathBuf {
             return candidate;
         }
     }
+    let package = match name {
+        "promtool" | "prometheus" => "prometheus",
+        "victoria-metrics" | "vmalert" | "vmctl" => "victoria-metrics",
+        other => other,
+    };
     panic!(
         "`{name}` is not installed; these tests run the real thing. Install it with:\n    \
-         apt-get install -y prometheus prometheus-alertmanager\n(Debian's packages ship prometheus, promtool and prometheus-alertmanager), \
-         or set ${var} to its path"
+         apt-get install -y {package}\n(Debian's packages: prometheus ships prometheus and promtool, \
+         victoria-metrics ships victoria-metrics and vmalert), or set ${var} to its path"
     );
 }

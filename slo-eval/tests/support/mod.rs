@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 mod binary;
 pub use binary::binary;
 
+/// VictoriaMetrics and vmalert.
+#[path = "victoria.rs"]
+pub mod victoria;
+
 /// A port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
