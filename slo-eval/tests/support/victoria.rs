@@ -3,6 +3,7 @@
 //! `vmalert` to validate and replay rule files over that history. Stopped
 //! when dropped; a missing binary fails the test (see [`super::binary`]).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -95,23 +96,28 @@ impl VictoriaMetrics {
         std::fs::read_to_string(self.dir.path().join("victoria-metrics.log")).unwrap_or_default()
     }
 
-    /// `vmalert -dryRun` on `rules`: whether it loads (rules parsed and
-    /// every expression and template validated), and its output.
-    pub fn vmalert_check(&self, rules: &Path) -> (bool, String) {
-        let out = Command::new(binary("vmalert"))
-            .arg(format!("-rule={}", rules.display()))
-            .arg(format!("-datasource.url={}", self.url))
-            .arg("-dryRun")
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run vmalert: {e}"));
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+    /// Every raw sample of the series matching `selector`
+    /// (`/api/v1/export`): labels, and `(Unix milliseconds, value)` points.
+    pub fn export(&self, selector: &str) -> Vec<(BTreeMap<String, String>, Vec<(i64, f64)>)> {
+        #[derive(serde::Deserialize)]
+        struct Line {
+            metric: BTreeMap<String, String>,
+            values: Vec<f64>,
+            timestamps: Vec<i64>,
+        }
+        let url = format!("{}/api/v1/export?match[]={}", self.url, encode(selector));
+        let (status, body) =
+            super::get(&url).unwrap_or_else(|| panic!("export: no answer from {}", self.url));
+        assert_eq!(status, 200, "export {selector}: {body}");
+        body.lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| {
+                let line: Line =
+                    serde_json::from_str(l).unwrap_or_else(|e| panic!("export: {e}: {l}"));
+                let points = line.timestamps.into_iter().zip(line.values).collect();
+                (line.metric, points)
+            })
+            .collect()
     }
 
     /// Replays each rule file of `layers` in turn with `vmalert
@@ -169,6 +175,36 @@ impl VictoriaMetrics {
             self.flush();
         }
     }
+}
+
+/// `vmalert -dryRun` on `rules`: whether it loads (rules parsed, every
+/// expression checked by MetricsQL and every template), and its output.
+pub fn vmalert_check(rules: &Path) -> (bool, String) {
+    let out = Command::new(binary("vmalert"))
+        .arg(format!("-rule={}", rules.display()))
+        .arg("-dryRun")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run vmalert: {e}"));
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Percent-encodes a query parameter value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 impl Drop for VictoriaMetrics {
