@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use super::{binary, free_port, wait_ready};
 
+/// One exported series: labels, and `(Unix milliseconds, value)` points.
+pub type Exported = (BTreeMap<String, String>, Vec<(i64, f64)>);
+
 /// A running VictoriaMetrics.
 pub struct VictoriaMetrics {
     /// Base URL, `http://127.0.0.1:PORT`: the Prometheus query API is at
@@ -98,7 +101,7 @@ impl VictoriaMetrics {
 
     /// Every raw sample of the series matching `selector`
     /// (`/api/v1/export`): labels, and `(Unix milliseconds, value)` points.
-    pub fn export(&self, selector: &str) -> Vec<(BTreeMap<String, String>, Vec<(i64, f64)>)> {
+    pub fn export(&self, selector: &str) -> Vec<Exported> {
         #[derive(serde::Deserialize)]
         struct Line {
             metric: BTreeMap<String, String>,
