@@ -346,3 +346,107 @@ fn validate_live_against_victoriametrics() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("matches no series"), "{stderr}");
 }
+
+/// The daemon (`run`) against VictoriaMetrics scraping a live target
+/// itself (`-promscrape.config`): an incident pages through a real
+/// Alertmanager once, and resolves once when the errors stop.
+/// `-search.latencyOffset=1s`: by default VictoriaMetrics answers a query
+/// at "now" as of 30 s ago (samples still arriving), which would only delay
+/// this test's 15 s windows.
+#[test]
+fn the_daemon_pages_and_resolves_on_victoriametrics() {
+    use std::time::Duration;
+    use support::{Alertmanager, LiveTarget, Receiver, eventually};
+
+    let target = LiveTarget::start("checkout", 50.0);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let scrape = dir.path().join("scrape.yml");
+    std::fs::write(
+        &scrape,
+        format!(
+            "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: live\n    honor_labels: true\n    static_configs: [{{targets: [{:?}]}}]\n",
+            target.address
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let vm = VictoriaMetrics::start_with(&[
+        format!("-promscrape.config={}", scrape.display()),
+        "-search.latencyOffset=1s".to_owned(),
+    ]);
+    let am_hook = Receiver::start();
+    let am = Alertmanager::start(&am_hook.url);
+    std::fs::create_dir_all(dir.path().join("specs")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("specs/checkout.yaml"), support::DAEMON_SPEC)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let listen = support::free_port();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "prometheus: {{url: {:?}, timeout: 2s}}\nspecs: [specs]\ninterval: 1s\nnotify:\n  alertmanagers: [{{url: {:?}}}]\n  timeout: 2s\n  retries: 1\nlisten: 127.0.0.1:{listen}\nstate_file: state.json\n",
+            vm.url, am.url
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let log_path = dir.path().join("daemon.log");
+    let log = std::fs::File::create(&log_path).unwrap_or_else(|e| panic!("{e}"));
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _daemon = Kill(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("slo-eval"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let metrics = format!("http://127.0.0.1:{listen}/metrics");
+    // Healthy traffic first: a few cycles, nothing sent.
+    support::wait_cycles(&metrics, 5.0, Duration::from_secs(60), read_log);
+    let status = |s: &str| {
+        am_hook
+            .received()
+            .iter()
+            .filter(|x| x.json["status"] == s)
+            .count()
+    };
+    assert_eq!(
+        status("firing"),
+        0,
+        "paged on healthy traffic:\n{}",
+        read_log()
+    );
+
+    target.set_error_ratio(0.5);
+    let fired = eventually(Duration::from_secs(60), || {
+        (status("firing") >= 1).then_some(())
+    });
+    assert!(
+        fired.is_some(),
+        "no page within 60 s:\n{}\n{}",
+        read_log(),
+        vm.log()
+    );
+    let first = am_hook
+        .received()
+        .into_iter()
+        .find(|x| x.json["status"] == "firing")
+        .map(|x| x.json)
+        .unwrap_or_default();
+    assert_eq!(first["alerts"][0]["labels"]["alertname"], "CheckoutBurn");
+    assert_eq!(first["alerts"][0]["labels"]["slo_tier"], "page");
+
+    target.set_error_ratio(0.0);
+    let resolved = eventually(Duration::from_secs(90), || {
+        (status("resolved") >= 1).then_some(())
+    });
+    assert!(resolved.is_some(), "never resolved:\n{}", read_log());
+    assert_eq!(status("firing"), 1, "paged twice");
+}
