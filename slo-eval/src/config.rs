@@ -9,6 +9,7 @@
 //!   ca_file: /etc/ssl/private-ca.pem
 //!   timeout: 30s
 //!   concurrency: 8                        # queries in flight
+//!   partial_response: false               # Thanos: fail rather than answer from part of the stores
 //! specs: [specs/]                         # files or folders, relative to this file
 //! interval: 1m
 //! notify:
@@ -201,6 +202,7 @@ macro_rules! connection {
                     cert_file: self.cert_file.clone(),
                     key_file: self.key_file.clone(),
                     timeout: self.timeout.unwrap_or(default_timeout).to_std(),
+                    partial_response: None,
                 };
                 // Reads the TLS files now: a bad one is a start-up error.
                 endpoint
@@ -218,6 +220,9 @@ connection! {
         /// Queries in flight at once.
         #[serde(default = "default_concurrency")]
         concurrency: usize,
+        /// `partial_response` sent with every query (Thanos Query).
+        #[serde(default)]
+        partial_response: Option<bool>,
     }
 }
 
@@ -374,7 +379,11 @@ impl Config {
 
     /// The Prometheus endpoint, with secrets read.
     pub fn endpoint(&self) -> Result<Endpoint, Error> {
-        self.prometheus.endpoint_of("prometheus", default_timeout())
+        let mut endpoint = self
+            .prometheus
+            .endpoint_of("prometheus", default_timeout())?;
+        endpoint.partial_response = self.prometheus.partial_response;
+        Ok(endpoint)
     }
 
     /// The notification targets, with secrets read and clients built.

@@ -43,6 +43,8 @@ pub struct RangeSeries {
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    /// Parameters sent with every query (`partial_response`).
+    params: Vec<(&'static str, String)>,
 }
 
 #[derive(Deserialize)]
@@ -86,18 +88,29 @@ impl Client {
     pub fn new(endpoint: &Endpoint) -> Result<Self, QueryError> {
         check_url(&endpoint.url, Kind::Prometheus).map_err(QueryError::Config)?;
         let http = endpoint.http_client().map_err(QueryError::Config)?;
+        let params = endpoint
+            .partial_response
+            .map(|p| ("partial_response", p.to_string()))
+            .into_iter()
+            .collect();
         Ok(Self {
             http,
             base: endpoint.url.trim_end_matches('/').to_owned(),
+            params,
         })
     }
 
     async fn call(&self, path: &str, form: &[(&str, String)]) -> Result<Data, QueryError> {
         let url = format!("{}{path}", self.base);
+        let form: Vec<(&str, &str)> = form
+            .iter()
+            .chain(&self.params)
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
         let response = self
             .http
             .post(&url)
-            .form(form)
+            .form(&form)
             .send()
             .await
             .map_err(|e| self.transport(&e))?;
@@ -132,9 +145,14 @@ impl Client {
             }
         };
         if envelope.status != "success" || !status.is_success() {
+            // VictoriaMetrics puts the HTTP status in `errorType` ("422"):
+            // not worth saying twice.
+            let error_type = envelope
+                .error_type
+                .filter(|t| *t != status.as_u16().to_string());
             return Err(QueryError::Status {
                 status: status.as_u16(),
-                error_type: envelope.error_type,
+                error_type,
                 message: envelope.error.unwrap_or_default(),
             });
         }
