@@ -127,14 +127,15 @@ impl VictoriaMetrics {
     /// -replay.timeFrom/-replay.timeTo` over this server's history, the
     /// results (recorded series, `ALERTS`) written back into it.
     ///
-    /// Why layers: a rule that reads what another group records (the long
-    /// windows read the 5m increase steps) must run after those steps are
-    /// stored; one vmalert run per layer, each flushed at exit, orders them.
-    /// Within a group vmalert runs rules in order, `-replay.rulesDelay`
-    /// apart, longer than its remote-write flush, so the alerts see the
-    /// group's own recorded windows. `-datasource.queryStep=0` makes each
-    /// group's replay step its own `interval` (the default, 5m for every
-    /// group, would record the 1m windows every 5m).
+    /// Why layers: a rule that reads what another rule records (the long
+    /// windows read the 5m increase steps, the alerts the windows) must run
+    /// after that is stored and searchable; one vmalert run per layer, each
+    /// flushed at exit and then in VictoriaMetrics, orders them (within one
+    /// run, vmalert only waits `-replay.rulesDelay` between a group's
+    /// rules, and VictoriaMetrics takes about a second to make a write
+    /// searchable). `-datasource.queryStep=0` makes each group's replay step
+    /// its own `interval` (the default, 5m for every group, would record
+    /// the 1m windows every 5m).
     pub fn vmalert_replay(&self, layers: &[PathBuf], from: &str, to: &str) {
         for rules in layers {
             let log = self.dir.path().join("vmalert.log");
@@ -144,7 +145,7 @@ impl VictoriaMetrics {
                 .arg(format!("-datasource.url={}", self.url))
                 .arg(format!("-remoteWrite.url={}", self.url))
                 .arg("-remoteWrite.flushInterval=100ms")
-                .arg("-replay.rulesDelay=500ms")
+                .arg("-replay.rulesDelay=0s")
                 .arg("-datasource.queryStep=0")
                 .arg(format!("-replay.timeFrom={from}"))
                 .arg(format!("-replay.timeTo={to}"))
