@@ -257,8 +257,9 @@ fn eval_decisions_agree_between_prometheus_and_victoriametrics() {
 }
 
 /// `backtest --prometheus` finds the same alerts, to the minute, on both
-/// engines over the outage day: the replay asks for counters resampled at
-/// the resolution on the scrape grid, where the engines agree.
+/// engines over two days, the slices SLI's too: the replay asks for
+/// counters (and slice indicators) resampled at the resolution on the
+/// scrape grid, where the engines agree.
 #[test]
 fn backtest_finds_the_same_alerts_on_victoriametrics() {
     let text = shop_text();
@@ -270,6 +271,7 @@ fn backtest_finds_the_same_alerts_on_victoriametrics() {
             .args(["--start", "2026-11-03T00:00:00Z"])
             .args(["--end", "2026-11-05T00:00:00Z"])
             .arg(root().join("examples/shop"))
+            .arg(root().join("slo-eval/tests/fixtures/backtest/checkout-slices.yaml"))
             .output()
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(
@@ -449,4 +451,71 @@ fn the_daemon_pages_and_resolves_on_victoriametrics() {
     });
     assert!(resolved.is_some(), "never resolved:\n{}", read_log());
     assert_eq!(status("firing"), 1, "paged twice");
+}
+
+/// A `slices` SLI (a 1m slice is good while the checkout's 5m error ratio is
+/// under 10%) on VictoriaMetrics. Two differences, both the engine's:
+///
+/// - its 30d period is a `[30d:1m]` subquery, 43,200 points: over
+///   VictoriaMetrics' default `-search.maxPointsPerTimeseries` (30,000), so
+///   `eval` fails with VictoriaMetrics' message naming the flag (never a
+///   healthy SLO); with the flag raised it evaluates;
+/// - its subqueries leave out the window's first slice (left-open, as
+///   Prometheus 3's do): a window inside the history counts `W / slice`
+///   slices, one fewer than Prometheus 2.42's `W / slice + 1`. The
+///   decision is the same.
+#[test]
+fn slices_on_victoriametrics_need_the_points_limit_raised_and_count_one_slice_fewer() {
+    let text = shop_text();
+    let spec =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/backtest/checkout-slices.yaml");
+    let at = "2026-11-04T14:10:00Z";
+    let eval = |url: &str| {
+        support::slo_eval()
+            .args(["eval", "--json", "--prometheus", url, "--at", at])
+            .arg(&spec)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let strict = VictoriaMetrics::with_history(&text);
+    let out = eval(&strict.url);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("-search.maxPointsPerTimeseries") && !stderr.contains("(422)"),
+        "{stderr}"
+    );
+    drop(strict);
+
+    let vm = VictoriaMetrics::start_with(&["-search.maxPointsPerTimeseries=50000".to_owned()]);
+    vm.import_openmetrics(&text);
+    let prom = Prometheus::start(&text, &[]);
+    let json = |out: std::process::Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (p, v) = (json(eval(&prom.url)), json(eval(&vm.url)));
+    let (p, v) = (&p["slos"][0], &v["slos"][0]);
+    assert_eq!(decision(p), decision(v));
+    assert_eq!(decision(p).0, "firing", "{p}");
+    let t = slo_core::time::parse(at).unwrap_or_default() / 1000;
+    let mut inside = 0;
+    for (w, pw) in p["windows"].as_object().into_iter().flatten() {
+        let secs = w
+            .parse::<slo_core::duration::Duration>()
+            .map(|d| d.as_secs_f64() as i64)
+            .unwrap_or_else(|_| panic!("window {w}"));
+        if t - secs < HISTORY_START {
+            continue;
+        }
+        let (pe, ve) = (counts(pw).0, counts(&v["windows"][w]).0);
+        assert_eq!(pe, (secs / 60 + 1) as f64, "Prometheus {w}: {p}");
+        assert_eq!(ve, (secs / 60) as f64, "VictoriaMetrics {w}: {v}");
+        inside += 1;
+    }
+    assert!(inside >= 5, "{inside} windows inside the history");
 }
