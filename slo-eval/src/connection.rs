@@ -48,8 +48,10 @@ pub struct Endpoint {
     pub timeout: StdDuration,
     /// Thanos Query's `partial_response` parameter on every query: `false`
     /// makes a query fail when a store is down instead of answering from
-    /// the stores left (missing samples read as fewer errors). `None`
-    /// sends nothing (the server's default). Queries only.
+    /// the stores left (missing samples read as fewer errors); it also
+    /// sends VictoriaMetrics cluster's `deny_partial_response=1` and refuses
+    /// an answer marked `isPartial`. `None` sends nothing (the server's
+    /// default). Queries only.
     pub partial_response: Option<bool>,
 }
 
@@ -353,9 +355,10 @@ pub struct ConnectionArgs {
     /// Timeout of one query [default: 30s; backtest: 60s].
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<slo_core::duration::Duration>,
-    /// Send `partial_response=BOOL` with every query (Thanos Query): false
-    /// fails a query when a store is down rather than answering with part
-    /// of the data.
+    /// Send `partial_response=BOOL` with every query (Thanos Query); false
+    /// also sends `deny_partial_response=1` (VictoriaMetrics cluster) and
+    /// refuses answers marked partial: a query fails when a store is down
+    /// rather than answering with part of the data.
     #[arg(long, value_name = "BOOL")]
     pub partial_response: Option<bool>,
 }

@@ -320,12 +320,47 @@ fn partial_response_false_is_sent_with_every_query_only_when_asked() {
     );
     for r in &received {
         let body = String::from_utf8_lossy(&r.body);
-        assert!(
-            body.split('&').any(|kv| kv == "partial_response=false"),
-            "{} without partial_response=false: {body}",
-            r.url.path()
-        );
+        for param in ["partial_response=false", "deny_partial_response=1"] {
+            assert!(
+                body.split('&').any(|kv| kv == param),
+                "{} without {param}: {body}",
+                r.url.path()
+            );
+        }
     }
+}
+
+/// An answer VictoriaMetrics cluster marks `isPartial` (a storage node
+/// did not answer) is read as usual by default, and refused with
+/// `--partial-response false`: missing samples are missing events, and
+/// missing errors would read as a healthy SLO.
+#[test]
+fn a_partial_answer_is_refused_with_partial_response_false() {
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let server = rt.block_on(MockServer::start());
+    rt.block_on(
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(
+                r#"{"status":"success","isPartial":true,"data":{"resultType":"vector","result":[]}}"#,
+            ))
+            .mount(&server),
+    );
+    let (_d, spec) = spec();
+    let spec = spec.to_string_lossy().into_owned();
+    let out = slo_eval(&["eval", "--prometheus", &server.uri(), &spec]);
+    let e = stderr(&out);
+    assert!(!e.contains("could not be evaluated"), "{e}");
+    let out = slo_eval(&[
+        "eval",
+        "--prometheus",
+        &server.uri(),
+        "--partial-response",
+        "false",
+        &spec,
+    ]);
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(e.contains("the answer is partial"), "{e}");
 }
 
 /// Basic auth with the password from an environment variable: the header

@@ -65,9 +65,12 @@ fn shop_text() -> String {
     std::fs::read_to_string(root().join(SHOP_DATA)).unwrap_or_else(|e| panic!("{SHOP_DATA}: {e}"))
 }
 
+/// `eval --json` at `at`; with `--partial-response false`, which both
+/// real servers must accept (the parameters are Thanos's and vmselect's).
 fn eval_json(url: &str, at: &str) -> Value {
     let out = support::slo_eval()
         .args(["eval", "--json", "--prometheus", url, "--at", at])
+        .args(["--partial-response", "false"])
         .arg(root().join("examples/shop"))
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
