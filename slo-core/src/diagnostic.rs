@@ -1,4 +1,13 @@
 //! Problems found in a spec, each pointing at its place in the YAML.
+//!
+//! ```
+//! let problems = slo_core::load::load_str("version: slo/v1\nservice: web\nslos:\n  - name: a\n    objective: 120\n    sli:\n      ratio: {errors: 'x{code=\"5\"}', total: x}\n")
+//!     .err()
+//!     .unwrap_or_default();
+//! let d = &problems[0];
+//! assert_eq!((d.location.line, d.field.as_str()), (5, "slos[0].objective"));
+//! assert!(d.to_string().contains("objective"));
+//! ```
 
 use std::fmt;
 

@@ -1,6 +1,15 @@
 //! Error types of the core. Spec problems are not errors of this kind: they
 //! are collected as [`Diagnostic`](crate::diagnostic::Diagnostic)s so that a
 //! file reports every problem at once.
+//!
+//! ```
+//! use slo_core::duration::Duration;
+//! use slo_core::errors::DurationError;
+//!
+//! let e = "1.5h".parse::<Duration>().err();
+//! assert!(matches!(e, Some(DurationError::Fraction(_))));
+//! assert!(e.map(|e| e.to_string()).unwrap_or_default().contains("1h30m"));
+//! ```
 
 use thiserror::Error;
 
@@ -141,5 +150,24 @@ pub enum ReplayError {
         steps: u64,
         /// The most allowed.
         max: u64,
+    },
+}
+
+/// Why a shard assignment is impossible.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ShardError {
+    /// A fleet of no evaluators.
+    #[error("shard count is 0: expected at least 1")]
+    NoShards,
+    /// An index outside `0..count`.
+    #[error(
+        "shard index {index} is not below the shard count {count}: indices run from 0 to count - 1"
+    )]
+    IndexOutOfRange {
+        /// The index given.
+        index: u32,
+        /// The count given.
+        count: u32,
     },
 }

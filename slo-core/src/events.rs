@@ -29,6 +29,32 @@
 //! An `errors` selector that matches nothing counts zero errors (a counter of
 //! failures often does not exist until the first failure); a `good` or
 //! `total` selector that matches nothing is an error.
+//!
+//! ```
+//! use slo_core::dataset::{Dataset, SeriesKey};
+//!
+//! let spec = slo_core::load::load_str(r#"
+//! version: slo/v1
+//! service: web
+//! slos:
+//!   - name: availability
+//!     objective: 99.9
+//!     sli:
+//!       ratio: {errors: 'requests_total{code="500"}', total: requests_total, group_by: [route]}
+//! "#).map_err(|d| d[0].to_string())?;
+//! let mut data = Dataset::new();
+//! for (route, code) in [("/pay", "200"), ("/pay", "500"), ("/cart", "200")] {
+//!     let key = SeriesKey::new("requests_total", [("route", route), ("code", code)]);
+//!     data.push(&key, 0, 1.0).map_err(|e| format!("{e:?}"))?;
+//! }
+//! let instances = slo_core::events::event_series(&spec.slos[0], &data).map_err(|e| e.to_string())?;
+//! // One instance per route; `/cart` has no error series yet: no errors, not no data.
+//! assert_eq!(instances.len(), 2);
+//! assert_eq!(instances[1].labels["route"], "/pay");
+//! assert_eq!(instances[1].counted.len(), 1);
+//! assert!(instances[0].counted.is_empty() && instances[0].total.len() == 1);
+//! # Ok::<(), String>(())
+//! ```
 
 use std::collections::BTreeMap;
 
@@ -193,7 +219,7 @@ pub(crate) fn bad_and_total(
     Some((bad.max(0.0), total))
 }
 
-/// What one window measured: [`bad_and_total`] as an error ratio (NaN
+/// What one window measured: the bad and total events as an error ratio (NaN
 /// without traffic, which never fires) and the events counted.
 #[inline]
 pub fn measurement(

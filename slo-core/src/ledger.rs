@@ -293,8 +293,8 @@ impl Ledger {
     }
 
     /// The SLO's instance alerts (keys are sorted by SLO id first).
-    fn instance_keys(&self, slo: &Slo) -> Vec<String> {
-        let prefix = format!("{}{{", slo_id(slo));
+    fn instance_keys(&self, id: &str) -> Vec<String> {
+        let prefix = format!("{id}{{");
         self.alerts
             .range(prefix.clone()..)
             .map(|(k, _)| k)
@@ -395,7 +395,7 @@ impl Cycle<'_> {
         }
         // An instance that returned nothing at all: unknown, held (while
         // its tier exists; else it is swept at the end).
-        for key in self.ledger.instance_keys(slo) {
+        for key in self.ledger.instance_keys(&slo_id(slo)) {
             let tier = split_key(&key).2;
             let enabled = tiers.iter().any(|(s, _)| s.to_string() == tier);
             if enabled && !self.seen.contains(&key) {
@@ -406,13 +406,27 @@ impl Cycle<'_> {
 
     /// Holds every alert of `slo` as it is: its queries failed.
     pub fn failed(&mut self, slo: &Slo) {
-        let mut keys = self.ledger.instance_keys(slo);
+        let mut keys = self.ledger.instance_keys(&slo_id(slo));
         let absent = absent_key(slo);
         if self.ledger.alerts.contains_key(&absent) {
             keys.push(absent);
         }
         for key in keys {
             self.hold(slo, &key, QUERIES_FAILED);
+        }
+    }
+
+    /// Forgets the alerts of the SLO `service/slo` without resolving them:
+    /// another evaluator owns it now (a re-sharded fleet). Alertmanager
+    /// keeps them until their `endsAt`, unless the new owner's resends keep
+    /// them firing: no resolve-then-fire flap at the hand-over.
+    pub fn handed_over(&mut self, service: &str, slo: &str) {
+        let id = format!("{service}/{slo}");
+        let mut keys = self.ledger.instance_keys(&id);
+        keys.push(format!("{id}/absent"));
+        for k in keys {
+            self.ledger.alerts.remove(&k);
+            self.ledger.held.remove(&k);
         }
     }
 

@@ -3,20 +3,28 @@
 //! Multi-window, multi-burn-rate SLO alerting (Google SRE Workbook, ch. 5),
 //! as a pure library: no I/O, no async.
 //!
-//! - [`load`] reads a YAML spec into a checked [`spec::Spec`], reporting every
-//!   problem with its line and column ([`diagnostic`]).
-//! - [`duration`] is the Prometheus duration grammar (`5m`, `1h30m`, `4w`).
-//! - [`budget`] turns objectives into error budgets and error ratios into burn
-//!   rates; [`policy`] holds the window pairs and their factors; [`alert`]
-//!   decides which pairs and tiers fire from what each window measured.
-//! - [`promql`] builds the SLI queries for any window; [`rules`] turns specs
-//!   into Prometheus recording and alerting rules, written out by [`emit`].
-//! - [`backtest`] replays a policy over recorded history and scores its
-//!   alerts against [`incident`]s: history is read from [`openmetrics`] text
-//!   into a [`dataset`], an SLI's series are found by [`selector`]s
-//!   ([`events`]), and [`series`] evaluates Prometheus's `increase()` over
-//!   every window at every step in one pass; [`alert::AlertState`] is the
-//!   alert state machine the daemon shares; [`time`] reads and prints times.
+//! - **The spec.** [`load`] reads YAML of any format (slo/v1, Sloth,
+//!   OpenSLO) into a checked [`spec::Spec`], reporting every problem with
+//!   its line and column ([`diagnostic`]); [`native`] writes a spec back as
+//!   slo/v1. [`duration`] is the Prometheus duration grammar (`5m`,
+//!   `1h30m`, `4w`).
+//! - **The math.** [`budget`] turns objectives into error budgets and
+//!   error ratios into burn rates; [`policy`] holds the window pairs and
+//!   their factors; [`alert`] decides which pairs and tiers fire from what
+//!   each window measured, in three values (unknown is not healthy), and
+//!   steps the alert state machine.
+//! - **Rules.** [`promql`] builds the SLI queries for any window; [`rules`]
+//!   turns specs into Prometheus recording and alerting rules.
+//! - **Evaluating.** [`evaluation`] says which queries to ask and what
+//!   their answers mean per instance ([`instance`]); [`batch`] packs many
+//!   queries into one request; [`ledger`] keeps every alert's state across
+//!   cycles (holds, sweeps, the notifications owed), rendering labels and
+//!   annotations with [`template`]; [`shard`] splits SLOs over a fleet.
+//!   The `slo-eval` daemon is a loop of queries and deliveries around them.
+//! - **Replaying.** [`backtest`] replays a policy over recorded history
+//!   ([`openmetrics`] text read into a [`dataset`]) and scores its alerts
+//!   against [`incident`]s; [`series`] evaluates Prometheus's `increase()`
+//!   over every window at every step in one pass.
 //!
 //! ```
 //! use slo_core::{alert, load};
@@ -47,6 +55,7 @@
 
 pub mod alert;
 pub mod backtest;
+pub mod batch;
 pub mod bucket;
 pub mod budget;
 pub mod check;
@@ -67,13 +76,12 @@ pub mod names;
 pub mod native;
 pub mod num;
 pub mod openmetrics;
-pub mod openslo;
 pub mod policy;
 pub mod promql;
 pub mod rules;
 pub mod selector;
 pub mod series;
-pub mod sloth;
+pub mod shard;
 pub mod spec;
 pub mod template;
 pub mod time;

@@ -5,11 +5,30 @@
 //! (no errors counted) while it measures nothing. The I/O is the caller's.
 //!
 //! ```
-//! use slo_core::live::same_bound;
+//! use slo_core::diagnostic::Location;
+//! use slo_core::live::{self, Question};
 //!
-//! assert!(crate::bucket::matches("1e+06", 1_000_000.0));
-//! assert!(crate::bucket::matches("0.15000000000000002", 0.15));
-//! assert!(!crate::bucket::matches("0.25", 0.3));
+//! let spec = slo_core::load::load_str(r#"
+//! version: slo/v1
+//! service: web
+//! slos:
+//!   - name: availability
+//!     objective: 99.9
+//!     sli:
+//!       ratio: {errors: 'requests_total{job="web",code="500"}', total: 'requests_total{job="wbe"}'}
+//! "#).map_err(|d| d[0].to_string())?;
+//! let slo = &spec.slos[0];
+//! let probes = live::probes(slo);
+//! let total = probes
+//!     .iter()
+//!     .find(|p| p.field == "sli.ratio.total")
+//!     .ok_or("no probe for the total")?;
+//! assert!(matches!(total.question, Question::Series { .. }));
+//! // The server's answer: no series matched the typo `wbe`. An error, not a
+//! // healthy SLO.
+//! let problems = live::judge(total, slo, &[], Location::default());
+//! assert!(problems[0].to_string().contains("matches no series"), "{}", problems[0]);
+//! # Ok::<(), String>(())
 //! ```
 
 use std::collections::BTreeMap;

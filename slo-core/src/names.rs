@@ -4,6 +4,15 @@
 //! These checks catch what is obviously broken (unbalanced braces or quotes, a
 //! label name with a dash) with a message that says why; the real PromQL
 //! parser has the last word when rules are loaded.
+//!
+//! ```
+//! use slo_core::names;
+//!
+//! assert!(names::check_name("checkout-availability").is_ok());
+//! assert!(names::check_name("Checkout").is_err());
+//! assert!(names::check_label_name("team-name").is_err());
+//! assert_eq!(names::closest("lables", &["labels", "name"]), Some("labels"));
+//! ```
 
 /// The label carrying the service name on every generated series and alert.
 pub const SERVICE_LABEL: &str = "slo_service";
@@ -81,7 +90,7 @@ pub fn check_metric_name(name: &str) -> Result<(), String> {
 }
 
 /// Checks quotes and brackets pair up, as PromQL's lexer would see them.
-pub fn check_balanced(query: &str) -> Result<(), String> {
+pub(crate) fn check_balanced(query: &str) -> Result<(), String> {
     let mut stack: Vec<char> = Vec::new();
     let mut chars = query.chars();
     while let Some(c) = chars.next() {
@@ -125,7 +134,7 @@ pub fn check_balanced(query: &str) -> Result<(), String> {
 }
 
 /// A series selector: a metric name, label matchers in braces, or both.
-pub fn check_selector(selector: &str) -> Result<(), String> {
+pub(crate) fn check_selector(selector: &str) -> Result<(), String> {
     let s = selector.trim();
     if s.is_empty() {
         return Err("it is empty".to_owned());
@@ -146,7 +155,7 @@ pub fn check_selector(selector: &str) -> Result<(), String> {
 }
 
 /// Label matchers in braces: `{job="api",code=~"5.."}`, or empty.
-pub fn check_matchers(matchers: &str) -> Result<(), String> {
+pub(crate) fn check_matchers(matchers: &str) -> Result<(), String> {
     let m = matchers.trim();
     if m.is_empty() {
         return Ok(());
@@ -188,8 +197,16 @@ fn within_quotes_only(s: &str) -> bool {
     true
 }
 
-/// The candidate closest to `word` within two edits, for "did you mean".
+/// The candidate `word` most likely meant, for "did you mean": the only
+/// one it is the start of (`page` for `page_alert`: a name cut short), or
+/// else the closest within two edits.
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let mut started = candidates
+        .iter()
+        .filter(|c| word.chars().count() >= 3 && c.starts_with(word) && **c != word);
+    if let (Some(only), None) = (started.next(), started.next()) {
+        return Some(only);
+    }
     candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))
@@ -215,6 +232,25 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the snapshot review of issue 13: Sloth's `page` (for
+    /// `page_alert`) was answered "did you mean `name`?".
+    #[test]
+    fn a_name_cut_short_suggests_the_name_it_starts() {
+        let sloth = [
+            "name",
+            "labels",
+            "annotations",
+            "page_alert",
+            "ticket_alert",
+            "disable",
+        ];
+        assert_eq!(closest("page", &sloth), Some("page_alert"));
+        assert_eq!(closest("nmae", &sloth), Some("name"));
+        assert_eq!(closest("lables", &sloth), Some("labels"));
+        // Two names start so: no guess from the start, the edit distance decides.
+        assert_eq!(closest("pag", &["page_alert", "page_size"]), None);
+    }
 
     #[test]
     fn names() {

@@ -32,10 +32,9 @@ use std::fmt::Write as _;
 
 use crate::duration::Duration;
 use crate::emit::{self, Plain};
-use crate::load::DEFAULT_ALERT_NAME;
 use crate::num;
 use crate::policy::{Policy, Preset, Severity};
-use crate::spec::{Alerting, Counted, Labels, Sli, Slo, Spec, Tier, VERSION};
+use crate::spec::{Alerting, Counted, DEFAULT_ALERT_NAME, Labels, Sli, Slo, Spec, Tier, VERSION};
 
 /// The spec as slo/v1 YAML text.
 pub fn to_yaml(spec: &Spec) -> String {

@@ -7,6 +7,15 @@
 //! exactly, in its shortest form, while the noise of the 16th and 17th
 //! digits is gone, so generated files are deterministic and read as people
 //! wrote them.
+//!
+//! ```
+//! use slo_core::num;
+//!
+//! assert_eq!(num::format(0.1 + 0.2), "0.3");
+//! assert_eq!(num::format(14.4), "14.4");
+//! assert_eq!(num::format(99.9999999999999), "99.9999999999999");
+//! assert_eq!(num::round_sig(123.456, 2), 120.0);
+//! ```
 
 /// Rounds `x` to `digits` significant decimal digits. NaN and infinities pass
 /// through unchanged.

@@ -37,6 +37,12 @@ pub type Labels = BTreeMap<String, String>;
 /// The spec format version this crate reads.
 pub const VERSION: &str = "slo/v1";
 
+/// The rolling period when a spec gives none.
+pub const DEFAULT_PERIOD: Duration = Duration::from_days(30);
+
+/// The alert name (`alertname`) when a spec gives none.
+pub const DEFAULT_ALERT_NAME: &str = "SLOErrorBudgetBurn";
+
 /// One spec file: a service and its SLOs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Spec {

@@ -11,6 +11,18 @@
 //! bounded, so no input can exhaust memory or the stack: an alias copies its
 //! anchor's whole subtree, so a small file aliasing a large scalar many times
 //! (an "alias bomb") would otherwise allocate gigabytes.
+//!
+//! ```
+//! use slo_core::yaml;
+//!
+//! let docs = yaml::parse("a: [1, 2]\n").map_err(|d| d.to_string())?;
+//! assert!(yaml::expanded_size(&docs[0]) <= yaml::MAX_EXPANDED_BYTES);
+//! // Aliases are counted as what they copy, and refused past the bound.
+//! let aliases = "a: &a [1, 2, 3, 4, 5, 6, 7, 8]\nb: [*a, *a, *a, *a, *a, *a, *a, *a]\n";
+//! assert!(yaml::parse(aliases).is_ok());
+//! assert!(yaml::parse_limited(aliases, 4 * yaml::NODE_BYTES).is_err());
+//! # Ok::<(), String>(())
+//! ```
 
 use std::collections::HashMap;
 

@@ -8,7 +8,8 @@
 //!   basic_auth: {username: slo, password: {env: PROM_PASSWORD}}
 //!   ca_file: /etc/ssl/private-ca.pem
 //!   timeout: 30s
-//!   concurrency: 8                        # queries in flight
+//!   concurrency: 8                        # requests in flight
+//!   batch_size: 256                       # queries per request
 //!   partial_response: false               # Thanos: fail rather than answer from part of the stores
 //! specs: [specs/]                         # files or folders, relative to this file
 //! interval: 1m
@@ -29,6 +30,7 @@
 //! state_file: /var/lib/slo-eval/state.json
 //! external_url: http://slo-eval.example    # generatorURL of alerts
 //! strict: false     # true: refuse to start (or reload) if any spec file is invalid
+//! shard: {index: 0, count: 2}   # optional: this daemon's share of the SLOs
 //! ```
 //!
 //! Secrets are read from files or environment variables named here, never
@@ -43,6 +45,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use slo_core::duration::Duration;
+use slo_core::shard::Shard;
 
 use crate::connection::{Kind, check_url};
 use crate::errors::Error;
@@ -77,6 +80,20 @@ pub struct Config {
     /// reported in logs, `/metrics` and `/readyz`.
     #[serde(default)]
     pub strict: bool,
+    /// This daemon's share of the SLOs in a fleet over one TSDB (absent:
+    /// every SLO). Replicas of one shard send identical alerts.
+    pub shard: Option<ShardConfig>,
+}
+
+/// `shard: {index, count}`: evaluate only the SLOs that hash to `index` of
+/// `count` shards ([`slo_core::shard`]).
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardConfig {
+    /// This daemon's shard, from 0.
+    pub index: u32,
+    /// The number of shards in the fleet.
+    pub count: u32,
 }
 
 fn default_interval() -> Duration {
@@ -97,6 +114,10 @@ fn default_notify_timeout() -> Duration {
 
 fn default_concurrency() -> usize {
     8
+}
+
+fn default_batch_size() -> usize {
+    crate::evaluate::DEFAULT_BATCH
 }
 
 fn default_retries() -> usize {
@@ -217,9 +238,12 @@ macro_rules! connection {
 connection! {
     /// How to reach Prometheus.
     PrometheusConfig {
-        /// Queries in flight at once.
+        /// Requests in flight at once.
         #[serde(default = "default_concurrency")]
         concurrency: usize,
+        /// Queries per request (1: one query per request).
+        #[serde(default = "default_batch_size")]
+        batch_size: usize,
         /// `partial_response` sent with every query (Thanos Query).
         #[serde(default)]
         partial_response: Option<bool>,
@@ -342,6 +366,9 @@ impl Config {
         if config.prometheus.concurrency == 0 {
             return Err(at("`prometheus.concurrency` must be at least 1"));
         }
+        if config.prometheus.batch_size == 0 {
+            return Err(at("`prometheus.batch_size` must be at least 1"));
+        }
         // URL mistakes are named at start, not at the first failed request.
         let urls = std::iter::once((&config.prometheus.url, Kind::Prometheus, "prometheus.url"))
             .chain(
@@ -374,7 +401,14 @@ impl Config {
         {
             return Err(at("`notify.resend_interval` must be at least 1s"));
         }
+        config.shard().map_err(|e| at(&format!("`shard`: {e}")))?;
         Ok(config)
+    }
+
+    /// This daemon's shard (every SLO without `shard`).
+    pub fn shard(&self) -> Result<Shard, slo_core::errors::ShardError> {
+        self.shard
+            .map_or(Ok(Shard::all()), |s| Shard::new(s.index, s.count))
     }
 
     /// The Prometheus endpoint, with secrets read.

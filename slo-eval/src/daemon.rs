@@ -32,8 +32,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
 use jiff::Timestamp;
-use slo_core::evaluation::{self, InstanceResult};
+use slo_core::evaluation::InstanceResult;
 use slo_core::ledger::{Tracked, slo_id, split_key};
+use slo_core::shard::Shard;
 use slo_core::spec::{Slo, Spec};
 use tokio_util::sync::CancellationToken;
 
@@ -70,6 +71,11 @@ pub struct Daemon {
     degraded: Degraded,
     /// The spec files in use and the broken ones.
     loaded: Loaded,
+    /// This daemon's share of the SLOs.
+    shard: Shard,
+    /// The loaded SLOs other shards own (`service`, `slo`): alerts this
+    /// daemon has for them (from before a re-sharding) are handed over.
+    elsewhere: Vec<(String, String)>,
     /// Budget left per alert-key prefix (SLO instance), between refreshes.
     period_cache: BTreeMap<String, Option<f64>>,
     last_period: Option<Instant>,
@@ -99,6 +105,9 @@ impl Daemon {
             config.external_url.clone(),
         );
         let targets = config.targets()?;
+        let config_shard = config
+            .shard()
+            .map_err(|e| Error::Config(format!("shard: {e}")))?;
         let loaded = daemon_specs::load(&config.specs, None, &mut Reporter::stderr())?;
         if config.strict && !loaded.broken.is_empty() {
             return Err(Error::InvalidSpecs {
@@ -133,6 +142,8 @@ impl Daemon {
             ready: Arc::new(AtomicBool::new(false)),
             degraded: Degraded::default(),
             loaded: Loaded::default(),
+            shard: config_shard,
+            elsewhere: Vec::new(),
             period_cache: BTreeMap::new(),
             last_period: None,
             no_data: BTreeSet::new(),
@@ -149,7 +160,38 @@ impl Daemon {
     /// Puts `loaded` in use and reports its broken files in `/metrics` and
     /// `/readyz`.
     fn use_specs(&mut self, loaded: Loaded) {
-        self.specs = Arc::new(loaded.specs());
+        let mut specs = loaded.specs();
+        let total: usize = specs.iter().map(|s| s.slos.len()).sum();
+        let mut elsewhere = Vec::new();
+        for spec in &mut specs {
+            spec.slos.retain(|slo| {
+                let mine = self.shard.owns(&slo.service, &slo.name);
+                if !mine {
+                    elsewhere.push((slo.service.clone(), slo.name.clone()));
+                }
+                mine
+            });
+        }
+        self.elsewhere = elsewhere;
+        let owned: usize = specs.iter().map(|s| s.slos.len()).sum();
+        if self.shard.count() > 1 {
+            tracing::info!(
+                shard = self.shard.index(),
+                shards = self.shard.count(),
+                slos = owned,
+                loaded = total,
+                "evaluating this shard's SLOs"
+            );
+        }
+        self.metrics.slos.clear();
+        self.metrics
+            .slos
+            .get_or_create(&vec![
+                ("shard".to_owned(), self.shard.index().to_string()),
+                ("shards".to_owned(), self.shard.count().to_string()),
+            ])
+            .set(owned as i64);
+        self.specs = Arc::new(specs);
         self.metrics
             .spec_files_invalid
             .set(loaded.broken.len() as i64);
@@ -221,23 +263,27 @@ impl Daemon {
         let with_period = self
             .last_period
             .is_none_or(|t| t.elapsed() >= PERIOD_REFRESH);
-        let queries: usize = slos
-            .iter()
-            .map(|s| evaluation::query_count(s, with_period))
-            .sum();
-        let outcomes = evaluate::evaluate_all(
+        let evaluated = evaluate::evaluate_batched(
             &self.client,
             &slos,
             Some(millis(now) as f64 / 1000.0),
             self.config.prometheus.concurrency,
             with_period,
+            evaluate::Batching {
+                queries: self.config.prometheus.batch_size,
+                ..evaluate::Batching::default()
+            },
         )
         .await;
+        let outcomes = evaluated.outcomes;
         if with_period {
             self.last_period = Some(Instant::now());
         }
         let now_ms = millis(now);
         let mut cycle = self.state.alerts.cycle(now_ms);
+        for (service, slo) in &self.elsewhere {
+            cycle.handed_over(service, slo);
+        }
         for outcome in &outcomes {
             match &outcome.result {
                 Err(_) => cycle.failed(outcome.slo),
@@ -302,7 +348,8 @@ impl Daemon {
         self.metrics.alerts_held.set(report.held as i64);
         self.hand_over(changes);
         self.metrics.cycles.inc();
-        self.metrics.cycle_queries.set(queries as i64);
+        self.metrics.cycle_queries.set(evaluated.queries as i64);
+        self.metrics.cycle_requests.set(evaluated.requests as i64);
         self.metrics
             .cycle_seconds
             .set(started.elapsed().as_secs_f64());
@@ -466,12 +513,25 @@ impl Daemon {
         .await?;
         tracing::info!(%addr, slos = self.specs.iter().map(|s| s.slos.len()).sum::<usize>(), "slo-eval daemon started");
         let interval = self.config.interval.to_std();
+        let interval_ms = interval.as_millis() as i64;
+        // Scrapes stamped before an instant are ingested within seconds.
+        let settle_ms = (interval_ms / 2).min(10_000);
         let settled = Arc::clone(&self.delivery.settled);
         'cycles: loop {
-            if let Err(e) = self.cycle(Timestamp::now()).await {
+            // Evaluate on the interval's grid: replicas of one shard pick
+            // the same instants, see the same data, send the same alerts.
+            let slot = slo_core::shard::evaluation_slot(
+                Timestamp::now().as_millisecond(),
+                interval_ms,
+                settle_ms,
+            );
+            let at = alerts::timestamp(slot);
+            if let Err(e) = self.cycle(at).await {
                 tracing::error!(error = %e, "cycle failed");
             }
-            let next = tokio::time::Instant::now() + interval;
+            let due = slot + interval_ms + settle_ms;
+            let wait = u64::try_from(due - Timestamp::now().as_millisecond()).unwrap_or(0);
+            let next = tokio::time::Instant::now() + StdDuration::from_millis(wait);
             loop {
                 tokio::select! {
                     () = cancel.cancelled() => break 'cycles,

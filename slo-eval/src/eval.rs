@@ -29,9 +29,13 @@ pub struct Args {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Queries in flight at once.
+    /// Requests in flight at once.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+    /// Queries per request (1: one query per request).
+    #[arg(long, value_name = "N", default_value_t = evaluate::DEFAULT_BATCH,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub batch_size: usize,
     /// How to connect to --prometheus.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -53,8 +57,17 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
         .map(|s| command::time_flag("at", &s))
         .transpose()?
         .map(|ms| ms as f64 / 1000.0);
-    let report =
-        command::runtime()?.block_on(eval_once(&endpoint, &specs, at, args.concurrency))?;
+    let batching = evaluate::Batching {
+        queries: args.batch_size,
+        ..evaluate::Batching::default()
+    };
+    let report = command::runtime()?.block_on(eval_once(
+        &endpoint,
+        &specs,
+        at,
+        args.concurrency,
+        batching,
+    ))?;
     command::print(&command::render(args.json, &report, text)?)?;
     if let Some(first) = report.failed.first() {
         // Printed what was evaluated, now fail: a partial answer must not
@@ -93,11 +106,15 @@ async fn eval_once(
     specs: &[Spec],
     at: Option<f64>,
     concurrency: usize,
+    batching: evaluate::Batching,
 ) -> Result<Report, Error> {
     let client = std::sync::Arc::new(crate::prometheus::Client::new(endpoint)?);
     let slos: Vec<&Slo> = specs.iter().flat_map(|s| &s.slos).collect();
     let now = at.unwrap_or_else(|| jiff::Timestamp::now().as_millisecond() as f64 / 1000.0);
-    let outcomes = evaluate::evaluate_all(&client, &slos, Some(now), concurrency, true).await;
+    let outcomes =
+        evaluate::evaluate_batched(&client, &slos, Some(now), concurrency, true, batching)
+            .await
+            .outcomes;
     let mut report = Report {
         evaluated_at: slo_core::time::format((now * 1000.0) as i64),
         slos: Vec::new(),

@@ -1,7 +1,8 @@
 //! Evaluating SLOs against a Prometheus query API: the queries of
-//! [`slo_core::evaluation`], asked as instant queries, concurrently and
-//! bounded; their answers assembled and decided by the core. Also the text
-//! of one evaluated instance.
+//! [`slo_core::evaluation`], asked as instant queries in bounded batches
+//! ([`slo_core::batch`]: many queries per request), a bounded number of
+//! requests in flight; their answers assembled and decided by the core.
+//! Also the text of one evaluated instance.
 //!
 //! An SLO whose queries fail is reported as failed as a whole: a decision on
 //! half the windows could page or resolve wrongly.
@@ -10,17 +11,40 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use slo_core::alert::{Hold, Measurement, PairDecision};
+use slo_core::batch;
 use slo_core::duration::Duration;
-use slo_core::evaluation::{self, Answers, InstanceResult, Status};
+use slo_core::evaluation::{self, Answers, InstanceResult, Part, Status};
 use slo_core::spec::Slo;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::errors::QueryError;
-use crate::prometheus::Client;
+use crate::prometheus::{Client, Sample};
+
+/// How queries are grouped into requests ([`slo_core::batch`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Batching {
+    /// Most queries per request (1: one query per request).
+    pub queries: usize,
+    /// Most bytes of combined PromQL per request.
+    pub bytes: usize,
+}
+
+/// Queries per request by default: 1,000 SLOs (16,000 queries) in about
+/// 60 requests.
+pub const DEFAULT_BATCH: usize = 256;
+
+impl Default for Batching {
+    fn default() -> Self {
+        Self {
+            queries: DEFAULT_BATCH,
+            bytes: 256 * 1024,
+        }
+    }
+}
 
 /// Evaluates `slo` at `at` (Unix seconds; `None`: now), with at most
-/// `limiter`'s permits of queries in flight. `with_period` adds the budget
+/// `limiter`'s permits of requests in flight. `with_period` adds the budget
 /// over the whole period (two queries over the full period: the costliest).
 pub async fn evaluate(
     client: &Arc<Client>,
@@ -29,23 +53,16 @@ pub async fn evaluate(
     limiter: &Arc<Semaphore>,
     with_period: bool,
 ) -> Result<Vec<InstanceResult>, QueryError> {
-    let mut set = JoinSet::new();
-    for (part, q) in evaluation::queries(slo, with_period) {
-        let client = Arc::clone(client);
-        let limiter = Arc::clone(limiter);
-        set.spawn(async move {
-            let _permit = limiter.acquire_owned().await;
-            (part, client.query(&q, at).await)
-        });
-    }
-    let mut answers = Answers::new();
-    while let Some(joined) = set.join_next().await {
-        let (part, result) =
-            joined.map_err(|e| QueryError::Decode(format!("query task failed: {e}")))?;
-        let samples = result?.into_iter().map(|s| (s.labels, s.value)).collect();
-        answers.insert(part, samples);
-    }
-    Ok(evaluation::assemble(slo, &answers))
+    let mut round = ask_all(
+        client,
+        &[slo],
+        at,
+        limiter,
+        with_period,
+        Batching::default(),
+    )
+    .await;
+    round.outcomes.pop().unwrap_or_else(|| Ok(Vec::new()))
 }
 
 /// One SLO's outcome in a one-shot evaluation.
@@ -57,8 +74,19 @@ pub struct SloOutcome<'a> {
     pub result: Result<Vec<InstanceResult>, QueryError>,
 }
 
-/// Evaluates every SLO of `slos` at `at`, `concurrency` queries at a time,
-/// the period included.
+/// Every SLO's outcome, and what asking cost.
+#[derive(Debug)]
+pub struct Evaluated<'a> {
+    /// One outcome per SLO, in order.
+    pub outcomes: Vec<SloOutcome<'a>>,
+    /// Queries asked.
+    pub queries: usize,
+    /// HTTP requests sent.
+    pub requests: usize,
+}
+
+/// Evaluates every SLO of `slos` at `at`, `concurrency` requests at a time,
+/// queries batched by default.
 pub async fn evaluate_all<'a>(
     client: &Arc<Client>,
     slos: &[&'a Slo],
@@ -66,30 +94,182 @@ pub async fn evaluate_all<'a>(
     concurrency: usize,
     with_period: bool,
 ) -> Vec<SloOutcome<'a>> {
+    evaluate_batched(
+        client,
+        slos,
+        at,
+        concurrency,
+        with_period,
+        Batching::default(),
+    )
+    .await
+    .outcomes
+}
+
+/// [`evaluate_all`] with the batching given, and its cost.
+pub async fn evaluate_batched<'a>(
+    client: &Arc<Client>,
+    slos: &[&'a Slo],
+    at: Option<f64>,
+    concurrency: usize,
+    with_period: bool,
+    batching: Batching,
+) -> Evaluated<'a> {
     let limiter = Arc::new(Semaphore::new(concurrency.max(1)));
-    let mut set = JoinSet::new();
-    for (i, slo) in slos.iter().enumerate() {
-        let client = Arc::clone(client);
-        let limiter = Arc::clone(&limiter);
-        let slo = (*slo).clone();
-        set.spawn(async move { (i, evaluate(&client, &slo, at, &limiter, with_period).await) });
+    let round = ask_all(client, slos, at, &limiter, with_period, batching).await;
+    Evaluated {
+        outcomes: slos
+            .iter()
+            .zip(round.outcomes)
+            .map(|(slo, result)| SloOutcome { slo, result })
+            .collect(),
+        queries: round.queries,
+        requests: round.requests,
     }
-    let mut results: Vec<Option<Result<Vec<InstanceResult>, QueryError>>> =
-        (0..slos.len()).map(|_| None).collect();
+}
+
+/// The outcomes of [`ask_all`], one per SLO, and its cost.
+struct Round {
+    outcomes: Vec<Result<Vec<InstanceResult>, QueryError>>,
+    queries: usize,
+    requests: usize,
+}
+
+/// Asks every query of `slos` in bounded batches, `limiter` requests at a
+/// time, and assembles each SLO from its answers. An SLO any of whose
+/// queries failed fails as a whole; the others are unaffected.
+async fn ask_all(
+    client: &Arc<Client>,
+    slos: &[&Slo],
+    at: Option<f64>,
+    limiter: &Arc<Semaphore>,
+    with_period: bool,
+    batching: Batching,
+) -> Round {
+    let jobs: Vec<(usize, Part, String)> = slos
+        .iter()
+        .enumerate()
+        .flat_map(|(i, slo)| {
+            evaluation::queries(slo, with_period)
+                .into_iter()
+                .map(move |(part, q)| (i, part, q))
+        })
+        .collect();
+    let texts: Vec<&str> = jobs.iter().map(|(_, _, q)| q.as_str()).collect();
+    let mut set = JoinSet::new();
+    for range in batch::pack(&texts, batching.queries, batching.bytes) {
+        let queries: Vec<String> = jobs[range.clone()].iter().map(|j| j.2.clone()).collect();
+        let client = Arc::clone(client);
+        let limiter = Arc::clone(limiter);
+        set.spawn(async move {
+            let _permit = limiter.acquire_owned().await;
+            (range.start, ask(&client, &queries, at).await)
+        });
+    }
+    let mut answers: Vec<Answers> = slos.iter().map(|_| Answers::new()).collect();
+    let mut failed: Vec<Option<QueryError>> = slos.iter().map(|_| None).collect();
+    let mut answered = vec![false; jobs.len()];
+    let mut requests = 0;
     while let Some(joined) = set.join_next().await {
-        if let Ok((i, r)) = joined
-            && let Some(slot) = results.get_mut(i)
-        {
-            *slot = Some(r);
+        let Ok((first, (results, sent))) = joined else {
+            continue;
+        };
+        requests += sent;
+        for (k, result) in results.into_iter().enumerate() {
+            let Some((i, part, _)) = jobs.get(first + k) else {
+                continue;
+            };
+            answered[first + k] = true;
+            match result {
+                Ok(samples) => {
+                    let samples = samples.into_iter().map(|s| (s.labels, s.value)).collect();
+                    answers[*i].insert(part.clone(), samples);
+                }
+                Err(e) => {
+                    failed[*i].get_or_insert(e);
+                }
+            }
         }
     }
-    slos.iter()
-        .zip(results)
-        .map(|(slo, r)| SloOutcome {
-            slo,
-            result: r.unwrap_or_else(|| Err(QueryError::Decode("evaluation task died".into()))),
+    // A batch whose task died leaves its queries unanswered: their SLOs fail.
+    for (j, (i, _, _)) in jobs.iter().enumerate() {
+        if !answered[j] {
+            failed[*i].get_or_insert(QueryError::Decode("query task died".into()));
+        }
+    }
+    let outcomes = slos
+        .iter()
+        .zip(answers)
+        .zip(failed)
+        .map(|((slo, answers), failed)| match failed {
+            Some(e) => Err(e),
+            None => Ok(evaluation::assemble(slo, &answers)),
         })
-        .collect()
+        .collect();
+    Round {
+        outcomes,
+        queries: jobs.len(),
+        requests,
+    }
+}
+
+/// Asks `queries` in one request ([`batch::combine`]); when that fails
+/// because of what was asked (Prometheus answers 400 bad data or 422 an
+/// execution error, e.g. too many samples), asks each half on its own, down
+/// to single queries, so a broken or costly query fails alone. Any other
+/// failure (unreachable, timeout, 5xx, garbage) fails them all at once:
+/// splitting would only multiply requests to a server that is down.
+/// Returns each query's result and the requests sent (at most
+/// `2 x queries - 1`).
+async fn ask(
+    client: &Client,
+    queries: &[String],
+    at: Option<f64>,
+) -> (Vec<Result<Vec<Sample>, QueryError>>, usize) {
+    let mut out: Vec<Option<Result<Vec<Sample>, QueryError>>> =
+        queries.iter().map(|_| None).collect();
+    // Ranges of `queries` still to ask, the whole batch first.
+    let mut pending: Vec<std::ops::Range<usize>> = Vec::new();
+    pending.push(0..queries.len());
+    let mut requests = 0;
+    while let Some(range) = pending.pop() {
+        if range.is_empty() {
+            continue;
+        }
+        let texts: Vec<&str> = queries[range.clone()].iter().map(String::as_str).collect();
+        requests += 1;
+        match client.query(&batch::combine(&texts), at).await {
+            Ok(samples) if range.len() == 1 => out[range.start] = Some(Ok(samples)),
+            Ok(samples) => {
+                let mut per: Vec<Vec<Sample>> = range.clone().map(|_| Vec::new()).collect();
+                for mut s in samples {
+                    if let Some(list) = batch::untag(&mut s.labels).and_then(|k| per.get_mut(k)) {
+                        list.push(s);
+                    }
+                }
+                for (k, list) in per.into_iter().enumerate() {
+                    out[range.start + k] = Some(Ok(list));
+                }
+            }
+            Err(QueryError::Status {
+                status: 400 | 422, ..
+            }) if range.len() > 1 => {
+                let mid = range.start + range.len() / 2;
+                pending.push(mid..range.end);
+                pending.push(range.start..mid);
+            }
+            Err(e) => {
+                for slot in &mut out[range] {
+                    *slot = Some(Err(e.clone()));
+                }
+            }
+        }
+    }
+    let results = out
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(QueryError::Decode("query not asked".into()))))
+        .collect();
+    (results, requests)
 }
 
 /// The `--json` document of `slo-eval eval`.

@@ -47,6 +47,8 @@ pub struct Metrics {
     pub cycle_seconds: Gauge<f64, AtomicU64>,
     /// Queries issued in the last cycle.
     pub cycle_queries: Gauge,
+    /// HTTP requests the last cycle sent (queries are batched).
+    pub cycle_requests: Gauge,
     /// Evaluation cycles run.
     pub cycles: Counter,
     /// SLO evaluations that failed, per SLO.
@@ -69,6 +71,9 @@ pub struct Metrics {
     /// 1 per SLO whose last evaluation measured no window of any instance
     /// (a selector matching nothing, or no traffic), else 0.
     pub slo_no_data: Family<LabelSet, Gauge>,
+    /// The SLOs this daemon evaluates, by `shard` and `shards` (its share
+    /// of a fleet; `0` of `1` without sharding).
+    pub slos: Family<LabelSet, Gauge>,
 }
 
 impl Metrics {
@@ -105,6 +110,11 @@ impl Metrics {
             "cycle_queries",
             "Queries issued in the last evaluation cycle",
             self.cycle_queries.clone(),
+        );
+        r.register(
+            "cycle_requests",
+            "HTTP requests to the query API in the last cycle (queries are batched)",
+            self.cycle_requests.clone(),
         );
         r.register("cycles", "Evaluation cycles run", self.cycles.clone());
         r.register(
@@ -161,6 +171,11 @@ impl Metrics {
             "slo_no_data",
             "1 when the SLO's last evaluation measured no window of any instance (no series matched, or no traffic): its alerts cannot fire",
             self.slo_no_data.clone(),
+        );
+        r.register(
+            "slos",
+            "SLOs this daemon evaluates (its shard's share of the loaded specs)",
+            self.slos.clone(),
         );
         r
     }

@@ -5,23 +5,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use support::DAEMON_SPEC as SPEC;
+use support::daemon::Daemon;
 use support::{Alertmanager, LiveTarget, Prometheus, Receiver, eventually, get};
-
-struct Daemon {
-    child: Child,
-    metrics: String,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn write_config(
     dir: &Path,
@@ -44,39 +33,6 @@ fn write_config(
     path
 }
 
-fn start(config: &Path, listen: u16) -> Daemon {
-    let child = Command::new(assert_cmd::cargo::cargo_bin("slo-eval"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log(config))
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let metrics = format!("http://127.0.0.1:{listen}/metrics");
-    let ready = eventually(Duration::from_secs(30), || {
-        get(&format!("http://127.0.0.1:{listen}/readyz")).filter(|(s, _)| *s == 200)
-    });
-    assert!(
-        ready.is_some(),
-        "the daemon never became ready:\n{}",
-        read_log(config)
-    );
-    Daemon { child, metrics }
-}
-
-fn log(config: &Path) -> std::fs::File {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(config.with_extension("log"))
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn read_log(config: &Path) -> String {
-    std::fs::read_to_string(config.with_extension("log")).unwrap_or_default()
-}
-
 fn count(r: &Receiver, status: &str) -> usize {
     r.received()
         .iter()
@@ -85,12 +41,12 @@ fn count(r: &Receiver, status: &str) -> usize {
 }
 
 fn metric(d: &Daemon, name: &str) -> Option<f64> {
-    support::metric(&d.metrics, name, &[])
+    d.metric(name, &[])
 }
 
 /// Lets the daemon complete `n` more evaluation cycles (bounded).
-fn wait_cycles(d: &Daemon, config: &Path, n: f64) {
-    support::wait_cycles(&d.metrics, n, Duration::from_secs(30), || read_log(config));
+fn wait_cycles(d: &Daemon, n: f64) {
+    d.wait_cycles(n, Duration::from_secs(30));
 }
 
 #[test]
@@ -104,9 +60,9 @@ fn an_incident_pages_once_across_kill_9_and_resolves_once() {
     let listen = support::free_port();
     let config = write_config(dir.path(), &prom.url, Some(&am.url), &hook.url, listen);
 
-    let daemon = start(&config, listen);
+    let daemon = Daemon::start(&config, listen);
     // Healthy traffic for a few cycles: nothing is sent.
-    wait_cycles(&daemon, &config, 4.0);
+    wait_cycles(&daemon, 4.0);
     assert_eq!(hook.received().len(), 0);
 
     target.set_error_ratio(0.5);
@@ -146,8 +102,8 @@ fn an_incident_pages_once_across_kill_9_and_resolves_once() {
 
     // kill -9, then restart on the same state: no second page.
     drop(daemon);
-    let daemon = start(&config, listen);
-    wait_cycles(&daemon, &config, 5.0);
+    let daemon = Daemon::start(&config, listen);
+    wait_cycles(&daemon, 5.0);
     assert_eq!(count(&hook, "firing"), 1, "re-paged after restart");
     assert_eq!(
         am_hook
@@ -172,7 +128,7 @@ fn an_incident_pages_once_across_kill_9_and_resolves_once() {
         resolve.map(|r| r.json["alerts"][0]["startsAt"].clone()),
         Some(starts_at)
     );
-    wait_cycles(&daemon, &config, 3.0);
+    wait_cycles(&daemon, 3.0);
     assert_eq!(count(&hook, "firing"), 1);
     assert_eq!(count(&hook, "resolved"), 1);
     let am_resolved = am_hook.wait_for(Duration::from_secs(20), |r| {
@@ -196,7 +152,7 @@ fn a_dead_prometheus_holds_alerts_and_a_broken_reload_keeps_the_specs() {
         r#"{"version":1,"alerts":{"checkout/availability{}/page":{"labels":{"alertname":"CheckoutBurn","slo":"availability"},"annotations":{},"state":{"state":"firing","active_since":1700000000000,"started_at":1700000000000}}},"outbox":{}}"#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let daemon = start(&config, listen);
+    let daemon = Daemon::start(&config, listen);
     let failures = eventually(Duration::from_secs(20), || {
         metric(&daemon, "slo_eval_evaluation_failures_total").filter(|v| *v >= 3.0)
     });
@@ -216,7 +172,7 @@ fn a_dead_prometheus_holds_alerts_and_a_broken_reload_keeps_the_specs() {
         "version: slo/v1\nservice: [\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let pid = daemon.child.id().to_string();
+    let pid = daemon.pid().to_string();
     let status = Command::new("kill").args(["-HUP", &pid]).status();
     assert!(status.is_ok_and(|s| s.success()));
     let reloaded = eventually(Duration::from_secs(10), || {
@@ -232,8 +188,6 @@ fn a_dead_prometheus_holds_alerts_and_a_broken_reload_keeps_the_specs() {
     // SIGTERM: a clean stop with the state saved.
     let mut daemon = daemon;
     let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let exited = eventually(Duration::from_secs(10), || {
-        daemon.child.try_wait().ok().flatten()
-    });
+    let exited = eventually(Duration::from_secs(10), || daemon.try_wait());
     assert!(exited.is_some_and(|s| s.success()), "{exited:?}");
 }

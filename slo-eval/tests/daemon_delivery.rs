@@ -256,13 +256,14 @@ fn a_stalled_loop_is_reported_and_alertmanager_keeps_the_held_page() {
     let config = config(
         dir.path(),
         &format!(
-            "prometheus: {{url: {:?}, timeout: 1s, concurrency: 1}}\nspecs: [specs]\ninterval: 1s\nnotify:\n  alertmanagers: [{{url: {:?}}}]\nlisten: 127.0.0.1:{listen}\nstate_file: state.json\n",
+            "prometheus: {{url: {:?}, timeout: 1s, concurrency: 1, batch_size: 16}}\nspecs: [specs]\ninterval: 1s\nnotify:\n  alertmanagers: [{{url: {:?}}}]\nlisten: 127.0.0.1:{listen}\nstate_file: state.json\n",
             hung_prometheus(),
             am.url
         ),
     );
-    // Seven more SLOs: each waits for its first query's timeout (1 s) one
-    // after the other, so a cycle takes about 8 s at a 1 s interval.
+    // Seven more SLOs: with one SLO's 16 queries per request, each request
+    // waits for its timeout (1 s) one after the other, so a cycle takes
+    // about 8 s at a 1 s interval.
     let more: String = (1..=7)
         .map(|i| {
             format!(

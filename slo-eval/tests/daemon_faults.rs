@@ -9,9 +9,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use support::daemon::Daemon;
 use support::{Alertmanager, LiveTarget, Prometheus, Receiver, eventually, get};
 
 /// 99% over 1h; one page pair `long`/`short` at 10x (fires above 10%
@@ -37,39 +38,6 @@ slos:
     )
 }
 
-struct Daemon {
-    child: Child,
-    listen: u16,
-    log: PathBuf,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Daemon {
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}/{path}", self.listen)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The largest value of `name` among series carrying every `labels`.
-    fn metric(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        support::metric(&self.url("metrics"), name, labels)
-    }
-
-    /// Waits (bounded) until the daemon ran `n` more cycles.
-    fn wait_cycles(&self, n: f64, within: Duration) {
-        support::wait_cycles(&self.url("metrics"), n, within, || self.log());
-    }
-}
-
 /// Writes `config.yaml` in `dir` (specs in `dir/specs`) and returns it.
 fn config(
     dir: &Path,
@@ -93,35 +61,6 @@ fn config(
 fn write_spec(dir: &Path, name: &str, text: &str) {
     std::fs::create_dir_all(dir.join("specs")).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(dir.join("specs").join(name), text).unwrap_or_else(|e| panic!("{e}"));
-}
-
-fn spawn(config: &Path) -> Child {
-    let log = std::fs::File::create(config.with_extension("log")).unwrap_or_else(|e| panic!("{e}"));
-    Command::new(assert_cmd::cargo::cargo_bin("slo-eval"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn start(config: &Path, listen: u16) -> Daemon {
-    let d = Daemon {
-        child: spawn(config),
-        listen,
-        log: config.with_extension("log"),
-    };
-    let ready = eventually(Duration::from_secs(30), || {
-        get(&d.url("readyz")).filter(|(s, _)| *s == 200)
-    });
-    assert!(
-        ready.is_some(),
-        "the daemon never became ready:\n{}",
-        d.log()
-    );
-    d
 }
 
 /// The alerts named `name` in notifications of `status`.
@@ -182,7 +121,7 @@ fn a_prometheus_outage_longer_than_the_short_window_neither_resolves_nor_pages_a
     write_spec(dir.path(), "checkout.yaml", &spec("1m", "20s", "", ""));
     let listen = support::free_port();
     let config = config(dir.path(), &prom.url, Some(&am.url), &hook.url, listen, "");
-    let d = start(&config, listen);
+    let d = Daemon::start(&config, listen);
 
     let fired = eventually(Duration::from_secs(60), || {
         (count(&hook, "firing", "CheckoutBurn") >= 1).then_some(())
@@ -309,7 +248,7 @@ fn an_slo_without_data_for_absent_for_sends_the_absent_alert_and_resolves_it() {
     assert!(data.is_some(), "Prometheus has no data:\n{}", prom.log());
     let listen = support::free_port();
     let config = config(dir.path(), &prom.url, Some(&am.url), &hook.url, listen, "");
-    let d = start(&config, listen);
+    let d = Daemon::start(&config, listen);
     let seen = eventually(Duration::from_secs(30), || {
         d.metric("slo_eval_burn_rate", &[("window", "10s")])
     });
@@ -389,7 +328,7 @@ fn label_values_from_the_data_are_literal_at_alertmanager() {
     );
     let listen = support::free_port();
     let config = config(dir.path(), &prom.url, Some(&am.url), &hook.url, listen, "");
-    let d = start(&config, listen);
+    let d = Daemon::start(&config, listen);
     let both = eventually(Duration::from_secs(60), || {
         let live = am_alerts(&am, "CheckoutBurn");
         (live.len() >= 2).then_some(live)
@@ -434,8 +373,8 @@ fn an_invalid_spec_file_is_reported_while_the_valid_ones_alert() {
         strict_port,
         "strict: true\n",
     );
-    let mut child = spawn(&strict);
-    let exited = eventually(Duration::from_secs(30), || child.try_wait().ok().flatten());
+    let mut child = Daemon::spawn(&strict, strict_port);
+    let exited = eventually(Duration::from_secs(30), || child.try_wait());
     let log = std::fs::read_to_string(strict.with_extension("log")).unwrap_or_default();
     assert!(
         exited.is_some_and(|s| !s.success()),
@@ -445,7 +384,7 @@ fn an_invalid_spec_file_is_reported_while_the_valid_ones_alert() {
 
     let listen = support::free_port();
     let config = config(dir.path(), &prom.url, None, &hook.url, listen, "");
-    let d = start(&config, listen);
+    let d = Daemon::start(&config, listen);
     let (status, body) = get(&d.url("readyz")).unwrap_or_default();
     assert_eq!(status, 200);
     assert!(
@@ -461,7 +400,7 @@ fn an_invalid_spec_file_is_reported_while_the_valid_ones_alert() {
 
     // A bad edit of the valid file, then SIGHUP: its previous version stays.
     write_spec(dir.path(), "checkout.yaml", "version: slo/v1\nslos: 3\n");
-    let pid = d.child.id().to_string();
+    let pid = d.pid().to_string();
     assert!(
         Command::new("kill")
             .args(["-HUP", &pid])
@@ -509,7 +448,7 @@ fn a_restart_during_an_outage_with_a_broken_file_holds_every_firing_page() {
     let dead = format!("http://127.0.0.1:{}", support::free_port());
     let listen = support::free_port();
     let config = config(dir.path(), &dead, None, &hook.url, listen, "");
-    let d = start(&config, listen);
+    let d = Daemon::start(&config, listen);
     d.wait_cycles(3.0, Duration::from_secs(30));
     assert_eq!(
         d.metric(
@@ -548,7 +487,7 @@ fn an_slo_matching_no_series_is_logged_and_exported_as_no_data() {
     write_spec(dir.path(), "typo.yaml", &typo);
     let listen = support::free_port();
     let config = config(dir.path(), &prom.url, None, &hook.url, listen, "");
-    let d = start(&config, listen);
+    let d = Daemon::start(&config, listen);
     let settled = eventually(Duration::from_secs(60), || {
         (d.metric("slo_eval_slo_no_data", &[("slo_service", "checkout")]) == Some(0.0))
             .then_some(())

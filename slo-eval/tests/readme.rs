@@ -24,7 +24,14 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("cargo bench", "benchmarks are measured, not tested"),
     ("cargo install", "installs into the user's cargo home"),
     ("bash .ci/run", "CI itself (runs this test)"),
+    (
+        MODULE_GRAPH,
+        "a shell pipeline: the_module_graph_the_readme_prints_has_no_cycle runs it",
+    ),
 ];
+
+/// How the README's module-graph check starts.
+const MODULE_GRAPH: &str = "cd slo-core/src && for f in";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -127,15 +134,15 @@ fn words(cmd: &str) -> Vec<String> {
 /// The slo-eval arguments of a README command, or `None` for one in
 /// [`NOT_RUN`]; panics on anything else.
 fn slo_eval_args(line: usize, cmd: &str) -> Option<Vec<String>> {
+    if NOT_RUN.iter().any(|(prefix, _)| cmd.starts_with(prefix)) {
+        return None;
+    }
     let w = words(cmd);
     if w.first().map(String::as_str) == Some("slo-eval") {
         return Some(w[1..].to_vec());
     }
     if w.len() > 4 && w[..4] == ["cargo", "run", "-p", "slo-eval"] && w[4] == "--" {
         return Some(w[5..].to_vec());
-    }
-    if NOT_RUN.iter().any(|(prefix, _)| cmd.starts_with(prefix)) {
-        return None;
     }
     panic!(
         "README.md:{line}: `{cmd}` is a command this test cannot run; run it here or add it to NOT_RUN with a reason"
@@ -431,5 +438,46 @@ fn the_daemon_section_names_every_config_key() {
         missing.is_empty(),
         "config keys the README's daemon section does not document: {}",
         missing.join(", ")
+    );
+}
+
+/// The README's module-graph command, run as written from the repository
+/// root: it prints "no cycle", and it does find a cycle when there is one.
+#[test]
+fn the_module_graph_the_readme_prints_has_no_cycle() {
+    let text = readme();
+    let cmd = commands(&text)
+        .into_iter()
+        .map(|(_, c)| c)
+        .find(|c| c.starts_with(MODULE_GRAPH))
+        .unwrap_or_else(|| panic!("the README shows no module-graph command"));
+    let run = |root: &Path| {
+        let out = Command::new("bash")
+            .args(["-c", &cmd])
+            .current_dir(root)
+            .output()
+            .unwrap_or_else(|e| panic!("bash: {e}"));
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stdout, stderr) = run(&repo_root());
+    assert!(ok && stdout.trim() == "no cycle", "{stdout}{stderr}");
+    // A copy of the crate's sources with a cycle added: the check fails.
+    let dir = workdir();
+    copy_dir(
+        &repo_root().join("slo-core/src"),
+        &dir.path().join("slo-core/src"),
+    );
+    let duration = dir.path().join("slo-core/src/duration.rs");
+    let src = std::fs::read_to_string(&duration).unwrap_or_default();
+    std::fs::write(&duration, format!("use crate::policy::Policy;\n{src}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (ok, stdout, _) = run(dir.path());
+    assert!(
+        !ok && !stdout.contains("no cycle"),
+        "a cycle was not found: {stdout}"
     );
 }

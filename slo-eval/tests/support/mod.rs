@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 #[path = "binary.rs"]
 mod binary;
 pub use binary::binary;
+#[path = "daemon.rs"]
+pub mod daemon;
 
 /// VictoriaMetrics and vmalert.
 #[path = "victoria.rs"]

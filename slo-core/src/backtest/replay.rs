@@ -1,414 +1,39 @@
-//! Backtesting: replay an SLO's alert policy over recorded history and score
-//! the alerts it would have sent.
-//!
-//! At every step from `start` to `end` (default 1m) the replay decides every
-//! pair with the rules the daemon uses ([`crate::alert::Decider`]), from
-//! each window measured with Prometheus's `increase()` semantics
-//! ([`series`](crate::series)), or for a `slices` SLI by counting the bad
-//! and all slices of its indicator in the window ([`events`]), and advances
-//! each tier's alert through the same state machine ([`AlertState`]). Placing the steps among a series'
-//! samples costs `O(samples + steps)`, once; a window is never re-scanned.
-//!
-//! Most steps of most pairs cannot fire: a pair fires only when both its
-//! windows exceed its threshold, and bounds on the windows' sums (raw
-//! increases, no extrapolation, no division) prove a window at or below it
-//! over whole runs of steps. Only the steps left are measured exactly and
-//! decided; a test checks the alerts equal those of deciding every step.
-//!
-//! Per SLO instance it reports:
-//!
-//! - **alerts**: per tier, when each alert started and ended (`None` if
-//!   still firing at `end`) and the peak burn rate: the highest burn rate
-//!   measured over the short window of a firing pair while it fired;
-//! - **budget**: the error budget remaining over time, from the error ratio
-//!   over the period up to each point (over the history available when it
-//!   is shorter than the period), every `budget_every` (default 1h);
-//! - **quality** against incidents, given or detected (below): precision,
-//!   recall, detection and reset times, and the budget spent before the
-//!   alert fired.
-//!
-//! # Scoring
-//!
-//! An alert *catches* an incident when it starts firing between the
-//! incident's start (less one step, for incident times read off a clock)
-//! and its end plus its tier's longest short window: a pair can only
-//! start firing while its short window still sees the errors, so a later
-//! alert is about something else, and an alert already firing when the
-//! incident began was about something earlier.
-//!
-//! - **Recall** of a tier: the share of the incidents it is expected to
-//!   catch (those of its severity or of none) that it caught.
-//! - **Precision** of a tier: the share of its alerts that caught an
-//!   incident it is expected to catch; for tickets, any incident (a ticket
-//!   during an outage that paged is not noise), for pages, only incidents
-//!   that deserve a page.
-//! - **Detection time**: from the incident's start to the first alert that
-//!   caught it (zero if it started up to a step early). **Reset time**: from the
-//!   incident's end to the end of the last alert that caught it (zero if it
-//!   ended before). **Budget before firing**: the bad events between the
-//!   incident's start and the first alert, as a share of the period's budget
-//!   (`b` times the period's events at the traffic seen over the period
-//!   before the alert).
-//!
-//! The row with no severity scores all tiers together.
-//!
-//! # Detected incidents
-//!
-//! Without an incidents file, incidents are the significant budget burns
-//! found in the data ([`Significance`]): maximal periods where the burn rate
-//! over a short window (5m) exceeded 1 (the budget burning faster than it
-//! accrues), merged when less than 10m apart, kept when they spent at least
-//! 2% of the period's budget (the smallest share the Workbook's policy pages
-//! on). One that burned at 6x or more on average (the Workbook's slowest
-//! page: a budget gone in 5 days) should page; any other should ticket.
-//!
-//! The merge gap trades two errors: longer gaps chain the random error
-//! bursts of a low-traffic service (each keeps a 5m window burning for 5
-//! minutes) into a real incident, moving its start earlier; shorter gaps
-//! split a slow burn whose short windows dip below 1x into pieces too small
-//! to count. An incident starts at the first step whose window burned and
-//! ends a window before the last one (a window keeps burning for up to its
-//! length after the errors stop).
+//! The replay: an SLO's windows summed over the steps once, then the
+//! alert state machine stepped only where a pair may fire.
 
 use crate::alert::{AlertState, Decider, Measurement};
 use crate::budget::ErrorBudget;
-use crate::dataset::Dataset;
 use crate::duration::Duration;
 use crate::errors::ReplayError;
 use crate::events::{self, Counts, EventSeries};
 use crate::incident::Incident;
 use crate::policy::Severity;
 use crate::series::{Steps, SumBounds, WindowedSums};
-use crate::spec::{Counted, Labels, Sli, Slo};
+use crate::spec::Slo;
 use crate::time::Timestamp;
 
-/// The default step between evaluations.
-pub const DEFAULT_STEP: Duration = Duration::from_mins(1);
-/// The most steps a replay takes: a few bytes each per window and series
-/// stay in memory (10 million is 19 years at 1m, or 115 days at 1s).
-pub const MAX_STEPS: u64 = 10_000_000;
-/// The default spacing of the budget timeline.
-pub const DEFAULT_BUDGET_EVERY: Duration = Duration::from_hours(1);
-
-/// What a backtest replays and scores against.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Options {
-    /// The first evaluation (ms).
-    pub start: Timestamp,
-    /// The last evaluation (ms), included when on a step.
-    pub end: Timestamp,
-    /// The time between evaluations (the rule group's interval).
-    pub step: Duration,
-    /// The time between points of the budget timeline (rounded down to
-    /// whole steps; the last step is always a point).
-    pub budget_every: Duration,
-    /// The ground truth.
-    pub incidents: Incidents,
-    /// Also report each long window's burn rate at every step
-    /// ([`InstanceReport::burn_rates`], what a plot draws); off by default:
-    /// it costs a measurement per step and window.
-    pub burn_rates: bool,
-}
-
-impl Options {
-    /// Replays `[start, end]` every minute, with the budget every hour and
-    /// incidents detected with the default [`Significance`].
-    pub fn new(start: Timestamp, end: Timestamp) -> Self {
-        Self {
-            start,
-            end,
-            step: DEFAULT_STEP,
-            budget_every: DEFAULT_BUDGET_EVERY,
-            incidents: Incidents::Detect(Significance::default()),
-            burn_rates: false,
-        }
-    }
-}
-
-impl Options {
-    /// [`Options::new`] over the whole of `data`'s history, from its first
-    /// sample to its last; `None` for data without samples.
-    pub fn covering(data: &Dataset) -> Option<Self> {
-        let (start, end) = data.time_range()?;
-        Some(Self::new(start, end))
-    }
-}
-
-/// Where the incidents come from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Incidents {
-    /// Given (e.g. from an incidents file); those that apply to the SLO and
-    /// instance are used.
-    Given(Vec<Incident>),
-    /// Found in the data.
-    Detect(Significance),
-}
-
-/// When a budget burn found in the data counts as an incident.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
-pub struct Significance {
-    /// The window whose burn rate is watched.
-    pub window: Duration,
-    /// Burning means a burn rate above this over `window`.
-    pub min_burn_rate: f64,
-    /// Burns separated by less than this are one incident.
-    pub merge_gap: Duration,
-    /// The share of the period's budget an incident must spend.
-    pub min_budget_share: f64,
-    /// An incident burning at least this fast on average should page; a
-    /// slower one should ticket.
-    pub page_burn_rate: f64,
-}
-
-impl Default for Significance {
-    fn default() -> Self {
-        Self {
-            window: Duration::from_mins(5),
-            min_burn_rate: 1.0,
-            merge_gap: Duration::from_mins(10),
-            min_budget_share: 0.02,
-            page_burn_rate: 6.0,
-        }
-    }
-}
-
-/// Where a report's incidents came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IncidentSource {
-    /// Given to the backtest.
-    Given,
-    /// Detected in the data.
-    Detected,
-}
-
-/// The backtest of one SLO.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Report {
-    /// The service.
-    pub service: String,
-    /// The SLO.
-    pub slo: String,
-    /// The objective, in percent.
-    pub objective: f64,
-    /// The SLO's period.
-    pub period: Duration,
-    /// The first evaluation (ms).
-    pub start: Timestamp,
-    /// The last evaluation (ms).
-    pub end: Timestamp,
-    /// The step.
-    pub step: Duration,
-    /// The evaluations, from `start` to `end`.
-    pub steps: usize,
-    /// The history the budget at `end` is measured over: the period, or
-    /// less when the data begins later. Then the budget is the error ratio
-    /// of that history set against the whole period's budget, as if the
-    /// rest of the period ran the same (an extrapolation to say).
-    pub budget_history: Duration,
-    /// Where the incidents came from.
-    pub incident_source: IncidentSource,
-    /// One report per instance, sorted by labels.
-    pub instances: Vec<InstanceReport>,
-    /// Things the reader should know (e.g. a selector matching nothing).
-    pub warnings: Vec<String>,
-}
-
-impl Report {
-    /// The instance with exactly these labels.
-    pub fn instance(&self, labels: &Labels) -> Option<&InstanceReport> {
-        self.instances.iter().find(|i| i.labels == *labels)
-    }
-}
-
-/// The backtest of one SLO instance.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct InstanceReport {
-    /// The instance's `group_by` labels (empty without `group_by`).
-    pub labels: Labels,
-    /// Evaluations at which the shortest window measured an error ratio
-    /// (had samples and traffic). Zero: nothing in the range could alert,
-    /// which "no alerts" must not hide.
-    pub steps_with_data: usize,
-    /// The alerts, by tier then start.
-    pub alerts: Vec<AlertInterval>,
-    /// The budget remaining over time.
-    pub budget: Vec<BudgetPoint>,
-    /// Each incident and how each tier did on it.
-    pub incidents: Vec<IncidentOutcome>,
-    /// Scores per tier, then for all tiers together.
-    pub quality: Vec<TierQuality>,
-    /// With [`Options::burn_rates`]: each pair's long window (shortest
-    /// first) and its burn rate at every step that measured one.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub burn_rates: Vec<BurnRateLine>,
-}
-
-/// One window's burn rate over the replay.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct BurnRateLine {
-    /// The window.
-    pub window: Duration,
-    /// `(time, burn rate)` at every step where the window had traffic.
-    pub points: Vec<(Timestamp, f64)>,
-}
-
-impl InstanceReport {
-    /// The alerts of one tier.
-    pub fn alerts_of(&self, severity: Severity) -> impl Iterator<Item = &AlertInterval> {
-        self.alerts.iter().filter(move |a| a.severity == severity)
-    }
-
-    /// The scores of one tier (`None`: all tiers together).
-    pub fn quality_of(&self, severity: Option<Severity>) -> Option<&TierQuality> {
-        self.quality.iter().find(|q| q.severity == severity)
-    }
-}
-
-/// One alert: from the step it started firing to the step it resolved.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
-pub struct AlertInterval {
-    /// The tier.
-    pub severity: Severity,
-    /// When the condition started to hold (differs from `start` with `for`).
-    pub active_since: Timestamp,
-    /// When it started firing (ms).
-    pub start: Timestamp,
-    /// When it resolved (ms); `None` when still firing at the end.
-    pub end: Option<Timestamp>,
-    /// The highest short-window burn rate of a firing pair while it fired.
-    pub peak_burn_rate: f64,
-}
-
-/// The budget at one time.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
-pub struct BudgetPoint {
-    /// The time (ms).
-    pub time: Timestamp,
-    /// The error ratio over the period up to `time` (or the history
-    /// available); `None` without traffic.
-    pub error_ratio: Option<f64>,
-    /// The share of the budget left (negative when overspent).
-    pub remaining: Option<f64>,
-}
-
-/// How the alerts did on one incident.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct IncidentOutcome {
-    /// The incident.
-    pub incident: Incident,
-    /// The share of the period's budget it spent.
-    pub budget_consumed: Option<f64>,
-    /// Per tier, then all tiers together.
-    pub detections: Vec<Detection>,
-}
-
-/// How one tier did on one incident.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
-pub struct Detection {
-    /// The tier (`None`: any tier).
-    pub severity: Option<Severity>,
-    /// Whether the tier was expected to catch the incident.
-    pub expected: bool,
-    /// When the first alert that caught it fired; `None`: missed.
-    pub fired_at: Option<Timestamp>,
-    /// Seconds from the incident's start to `fired_at`.
-    pub detection_secs: Option<f64>,
-    /// Seconds from the incident's end to the end of the last alert that
-    /// caught it; `None` when missed or still firing at the end.
-    pub reset_secs: Option<f64>,
-    /// The share of the period's budget spent between the incident's start
-    /// and `fired_at`.
-    pub budget_before_firing: Option<f64>,
-}
-
-/// Scores of one tier (or of all tiers) over every incident.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
-pub struct TierQuality {
-    /// The tier (`None`: all tiers together).
-    pub severity: Option<Severity>,
-    /// Alerts sent.
-    pub alerts: usize,
-    /// Alerts that caught an incident the tier is expected to catch (for
-    /// tickets and all tiers: any incident).
-    pub true_alerts: usize,
-    /// `true_alerts / alerts`; `None` without alerts.
-    pub precision: Option<f64>,
-    /// Incidents the tier is expected to catch.
-    pub incidents: usize,
-    /// Of those, the ones it caught.
-    pub detected: usize,
-    /// `detected / incidents`; `None` without incidents.
-    pub recall: Option<f64>,
-    /// Mean detection time over the detected incidents, in seconds.
-    pub mean_detection_secs: Option<f64>,
-    /// Longest detection time, in seconds.
-    pub max_detection_secs: Option<f64>,
-    /// Mean reset time over the detected incidents whose alerts ended.
-    pub mean_reset_secs: Option<f64>,
-    /// Mean share of the budget spent before the alert fired.
-    pub mean_budget_before_firing: Option<f64>,
-    /// Largest share of the budget spent before the alert fired.
-    pub max_budget_before_firing: Option<f64>,
-}
-
-/// Backtests `slo` over `data`.
-pub fn backtest(slo: &Slo, data: &Dataset, options: &Options) -> Result<Report, ReplayError> {
-    let mut replayer = Replayer::new(slo, options)?;
-    let instances = events::event_series(slo, data)?;
-    let mut warnings = Vec::new();
-    if let Sli::Ratio(r) = &slo.sli
-        && let Counted::Errors(sel) = &r.counted
-        && instances.iter().all(|i| i.counted.is_empty())
-    {
-        warnings.push(format!(
-            "no series match the errors selector `{sel}`: counted as no errors at all"
-        ));
-    }
-    let instances = instances.iter().map(|i| replayer.replay(i)).collect();
-    let end = replayer.steps.end();
-    // The data inside the period before `end`: a range that ends after the
-    // data does not count the days without any as history.
-    let history = data.time_range().map_or(0, |(first, last)| {
-        let from = end.saturating_sub(millis(slo.period)).max(first);
-        end.min(last).saturating_sub(from).max(0)
-    });
-    let budget_history = Duration::from_millis(u64::try_from(history).unwrap_or(0)).min(slo.period);
-    Ok(Report {
-        service: slo.service.clone(),
-        slo: slo.name.clone(),
-        objective: slo.objective.percent(),
-        period: slo.period,
-        start: replayer.steps.start(),
-        end,
-        step: options.step,
-        steps: replayer.steps.len(),
-        budget_history,
-        incident_source: match options.incidents {
-            Incidents::Given(_) => IncidentSource::Given,
-            Incidents::Detect(_) => IncidentSource::Detected,
-        },
-        instances,
-        warnings,
-    })
-}
+use super::score::Scorer;
+use super::{
+    AlertInterval, BudgetPoint, BurnRateLine, IncidentOutcome, Incidents, InstanceReport,
+    MAX_STEPS, Options, Significance, millis,
+};
 
 /// Replays one SLO over instances, keeping its working memory between
 /// them.
 #[derive(Debug)]
 pub struct Replayer<'a> {
-    slo: &'a Slo,
-    options: &'a Options,
-    budget: ErrorBudget,
-    decider: Decider,
-    steps: Steps,
-    significance: Option<(usize, Significance)>,
+    pub(super) slo: &'a Slo,
+    pub(super) options: &'a Options,
+    pub(super) budget: ErrorBudget,
+    pub(super) decider: Decider,
+    pub(super) steps: Steps,
+    pub(super) significance: Option<(usize, Significance)>,
     /// Sum [`TOTAL`] counts all events, sum [`COUNTED`] the bad or good
     /// ones, over the decider's windows (then the significance window when
     /// detecting incidents and the policy lacks it).
-    sums: WindowedSums<'a>,
+    pub(super) sums: WindowedSums<'a>,
     /// Measurements of the current step, by window; `None` until measured.
-    measured: Vec<Option<Option<Measurement>>>,
+    pub(super) measured: Vec<Option<Option<Measurement>>>,
 }
 
 /// The [`WindowedSums`] group of all events.
@@ -811,7 +436,12 @@ impl<'a> Replayer<'a> {
 
     /// The share of the period's budget spent by the bad events of
     /// `[from, to]`.
-    fn budget_spent(&self, inst: &EventSeries<'_>, from: Timestamp, to: Timestamp) -> Option<f64> {
+    pub(super) fn budget_spent(
+        &self,
+        inst: &EventSeries<'_>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Option<f64> {
         if to <= from {
             return Some(0.0);
         }
@@ -970,156 +600,11 @@ fn events_between(inst: &EventSeries<'_>, from: Timestamp, to: Timestamp) -> Opt
     )
 }
 
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-struct Scorer<'r, 's, 'a> {
-    replayer: &'r Replayer<'s>,
-    inst: &'r EventSeries<'a>,
-    alerts: &'r [AlertInterval],
-}
-
-impl Scorer<'_, '_, '_> {
-    /// The tiers scored: each of the policy's, then all together.
-    fn tiers(&self) -> Vec<Option<Severity>> {
-        let mut t: Vec<Option<Severity>> = self
-            .replayer
-            .slo
-            .policy
-            .severities()
-            .into_iter()
-            .map(Some)
-            .collect();
-        t.push(None);
-        t
-    }
-
-    /// How long after an incident's end an alert of the tier may still be
-    /// about it: the tier's longest short window.
-    fn grace(&self, severity: Severity) -> i64 {
-        self.replayer
-            .slo
-            .policy
-            .tier(severity)
-            .map(|p| millis(p.short))
-            .max()
-            .unwrap_or(0)
-    }
-
-    fn alerts_of(&self, severity: Option<Severity>) -> impl Iterator<Item = &AlertInterval> {
-        self.alerts
-            .iter()
-            .filter(move |a| severity.is_none_or(|s| s == a.severity))
-    }
-
-    fn catches(&self, alert: &AlertInterval, incident: &Incident) -> bool {
-        let grace = self.grace(alert.severity);
-        let early = millis(self.replayer.options.step);
-        alert.start >= incident.start.saturating_sub(early)
-            && alert.start <= incident.end.saturating_add(grace)
-    }
-
-    fn outcome(&self, incident: &Incident) -> IncidentOutcome {
-        let detections = self
-            .tiers()
-            .into_iter()
-            .map(|severity| {
-                let caught: Vec<&AlertInterval> = self
-                    .alerts_of(severity)
-                    .filter(|a| self.catches(a, incident))
-                    .collect();
-                let fired_at = caught.iter().map(|a| a.start).min();
-                let last_end = caught.iter().max_by_key(|a| a.start).map(|a| a.end);
-                Detection {
-                    severity,
-                    expected: incident.expects(severity),
-                    fired_at,
-                    detection_secs: fired_at.map(|f| secs(f.saturating_sub(incident.start).max(0))),
-                    reset_secs: last_end
-                        .flatten()
-                        .map(|e| secs(e.saturating_sub(incident.end).max(0))),
-                    budget_before_firing: fired_at
-                        .and_then(|f| self.replayer.budget_spent(self.inst, incident.start, f)),
-                }
-            })
-            .collect();
-        IncidentOutcome {
-            incident: incident.clone(),
-            budget_consumed: self
-                .replayer
-                .budget_spent(self.inst, incident.start, incident.end),
-            detections,
-        }
-    }
-
-    fn quality(&self, outcomes: &[IncidentOutcome]) -> Vec<TierQuality> {
-        self.tiers()
-            .into_iter()
-            .map(|severity| {
-                let alerts: Vec<&AlertInterval> = self.alerts_of(severity).collect();
-                let true_alerts = alerts
-                    .iter()
-                    .filter(|a| {
-                        outcomes.iter().any(|o| {
-                            let relevant =
-                                severity != Some(Severity::Page) || o.incident.expects(severity);
-                            relevant && self.catches(a, &o.incident)
-                        })
-                    })
-                    .count();
-                let expected: Vec<&Detection> = outcomes
-                    .iter()
-                    .filter_map(|o| {
-                        o.detections
-                            .iter()
-                            .find(|d| d.severity == severity && d.expected)
-                    })
-                    .collect();
-                let detected: Vec<&&Detection> =
-                    expected.iter().filter(|d| d.fired_at.is_some()).collect();
-                let detection: Vec<f64> =
-                    detected.iter().filter_map(|d| d.detection_secs).collect();
-                let reset: Vec<f64> = detected.iter().filter_map(|d| d.reset_secs).collect();
-                let spent: Vec<f64> = detected
-                    .iter()
-                    .filter_map(|d| d.budget_before_firing)
-                    .collect();
-                TierQuality {
-                    severity,
-                    alerts: alerts.len(),
-                    true_alerts,
-                    precision: ratio(true_alerts, alerts.len()),
-                    incidents: expected.len(),
-                    detected: detected.len(),
-                    recall: ratio(detected.len(), expected.len()),
-                    mean_detection_secs: mean(&detection),
-                    max_detection_secs: detection.iter().copied().reduce(f64::max),
-                    mean_reset_secs: mean(&reset),
-                    mean_budget_before_firing: mean(&spent),
-                    max_budget_before_firing: spent.iter().copied().reduce(f64::max),
-                }
-            })
-            .collect()
-    }
-}
-
-fn secs(ms: i64) -> f64 {
-    ms as f64 / 1000.0
-}
-
-fn ratio(a: usize, b: usize) -> Option<f64> {
-    (b > 0).then(|| a as f64 / b as f64)
-}
-
-fn mean(xs: &[f64]) -> Option<f64> {
-    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::alert;
+    use crate::backtest::*;
     use crate::dataset::SeriesKey;
 
     type Interval = (Severity, Timestamp, Option<Timestamp>);

@@ -45,9 +45,10 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::format::Format;
-use crate::load::{Cx, DEFAULT_PERIOD, Fields, empty_map};
-use crate::policy::{Preset, Severity};
-use crate::spec::{Alerting, Labels, Sli, Slo, Spec};
+use crate::load::checks::Draft;
+use crate::load::walk::{Cx, Fields, empty_map};
+use crate::policy::Preset;
+use crate::spec::{Alerting, DEFAULT_PERIOD, Labels, Sli, Slo, Spec};
 use crate::yaml::{Kind, Node};
 
 /// Field names, which differ between the two flavours.
@@ -82,7 +83,7 @@ const KUBERNETES: Dialect = Dialect {
 const TIER_FIELDS: &[&str] = &["disable", "labels", "annotations"];
 
 /// Reads a Sloth file (either flavour) whose documents are `docs`.
-pub(crate) fn spec(cx: &mut Cx, docs: &[Node]) -> Option<Spec> {
+pub(super) fn spec(cx: &mut Cx, docs: &[Node]) -> Option<Spec> {
     let [doc, rest @ ..] = docs else {
         return None;
     };
@@ -222,24 +223,20 @@ fn slo(
         .collect();
     let alerting = alerting?;
     let whole = alerting_node.map_or(node.location, |n| n.location);
-    let policy = cx.policy(
-        &specs,
-        blame,
-        period,
-        objective,
-        &alerting,
-        (whole, &f.path("alerting")),
-    );
-    Some(Slo {
-        service: service.to_owned(),
-        name: name?,
+    cx.finish(Draft {
+        service: Some(service.to_owned()),
+        name,
         description,
-        objective: objective?,
+        objective,
         period,
         labels,
-        sli: sli?,
+        sli,
         alerting,
-        policy,
+        windows: specs,
+        blame,
+        whole: (whole, &f.path("alerting")),
+        group_by_at: None,
+        slice_at: None,
     })
 }
 
@@ -274,20 +271,5 @@ fn alerting(cx: &mut Cx, node: &Node, path: &str, d: &Dialect) -> Option<Alertin
         path,
         &["name", "labels", "annotations", d.page, d.ticket],
     )?;
-    let name = cx.alert_name(&f, "name");
-    let labels = cx.user_labels(&f, "labels");
-    let annotations = cx.labels(&f, "annotations", "annotation");
-    cx.templates(&f, "labels", &labels);
-    cx.templates(&f, "annotations", &annotations);
-    let page = cx.tier(&f, d.page, Severity::Page, TIER_FIELDS);
-    let ticket = cx.tier(&f, d.ticket, Severity::Ticket, TIER_FIELDS);
-    Some(Alerting {
-        name,
-        labels,
-        annotations,
-        page: page?,
-        ticket: ticket?,
-        min_events: 0.0,
-        absent_for: None,
-    })
+    cx.alert_fields(&f, [d.page, d.ticket], TIER_FIELDS)
 }
