@@ -354,12 +354,13 @@ fn validate_live_against_victoriametrics() {
 
 /// The daemon (`run`) against VictoriaMetrics scraping a live target
 /// itself (`-promscrape.config`): an incident pages through a real
-/// Alertmanager once, and resolves once when the errors stop.
+/// Alertmanager once, across a kill -9 and restart mid-incident, and
+/// resolves once (the same `startsAt`) when the errors stop.
 /// `-search.latencyOffset=1s`: by default VictoriaMetrics answers a query
 /// at "now" as of 30 s ago (samples still arriving), which would only delay
 /// this test's 15 s windows.
 #[test]
-fn the_daemon_pages_and_resolves_on_victoriametrics() {
+fn the_daemon_pages_once_across_a_restart_and_resolves_on_victoriametrics() {
     use std::time::Duration;
     use support::{Alertmanager, LiveTarget, Receiver, eventually};
 
@@ -402,15 +403,23 @@ fn the_daemon_pages_and_resolves_on_victoriametrics() {
             let _ = self.0.wait();
         }
     }
-    let _daemon = Kill(
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("slo-eval"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    drop(log);
+    let start = || {
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log_path)
+            .unwrap_or_else(|e| panic!("{e}"));
+        Kill(
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("slo-eval"))
+                .args(["run", "--config"])
+                .arg(&config)
+                .stdout(std::process::Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
+    };
+    let daemon = start();
     let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let metrics = format!("http://127.0.0.1:{listen}/metrics");
     // Healthy traffic first: a few cycles, nothing sent.
@@ -447,6 +456,13 @@ fn the_daemon_pages_and_resolves_on_victoriametrics() {
         .unwrap_or_default();
     assert_eq!(first["alerts"][0]["labels"]["alertname"], "CheckoutBurn");
     assert_eq!(first["alerts"][0]["labels"]["slo_tier"], "page");
+    let starts_at = first["alerts"][0]["startsAt"].clone();
+
+    // kill -9 mid-incident, restart on the same state: no second page.
+    drop(daemon);
+    let _daemon = start();
+    support::wait_cycles(&metrics, 5.0, Duration::from_secs(60), read_log);
+    assert_eq!(status("firing"), 1, "re-paged after the restart");
 
     target.set_error_ratio(0.0);
     let resolved = eventually(Duration::from_secs(90), || {
@@ -454,6 +470,12 @@ fn the_daemon_pages_and_resolves_on_victoriametrics() {
     });
     assert!(resolved.is_some(), "never resolved:\n{}", read_log());
     assert_eq!(status("firing"), 1, "paged twice");
+    let resolve = am_hook
+        .received()
+        .into_iter()
+        .find(|x| x.json["status"] == "resolved")
+        .map(|x| x.json["alerts"][0]["startsAt"].clone());
+    assert_eq!(resolve, Some(starts_at), "the resolve is the same alert");
 }
 
 /// A `slices` SLI (a 1m slice is good while the checkout's 5m error ratio is
