@@ -137,7 +137,7 @@ impl Client {
                 message: redirect_message(status.as_u16(), location),
             });
         }
-        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
+        let body = self.body(response, status).await?;
         let envelope: Envelope = match serde_json::from_slice(&body) {
             Ok(e) => e,
             Err(_) => {
@@ -181,6 +181,26 @@ impl Client {
     }
 
     /// A transport error, with a hint when the URL's scheme is the cause.
+    /// The answer's body. An error answer may end in a reset (an HTTPS
+    /// server closing a plain-HTTP request it did not read in full, when
+    /// the request had a body): what arrived is kept, so its message still
+    /// names the fix.
+    async fn body(
+        &self,
+        mut response: reqwest::Response,
+        status: reqwest::StatusCode,
+    ) -> Result<Vec<u8>, QueryError> {
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => return Ok(body),
+                Err(_) if !status.is_success() && !body.is_empty() => return Ok(body),
+                Err(e) => return Err(self.transport(&e)),
+            }
+        }
+    }
+
     fn transport(&self, e: &reqwest::Error) -> QueryError {
         match QueryError::from_transport(e) {
             QueryError::Unreachable(msg) => {
@@ -214,7 +234,7 @@ impl Client {
             .await
             .map_err(|e| self.transport(&e))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
+        let body = self.body(response, status).await?;
         let answer: Answer = serde_json::from_slice(&body).map_err(|_| {
             QueryError::Decode(format!(
                 "the metadata answer (HTTP {status}) is not Prometheus JSON"

@@ -102,10 +102,11 @@
 //! # Ok::<(), String>(())
 //! ```
 
+use crate::budget::ErrorBudget;
 use crate::dataset::Dataset;
 use crate::duration::Duration;
 use crate::errors::ReplayError;
-use crate::events::{self};
+use crate::events::{self, EventSeries};
 use crate::incident::Incident;
 use crate::policy::Severity;
 use crate::spec::{Counted, Labels, Sli, Slo};
@@ -429,4 +430,55 @@ pub fn backtest(slo: &Slo, data: &Dataset, options: &Options) -> Result<Report, 
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Bad and total events of an instance over `[from, to]` (`increase()` of
+/// each counter over the range, or the slices in it, summed); `None`
+/// without total events.
+fn events_between(inst: &EventSeries<'_>, from: Timestamp, to: Timestamp) -> Option<(f64, f64)> {
+    let (total, counted) = inst.source.reductions();
+    let sum = |series: &[&crate::series::Series], reduce| {
+        series
+            .iter()
+            .filter_map(|s| s.reduce(reduce, from, to))
+            .fold(None, |acc: Option<f64>, x| Some(acc.unwrap_or(0.0) + x))
+    };
+    events::bad_and_total(
+        sum(&inst.total, total),
+        sum(&inst.counted, counted),
+        inst.counts,
+    )
+}
+
+/// The events a full period would hold at the traffic seen over the period
+/// before `t` (or the history available).
+fn period_events(slo: &Slo, inst: &EventSeries<'_>, t: Timestamp) -> Option<f64> {
+    let period = millis(slo.period);
+    let history_start = inst
+        .total
+        .iter()
+        .filter_map(|s| s.time_range())
+        .map(|(a, _)| a)
+        .min()?;
+    let from = t.saturating_sub(period).max(history_start);
+    let (_, total) = events_between(inst, from, t)?;
+    let covered = (t - from) as f64;
+    (covered > 0.0).then(|| total / covered * period as f64)
+}
+
+/// The share of the period's budget spent by the bad events of
+/// `[from, to]`.
+fn budget_spent(
+    slo: &Slo,
+    budget: &ErrorBudget,
+    inst: &EventSeries<'_>,
+    from: Timestamp,
+    to: Timestamp,
+) -> Option<f64> {
+    if to <= from {
+        return Some(0.0);
+    }
+    let (bad, _) = events_between(inst, from, to)?;
+    let budget_events = budget.fraction() * period_events(slo, inst, to)?;
+    (budget_events > 0.0).then(|| bad / budget_events)
 }

@@ -15,7 +15,7 @@ use crate::time::Timestamp;
 use super::score::Scorer;
 use super::{
     AlertInterval, BudgetPoint, BurnRateLine, IncidentOutcome, Incidents, InstanceReport,
-    MAX_STEPS, Options, Significance, millis,
+    MAX_STEPS, Options, Significance, budget_spent, events_between, millis,
 };
 
 /// Replays one SLO over instances, keeping its working memory between
@@ -107,7 +107,9 @@ impl<'a> Replayer<'a> {
             (Incidents::Detect(_), None) => Vec::new(),
         };
         let scorer = Scorer {
-            replayer: self,
+            slo: self.slo,
+            budget: &self.budget,
+            step: self.options.step,
             inst,
             alerts: &alerts,
         };
@@ -158,12 +160,35 @@ impl<'a> Replayer<'a> {
         let Some(w) = (0..self.sums.windows()).min_by_key(|&w| self.sums.window(w)) else {
             return 0;
         };
-        (0..self.steps.len())
-            .filter(|&k| {
-                self.measure(w, k, counts)
-                    .is_some_and(|m| m.error_ratio.is_finite())
-            })
-            .count()
+        let n = self.steps.len();
+        if n == 0 {
+            return 0;
+        }
+        // A run whose total events are surely above zero at every step has
+        // data at each; one surely at zero has none; others are halved, and
+        // stepped through once short. A quiet history is a few bounds.
+        let mut count = 0;
+        let mut runs = vec![(0, n - 1)];
+        while let Some((from, to)) = runs.pop() {
+            match self.sums.bounds(w, from, to)[TOTAL] {
+                Some(b) if b.low > 0.0 => count += to - from + 1,
+                Some(b) if b.high_numerator <= 0.0 => {}
+                _ if to - from < 16 => {
+                    count += (from..=to)
+                        .filter(|&k| {
+                            self.measure(w, k, counts)
+                                .is_some_and(|m| m.error_ratio.is_finite())
+                        })
+                        .count();
+                }
+                _ => {
+                    let mid = from + (to - from) / 2;
+                    runs.push((mid + 1, to));
+                    runs.push((from, mid));
+                }
+            }
+        }
+        count
     }
 
     /// Places the instance's series on the steps.
@@ -418,38 +443,6 @@ impl<'a> Replayer<'a> {
             .collect()
     }
 
-    /// The events a full period would hold at the traffic seen over the
-    /// period before `t` (or the history available).
-    fn period_events(&self, inst: &EventSeries<'_>, t: Timestamp) -> Option<f64> {
-        let period = millis(self.slo.period);
-        let history_start = inst
-            .total
-            .iter()
-            .filter_map(|s| s.time_range())
-            .map(|(a, _)| a)
-            .min()?;
-        let from = t.saturating_sub(period).max(history_start);
-        let (_, total) = events_between(inst, from, t)?;
-        let covered = (t - from) as f64;
-        (covered > 0.0).then(|| total / covered * period as f64)
-    }
-
-    /// The share of the period's budget spent by the bad events of
-    /// `[from, to]`.
-    pub(super) fn budget_spent(
-        &self,
-        inst: &EventSeries<'_>,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Option<f64> {
-        if to <= from {
-            return Some(0.0);
-        }
-        let (bad, _) = events_between(inst, from, to)?;
-        let budget_events = self.budget.fraction() * self.period_events(inst, to)?;
-        (budget_events > 0.0).then(|| bad / budget_events)
-    }
-
     fn detect(&self, inst: &EventSeries<'_>, w: usize, sig: &Significance) -> Vec<Incident> {
         let counts = inst.counts;
         let threshold = self.budget.error_ratio_at(sig.min_burn_rate);
@@ -478,7 +471,7 @@ impl<'a> Replayer<'a> {
                 // A window keeps burning for up to its length after the
                 // errors stop: the incident ended about a window earlier.
                 let end = last.saturating_sub(window).max(first.saturating_add(1));
-                let spent = self.budget_spent(inst, first, end)?;
+                let spent = budget_spent(self.slo, &self.budget, inst, first, end)?;
                 if spent < sig.min_budget_share {
                     return None;
                 }
@@ -582,24 +575,6 @@ fn clears(bounds: [Option<SumBounds>; 2], threshold: f64, counts: Counts) -> boo
     }
 }
 
-/// Bad and total events of an instance over `[from, to]` (`increase()` of
-/// each counter over the range, or the slices in it, summed); `None`
-/// without total events.
-fn events_between(inst: &EventSeries<'_>, from: Timestamp, to: Timestamp) -> Option<(f64, f64)> {
-    let (total, counted) = inst.source.reductions();
-    let sum = |series: &[&crate::series::Series], reduce| {
-        series
-            .iter()
-            .filter_map(|s| s.reduce(reduce, from, to))
-            .fold(None, |acc: Option<f64>, x| Some(acc.unwrap_or(0.0) + x))
-    };
-    events::bad_and_total(
-        sum(&inst.total, total),
-        sum(&inst.counted, counted),
-        inst.counts,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -669,6 +644,51 @@ mod tests {
             let _ = data.push(&bad, t, n_bad);
         }
         data
+    }
+
+    /// The count of steps with data, found run by run from the bounds,
+    /// equals stepping through every step: over traffic, a scrape gap, a
+    /// stretch without traffic and a range past the data's end.
+    #[test]
+    fn steps_with_data_counts_as_stepping_does() {
+        let ok = SeriesKey::new("req", [("code", "200")]);
+        let bad = SeriesKey::new("req", [("code", "500")]);
+        let mut data = Dataset::new();
+        let (mut n_ok, mut n_bad) = (0.0, 0.0);
+        for i in 0..(3 * 24 * 240) {
+            let t: i64 = i * 15_000;
+            let hour = t / 3_600_000;
+            if (10..12).contains(&hour) {
+                continue; // a scrape gap
+            }
+            if !(30..33).contains(&hour) {
+                n_ok += 10.0; // else: no traffic, counters flat
+                n_bad += (i % 3) as f64;
+            }
+            let _ = data.push(&ok, t, n_ok);
+            let _ = data.push(&bad, t, n_bad);
+        }
+        let slo = crate::load::load_str(
+            "version: slo/v1\nservice: s\nslos:\n  - name: a\n    objective: 99.9\n    sli:\n      ratio: {errors: 'req{code=\"500\"}', total: req}\n",
+        )
+        .unwrap_or_else(|d| panic!("{d:?}"))
+        .slos
+        .remove(0);
+        for (start, end) in [(0, 3 * 86_400_000), (3_600_000, 4 * 86_400_000)] {
+            let options = Options::new(start, end);
+            let instances = events::event_series(&slo, &data).unwrap_or_default();
+            let mut r = Replayer::new(&slo, &options).unwrap_or_else(|e| panic!("{e}"));
+            r.track(&instances[0]);
+            let shortest = 0; // the decider's windows are shortest first
+            let naive = (0..r.steps.len())
+                .filter(|&k| {
+                    r.measure(shortest, k, instances[0].counts)
+                        .is_some_and(|m| m.error_ratio.is_finite())
+                })
+                .count();
+            assert!(naive > 0 && naive < r.steps.len(), "{naive}");
+            assert_eq!(r.steps_with_data(instances[0].counts), naive);
+        }
     }
 
     #[test]

@@ -5,26 +5,27 @@ use crate::events::EventSeries;
 use crate::incident::Incident;
 use crate::policy::Severity;
 
-use super::replay::Replayer;
-use super::{AlertInterval, Detection, IncidentOutcome, TierQuality, millis};
+use crate::budget::ErrorBudget;
+use crate::duration::Duration;
+use crate::spec::Slo;
 
-pub(super) struct Scorer<'r, 's, 'a> {
-    pub(super) replayer: &'r Replayer<'s>,
+use super::{AlertInterval, Detection, IncidentOutcome, TierQuality, budget_spent, millis};
+
+/// What scoring reads of a replay: the SLO, its budget, the step, one
+/// instance's events and its alerts.
+pub(super) struct Scorer<'r, 'a> {
+    pub(super) slo: &'r Slo,
+    pub(super) budget: &'r ErrorBudget,
+    pub(super) step: Duration,
     pub(super) inst: &'r EventSeries<'a>,
     pub(super) alerts: &'r [AlertInterval],
 }
 
-impl Scorer<'_, '_, '_> {
+impl Scorer<'_, '_> {
     /// The tiers scored: each of the policy's, then all together.
     fn tiers(&self) -> Vec<Option<Severity>> {
-        let mut t: Vec<Option<Severity>> = self
-            .replayer
-            .slo
-            .policy
-            .severities()
-            .into_iter()
-            .map(Some)
-            .collect();
+        let mut t: Vec<Option<Severity>> =
+            self.slo.policy.severities().into_iter().map(Some).collect();
         t.push(None);
         t
     }
@@ -32,8 +33,7 @@ impl Scorer<'_, '_, '_> {
     /// How long after an incident's end an alert of the tier may still be
     /// about it: the tier's longest short window.
     fn grace(&self, severity: Severity) -> i64 {
-        self.replayer
-            .slo
+        self.slo
             .policy
             .tier(severity)
             .map(|p| millis(p.short))
@@ -49,7 +49,7 @@ impl Scorer<'_, '_, '_> {
 
     fn catches(&self, alert: &AlertInterval, incident: &Incident) -> bool {
         let grace = self.grace(alert.severity);
-        let early = millis(self.replayer.options.step);
+        let early = millis(self.step);
         alert.start >= incident.start.saturating_sub(early)
             && alert.start <= incident.end.saturating_add(grace)
     }
@@ -73,16 +73,21 @@ impl Scorer<'_, '_, '_> {
                     reset_secs: last_end
                         .flatten()
                         .map(|e| secs(e.saturating_sub(incident.end).max(0))),
-                    budget_before_firing: fired_at
-                        .and_then(|f| self.replayer.budget_spent(self.inst, incident.start, f)),
+                    budget_before_firing: fired_at.and_then(|f| {
+                        budget_spent(self.slo, self.budget, self.inst, incident.start, f)
+                    }),
                 }
             })
             .collect();
         IncidentOutcome {
             incident: incident.clone(),
-            budget_consumed: self
-                .replayer
-                .budget_spent(self.inst, incident.start, incident.end),
+            budget_consumed: budget_spent(
+                self.slo,
+                self.budget,
+                self.inst,
+                incident.start,
+                incident.end,
+            ),
             detections,
         }
     }
