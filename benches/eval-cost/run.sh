@@ -8,7 +8,15 @@ hours=${2:-74}   # the longest default window is 3d: cover it
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+dpid=""
+# Kill what this script started (Prometheus, the daemon) before waiting on
+# them: a failing step under `set -e` lands here with both still running,
+# and a bare `wait` on a live daemon would never return.
+cleanup() {
+  for p in $dpid $pid; do kill "$p" 2>/dev/null || true; done
+  for p in $dpid $pid; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 end=$(( ($(date +%s) / 60) * 60 - 4 * 3600 ))
 echo "== generating $n SLOs, ${hours}h of history"
@@ -43,10 +51,12 @@ printf 'prometheus: {url: "http://127.0.0.1:%s", concurrency: 8}\nspecs: [specs]
 "$bin" run --config "$work/daemon.yaml" 2>"$work/daemon.log" &
 dpid=$!
 for _ in $(seq 1 120); do
-  c=$(curl -sf "http://127.0.0.1:$lport/metrics" | awk '/^slo_eval_cycles_total/ {print $2}')
+  # `|| true`: under pipefail a refused curl (not listening yet) would exit.
+  c=$(curl -sf "http://127.0.0.1:$lport/metrics" | awk '/^slo_eval_cycles_total/ {print $2}' || true)
+  c=${c%%.*}
   [ "${c:-0}" -ge 3 ] && break
   sleep 1
 done
-curl -sf "http://127.0.0.1:$lport/metrics" | grep -E '^slo_eval_(cycle_duration_seconds|cycle_queries|cycles_total) '
-echo "daemon peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$dpid/status)"
-kill "$dpid"; wait "$dpid" 2>/dev/null || true
+curl -sf "http://127.0.0.1:$lport/metrics" | grep -E '^slo_eval_(cycle_duration_seconds|cycle_queries|cycles_total) ' \
+  || { echo "the daemon's /metrics has no cycle figures (fewer than 3 cycles?); its log:"; tail -n 20 "$work/daemon.log"; }
+echo "daemon peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$dpid/status 2>/dev/null)"

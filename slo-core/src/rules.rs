@@ -436,10 +436,22 @@ impl RuleFile {
 
     /// The file wrapped in a `monitoring.coreos.com/v1` `PrometheusRule`.
     pub fn to_prometheus_rule(&self, meta: &ObjectMeta) -> String {
+        self.to_object("monitoring.coreos.com/v1", "PrometheusRule", meta)
+    }
+
+    /// The file wrapped in an `operator.victoriametrics.com/v1beta1`
+    /// `VMRule` (VictoriaMetrics' operator hands it to `vmalert`): its
+    /// `spec.groups` are the rule file's groups, as in a `PrometheusRule`.
+    pub fn to_vm_rule(&self, meta: &ObjectMeta) -> String {
+        self.to_object("operator.victoriametrics.com/v1beta1", "VMRule", meta)
+    }
+
+    /// The file as `spec.groups` of a Kubernetes object.
+    fn to_object(&self, api_version: &str, kind: &str, meta: &ObjectMeta) -> String {
         let mut w = Writer::new();
         w.comment(0, HEADER);
-        w.field(0, false, "apiVersion", "monitoring.coreos.com/v1");
-        w.field(0, false, "kind", "PrometheusRule");
+        w.field(0, false, "apiVersion", api_version);
+        w.field(0, false, "kind", kind);
         w.open(0, false, "metadata");
         w.field(2, false, "name", &meta.name);
         if let Some(ns) = &meta.namespace {

@@ -10,6 +10,7 @@
 //!   timeout: 30s
 //!   concurrency: 8                        # requests in flight
 //!   batch_size: 400                       # queries per request
+//!   partial_response: false               # Thanos: fail rather than answer from part of the stores
 //! specs: [specs/]                         # files or folders, relative to this file
 //! interval: 1m
 //! notify:
@@ -222,6 +223,7 @@ macro_rules! connection {
                     cert_file: self.cert_file.clone(),
                     key_file: self.key_file.clone(),
                     timeout: self.timeout.unwrap_or(default_timeout).to_std(),
+                    partial_response: None,
                 };
                 // Reads the TLS files now: a bad one is a start-up error.
                 endpoint
@@ -242,6 +244,9 @@ connection! {
         /// Queries per request (1: one query per request).
         #[serde(default = "default_batch_size")]
         batch_size: usize,
+        /// `partial_response` sent with every query (Thanos Query).
+        #[serde(default)]
+        partial_response: Option<bool>,
     }
 }
 
@@ -408,7 +413,11 @@ impl Config {
 
     /// The Prometheus endpoint, with secrets read.
     pub fn endpoint(&self) -> Result<Endpoint, Error> {
-        self.prometheus.endpoint_of("prometheus", default_timeout())
+        let mut endpoint = self
+            .prometheus
+            .endpoint_of("prometheus", default_timeout())?;
+        endpoint.partial_response = self.prometheus.partial_response;
+        Ok(endpoint)
     }
 
     /// The notification targets, with secrets read and clients built.

@@ -46,6 +46,13 @@ pub struct Endpoint {
     pub key_file: Option<PathBuf>,
     /// Timeout of one request.
     pub timeout: StdDuration,
+    /// Thanos Query's `partial_response` parameter on every query: `false`
+    /// makes a query fail when a store is down instead of answering from
+    /// the stores left (missing samples read as fewer errors); it also
+    /// sends VictoriaMetrics cluster's `deny_partial_response=1` and refuses
+    /// an answer marked `isPartial`. `None` sends nothing (the server's
+    /// default). Queries only.
+    pub partial_response: Option<bool>,
 }
 
 /// What a URL points at: decides which API paths the client adds itself.
@@ -317,12 +324,25 @@ pub struct ConnectionArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "basic_auth_user")]
     pub bearer_token_file: Option<PathBuf>,
     /// Basic auth user name (the password comes from
-    /// --basic-auth-password-file).
-    #[arg(long, value_name = "USER", requires = "basic_auth_password_file")]
+    /// --basic-auth-password-file or --basic-auth-password-env).
+    #[arg(long, value_name = "USER", requires = "basic_auth_password")]
     pub basic_auth_user: Option<String>,
     /// File holding the basic auth password.
-    #[arg(long, value_name = "PATH", requires = "basic_auth_user")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "basic_auth_user",
+        group = "basic_auth_password"
+    )]
     pub basic_auth_password_file: Option<PathBuf>,
+    /// Environment variable holding the basic auth password.
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "basic_auth_user",
+        group = "basic_auth_password"
+    )]
+    pub basic_auth_password_env: Option<String>,
     /// Extra CA certificates (PEM) to trust.
     #[arg(long, value_name = "PATH")]
     pub ca_file: Option<PathBuf>,
@@ -335,6 +355,12 @@ pub struct ConnectionArgs {
     /// Timeout of one query [default: 30s; backtest: 60s].
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<slo_core::duration::Duration>,
+    /// Send `partial_response=BOOL` with every query (Thanos Query); false
+    /// also sends `deny_partial_response=1` (VictoriaMetrics cluster) and
+    /// refuses answers marked partial: a query fails when a store is down
+    /// rather than answering with part of the data.
+    #[arg(long, value_name = "BOOL")]
+    pub partial_response: Option<bool>,
 }
 
 impl ConnectionArgs {
@@ -365,8 +391,23 @@ impl ConnectionArgs {
             .as_deref()
             .map(|p| secret(p, "bearer-token-file"))
             .transpose()?;
-        let basic_auth = match (&self.basic_auth_user, &self.basic_auth_password_file) {
-            (Some(user), Some(p)) => Some((user.clone(), secret(p, "basic-auth-password-file")?)),
+        let basic_auth = match (
+            &self.basic_auth_user,
+            &self.basic_auth_password_file,
+            &self.basic_auth_password_env,
+        ) {
+            (Some(user), Some(p), _) => {
+                Some((user.clone(), secret(p, "basic-auth-password-file")?))
+            }
+            (Some(user), None, Some(var)) => {
+                let password = crate::secret::SecretSource {
+                    file: None,
+                    env: Some(var.clone()),
+                }
+                .read()
+                .map_err(|e| Error::Usage(format!("--basic-auth-password-env: {e}")))?;
+                Some((user.clone(), password))
+            }
             _ => None,
         };
         let endpoint = Endpoint {
@@ -378,6 +419,7 @@ impl ConnectionArgs {
             cert_file: self.cert_file.clone(),
             key_file: self.key_file.clone(),
             timeout: self.timeout.map_or(default_timeout, |t| t.to_std()),
+            partial_response: self.partial_response,
         };
         // Build once now so a bad CA or key file is reported before any
         // spec is evaluated.

@@ -1,5 +1,6 @@
 //! `slo-eval generate`: Prometheus rules for every SLO of the specs, as a
-//! rule file or a prometheus-operator `PrometheusRule`.
+//! rule file, a prometheus-operator `PrometheusRule` or a
+//! VictoriaMetrics-operator `VMRule` (the same groups either way).
 //!
 //! `--naming sloth` writes Sloth's series and label names
 //! ([`Naming::Sloth`](slo_core::rules::Naming)) so dashboards built on Sloth
@@ -29,19 +30,20 @@ pub struct Args {
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
-    /// What to write: a rule file, or a prometheus-operator PrometheusRule.
+    /// What to write: a rule file, a prometheus-operator PrometheusRule, or
+    /// a VictoriaMetrics-operator VMRule.
     #[arg(long, value_enum, default_value_t = Target::Prometheus)]
     pub target: Target,
-    /// PrometheusRule name: one object holding every service (default: one
-    /// object per service, each named <service>-slo-rules).
+    /// PrometheusRule or VMRule name: one object holding every service
+    /// (default: one object per service, each named <service>-slo-rules).
     // The text is also the --help line, where <service> reads as meant.
     #[allow(rustdoc::invalid_html_tags)]
     #[arg(long)]
     pub name: Option<String>,
-    /// PrometheusRule namespace.
+    /// PrometheusRule or VMRule namespace.
     #[arg(long)]
     pub namespace: Option<String>,
-    /// PrometheusRule label, as key=value; repeat for more.
+    /// PrometheusRule or VMRule label, as key=value; repeat for more.
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
     /// Series and label names: this tool's, or Sloth's (`sloth_id`,
@@ -82,6 +84,26 @@ pub enum Target {
     Prometheus,
     /// A `monitoring.coreos.com/v1` `PrometheusRule` object.
     PrometheusOperator,
+    /// An `operator.victoriametrics.com/v1beta1` `VMRule` object.
+    VictoriametricsOperator,
+}
+
+impl Target {
+    /// The Kubernetes kind an operator target writes.
+    fn kind(self) -> &'static str {
+        match self {
+            Target::VictoriametricsOperator => "VMRule",
+            Target::Prometheus | Target::PrometheusOperator => "PrometheusRule",
+        }
+    }
+
+    /// `file` as one object of this target's kind.
+    fn object(self, file: &RuleFile, meta: &ObjectMeta) -> String {
+        match self {
+            Target::VictoriametricsOperator => file.to_vm_rule(meta),
+            Target::Prometheus | Target::PrometheusOperator => file.to_prometheus_rule(meta),
+        }
+    }
 }
 
 /// Options of `generate` beyond the specs.
@@ -89,12 +111,12 @@ pub enum Target {
 pub struct Options {
     /// The output format.
     pub target: Target,
-    /// `metadata.name` of the `PrometheusRule`; derived from the service
-    /// when `None`.
+    /// `metadata.name` of the `PrometheusRule` or `VMRule`; derived from
+    /// the service when `None`.
     pub name: Option<String>,
-    /// `metadata.namespace` of the `PrometheusRule`.
+    /// `metadata.namespace` of the object.
     pub namespace: Option<String>,
-    /// `metadata.labels` of the `PrometheusRule`, as `key=value`.
+    /// `metadata.labels` of the object, as `key=value`.
     pub labels: Vec<String>,
     /// The series and label names.
     pub naming: Naming,
@@ -108,23 +130,25 @@ pub fn generate(specs: &[Spec], options: &Options) -> Result<String, Error> {
         Target::Prometheus => {
             if options.name.is_some() || options.namespace.is_some() || !options.labels.is_empty() {
                 return Err(Error::Usage(
-                    "--name, --namespace and --label only apply to --target prometheus-operator"
+                    "--name, --namespace and --label only apply to --target prometheus-operator or victoriametrics-operator"
                         .to_owned(),
                 ));
             }
             Ok(file.to_yaml())
         }
-        Target::PrometheusOperator => operator_objects(specs, options),
+        Target::PrometheusOperator | Target::VictoriametricsOperator => {
+            operator_objects(specs, options)
+        }
     }
 }
 
-/// One `PrometheusRule` named `<service>-slo-rules` per service (as
-/// `--name`'s help promises), as a multi-document YAML stream; or, with
-/// `--name`, one object holding every service.
+/// One `PrometheusRule` (or `VMRule`) named `<service>-slo-rules` per
+/// service (as `--name`'s help promises), as a multi-document YAML stream;
+/// or, with `--name`, one object holding every service.
 fn operator_objects(specs: &[Spec], options: &Options) -> Result<String, Error> {
     if options.name.is_some() || specs.is_empty() {
         let file = RuleFile::from_specs_with(specs, options.naming);
-        return Ok(file.to_prometheus_rule(&object_meta(specs, options)?));
+        return Ok(options.target.object(&file, &object_meta(specs, options)?));
     }
     let mut docs = Vec::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
@@ -135,11 +159,13 @@ fn operator_objects(specs: &[Spec], options: &Options) -> Result<String, Error> 
         // would keep one and silently drop the other service's alerts.
         if let Some(other) = names.insert(meta.name.clone(), service[0].service.clone()) {
             return Err(Error::Usage(format!(
-                "services `{other}` and `{}` both make the PrometheusRule name `{}` (Kubernetes names have no `_`): one would replace the other; rename a service, or give --name for a single object",
-                service[0].service, meta.name
+                "services `{other}` and `{}` both make the {} name `{}` (Kubernetes names have no `_`): one would replace the other; rename a service, or give --name for a single object",
+                service[0].service,
+                options.target.kind(),
+                meta.name
             )));
         }
-        docs.push(file.to_prometheus_rule(&meta));
+        docs.push(options.target.object(&file, &meta));
     }
     Ok(docs.join("---\n"))
 }

@@ -43,6 +43,10 @@ pub struct RangeSeries {
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    /// Parameters sent with every query (`partial_response`).
+    params: Vec<(&'static str, String)>,
+    /// Refuse answers marked partial (`partial_response: false`).
+    deny_partial: bool,
 }
 
 #[derive(Deserialize)]
@@ -54,6 +58,9 @@ struct Envelope {
     error_type: Option<String>,
     #[serde(default)]
     error: Option<String>,
+    /// VictoriaMetrics cluster: some storage node did not answer.
+    #[serde(default, rename = "isPartial")]
+    is_partial: bool,
 }
 
 #[derive(Deserialize)]
@@ -86,18 +93,35 @@ impl Client {
     pub fn new(endpoint: &Endpoint) -> Result<Self, QueryError> {
         check_url(&endpoint.url, Kind::Prometheus).map_err(QueryError::Config)?;
         let http = endpoint.http_client().map_err(QueryError::Config)?;
+        let deny_partial = endpoint.partial_response == Some(false);
+        let mut params: Vec<(&'static str, String)> = endpoint
+            .partial_response
+            .map(|p| ("partial_response", p.to_string()))
+            .into_iter()
+            .collect();
+        if deny_partial {
+            // VictoriaMetrics cluster's spelling of the same request.
+            params.push(("deny_partial_response", "1".to_owned()));
+        }
         Ok(Self {
             http,
             base: endpoint.url.trim_end_matches('/').to_owned(),
+            params,
+            deny_partial,
         })
     }
 
     async fn call(&self, path: &str, form: &[(&str, String)]) -> Result<Data, QueryError> {
         let url = format!("{}{path}", self.base);
+        let form: Vec<(&str, &str)> = form
+            .iter()
+            .chain(&self.params)
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
         let response = self
             .http
             .post(&url)
-            .form(form)
+            .form(&form)
             .send()
             .await
             .map_err(|e| self.transport(&e))?;
@@ -132,10 +156,23 @@ impl Client {
             }
         };
         if envelope.status != "success" || !status.is_success() {
+            // VictoriaMetrics puts the HTTP status in `errorType` ("422"):
+            // not worth saying twice.
+            let error_type = envelope
+                .error_type
+                .filter(|t| *t != status.as_u16().to_string());
             return Err(QueryError::Status {
                 status: status.as_u16(),
-                error_type: envelope.error_type,
+                error_type,
                 message: envelope.error.unwrap_or_default(),
+            });
+        }
+        if envelope.is_partial && self.deny_partial {
+            // Missing storage nodes read as missing events: fewer errors.
+            return Err(QueryError::Status {
+                status: status.as_u16(),
+                error_type: None,
+                message: "the answer is partial (isPartial: some storage node did not answer), refused as partial_response is false".to_owned(),
             });
         }
         envelope

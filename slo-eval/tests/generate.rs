@@ -94,49 +94,68 @@ fn sloth_naming_passes_promtool_check_rules_for_every_example() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// The PrometheusRule's `spec` is the rule file's `groups`, indented.
+/// The PrometheusRule's and the VMRule's `spec` is the rule file's
+/// `groups`, indented.
 #[test]
-fn prometheus_operator_target_wraps_the_same_groups() {
+fn operator_targets_wrap_the_same_groups() {
     let root = common::repo_root();
     let spec = root.join("examples/specs/checkout.yaml");
     let spec = spec.display().to_string();
     let plain = generate(&[&spec]);
-    let wrapped = generate(&[
-        &spec,
-        "--target",
-        "prometheus-operator",
-        "--name",
-        "checkout-slos",
-        "--namespace",
-        "monitoring",
-        "--label",
-        "release=prom",
-        "--label",
-        "role=alert-rules",
-    ]);
-    assert!(plain.status.success() && wrapped.status.success());
+    assert!(plain.status.success());
     let plain = String::from_utf8_lossy(&plain.stdout).into_owned();
-    let wrapped = String::from_utf8_lossy(&wrapped.stdout).into_owned();
-    assert!(wrapped.contains(
-        "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: checkout-slos\n  namespace: monitoring\n  labels:\n    release: prom\n    role: alert-rules\nspec:\n  groups:\n"
-    ));
-    let Some((_, groups)) = wrapped.split_once("\nspec:\n") else {
-        panic!("no spec in {wrapped}");
-    };
-    let dedented: String = groups
-        .lines()
-        .map(|l| l.strip_prefix("  ").unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let Some((_, plain_groups)) = plain.split_once('\n') else {
-        panic!("no header in {plain}");
-    };
-    assert_eq!(dedented.trim_end(), plain_groups.trim_end());
-    // The dedented groups are a valid rule file.
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.path().join("from-operator.yml");
-    std::fs::write(&path, format!("{dedented}\n")).unwrap_or_else(|e| panic!("{e}"));
-    common::check_rules(&path);
+    let targets = [
+        (
+            "prometheus-operator",
+            "monitoring.coreos.com/v1",
+            "PrometheusRule",
+        ),
+        (
+            "victoriametrics-operator",
+            "operator.victoriametrics.com/v1beta1",
+            "VMRule",
+        ),
+    ];
+    for (target, api_version, kind) in targets {
+        let wrapped = generate(&[
+            &spec,
+            "--target",
+            target,
+            "--name",
+            "checkout-slos",
+            "--namespace",
+            "monitoring",
+            "--label",
+            "release=prom",
+            "--label",
+            "role=alert-rules",
+        ]);
+        assert!(wrapped.status.success(), "{target}");
+        let wrapped = String::from_utf8_lossy(&wrapped.stdout).into_owned();
+        assert!(
+            wrapped.contains(&format!(
+                "apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: checkout-slos\n  namespace: monitoring\n  labels:\n    release: prom\n    role: alert-rules\nspec:\n  groups:\n"
+            )),
+            "{wrapped}"
+        );
+        let Some((_, groups)) = wrapped.split_once("\nspec:\n") else {
+            panic!("no spec in {wrapped}");
+        };
+        let dedented: String = groups
+            .lines()
+            .map(|l| l.strip_prefix("  ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let Some((_, plain_groups)) = plain.split_once('\n') else {
+            panic!("no header in {plain}");
+        };
+        assert_eq!(dedented.trim_end(), plain_groups.trim_end(), "{target}");
+        // The dedented groups are a valid rule file.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("from-operator.yml");
+        std::fs::write(&path, format!("{dedented}\n")).unwrap_or_else(|e| panic!("{e}"));
+        common::check_rules(&path);
+    }
 }
 
 #[test]
@@ -211,6 +230,7 @@ fn snapshots_of_generated_files() {
                 format!("{name}.prometheus-rule"),
                 rules.to_prometheus_rule(&meta)
             );
+            insta::assert_snapshot!(format!("{name}.vm-rule"), rules.to_vm_rule(&meta));
         }
     }
 }
@@ -307,5 +327,45 @@ fn operator_target_refuses_two_services_with_the_same_object_name() {
         one.status.success(),
         "{}",
         String::from_utf8_lossy(&one.stderr)
+    );
+}
+
+/// `--target victoriametrics-operator` splits by service as the
+/// prometheus-operator target does: one `VMRule` per service, each holding
+/// exactly the groups of that service's plain rule file.
+#[test]
+fn victoriametrics_operator_target_writes_one_vmrule_per_service() {
+    let shop = common::repo_root().join("examples/shop");
+    let shop = shop.display().to_string();
+    let out = generate(&[&shop, "--target", "victoriametrics-operator"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let docs: Vec<serde_json::Value> = text
+        .split("\n---\n")
+        .map(|d| serde_saphyr::from_str(d).unwrap_or_else(|e| panic!("{e}: {d}")))
+        .collect();
+    assert_eq!(docs.len(), 4, "{text}");
+    let plain = generate(&[&shop]);
+    let plain: serde_json::Value = serde_saphyr::from_str(&String::from_utf8_lossy(&plain.stdout))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut groups = Vec::new();
+    for doc in &docs {
+        assert_eq!(doc["apiVersion"], "operator.victoriametrics.com/v1beta1");
+        assert_eq!(doc["kind"], "VMRule");
+        groups.extend(
+            doc["spec"]["groups"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
+    }
+    assert_eq!(
+        serde_json::Value::Array(groups),
+        plain["groups"],
+        "the VMRules' groups, in order, are the rule file's"
     );
 }

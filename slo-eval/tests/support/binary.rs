@@ -1,5 +1,5 @@
 //! The one way tests find a real binary (`promtool`, `prometheus`,
-//! `prometheus-alertmanager`, `openssl`, `chromium`): slo-eval's harness and slo-core's
+//! `prometheus-alertmanager`, `openssl`, `chromium`, `victoria-metrics`, `vmalert`): slo-eval's harness and slo-core's
 //! tests include this file, so the env override and the message that says
 //! how to install are the same everywhere. A missing binary fails the
 //! test, under `CI=true` too: these tests never skip.
@@ -23,18 +23,15 @@ pub fn binary(name: &str) -> PathBuf {
             return candidate;
         }
     }
-    // Debian's package for each binary the tests run.
-    let install = match name {
-        "chromium" => {
-            "apt-get install -y chromium\n(Debian's headless-capable browser; the UI tests drive it)"
-        }
-        "openssl" => "apt-get install -y openssl",
-        _ => {
-            "apt-get install -y prometheus prometheus-alertmanager\n(Debian's packages ship prometheus, promtool and prometheus-alertmanager)"
-        }
+    let package = match name {
+        "promtool" | "prometheus" => "prometheus",
+        "victoria-metrics" | "vmalert" | "vmctl" => "victoria-metrics",
+        other => other,
     };
     panic!(
         "`{name}` is not installed; these tests run the real thing. Install it with:\n    \
-         {install}, or set ${var} to its path"
+         apt-get install -y {package}\n(Debian's packages: prometheus ships prometheus and promtool, \
+         victoria-metrics ships victoria-metrics and vmalert, chromium is the headless browser \
+         the UI tests drive), or set ${var} to its path"
     );
 }

@@ -24,6 +24,10 @@ mod serve;
 #[allow(unused_imports)] // only the UI tests start `serve`
 pub use serve::Served;
 
+/// VictoriaMetrics and vmalert.
+#[path = "victoria.rs"]
+pub mod victoria;
+
 /// A port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
