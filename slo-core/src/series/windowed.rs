@@ -390,6 +390,22 @@ impl Tracked<'_> {
     /// What [`BoundsAcc`] needs of samples `first..after`: the value before
     /// extrapolation and the span it is scaled from (the window itself for
     /// sums and counts, which are never extrapolated).
+    /// How far rounding can move a value of
+    /// [`raw_between`](Self::raw_between) over samples `first..after`: a
+    /// difference of two running totals is off by up to a few ulps of the
+    /// larger total, which can be large against a small increase (a
+    /// counter reset many times).
+    #[inline]
+    fn rounding(&self, first: usize, after: usize) -> f64 {
+        let totals: &[f64] = match self.reduce {
+            Reduce::Increase => &self.series.counts,
+            Reduce::Sum => &self.prefix,
+            Reduce::Count => return 0.0,
+        };
+        let at = |i: usize| totals.get(i).map_or(0.0, |v: &f64| v.abs());
+        8.0 * f64::EPSILON * at(first).max(at(after)).max(at(after.saturating_sub(1)))
+    }
+
     #[inline]
     fn raw_between(&self, first: usize, after: usize, window: i64) -> Option<(f64, f64)> {
         match self.reduce {
@@ -452,8 +468,11 @@ impl BoundsAcc {
             }
             match sure {
                 Some(((raw_min, sampled_min), raw_max)) => {
-                    self.low[g] += raw_min;
-                    self.high[g] += raw_max;
+                    // Widened by the rounding of the running totals, so a
+                    // bound holds for the value computed another way.
+                    let slack = t.rounding(first_from, after_to);
+                    self.low[g] += raw_min - slack;
+                    self.high[g] += raw_max + slack;
                     self.shortest[g] = self.shortest[g].min(sampled_min);
                 }
                 None => self.unsure[g] = true,
