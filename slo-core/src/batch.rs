@@ -30,18 +30,40 @@ pub const QUERY_LABEL: &str = "slo_eval_query";
 /// One expression asking every query of `queries`: each wrapped as
 /// `label_replace((q), "slo_eval_query", "<i>", "", "")` (the empty regex
 /// matches every series, so each gets the tag), joined by `or` (series
-/// with different tags never collide). A single query is returned as is,
-/// so a scalar or an expression `label_replace` rejects still works alone.
+/// with different tags never collide) as a balanced tree: a chain
+/// `a or b or c ...` makes each `or` re-read every series before it, so
+/// its cost grows with the square of the batch; a tree's with `n log n`.
+/// A single query is returned as is, so a scalar or an expression
+/// `label_replace` rejects still works alone.
 pub fn combine(queries: &[&str]) -> String {
     if let [only] = queries {
         return (*only).to_owned();
     }
-    queries
+    let tagged: Vec<String> = queries
         .iter()
         .enumerate()
         .map(|(i, q)| format!("label_replace(({q}), \"{QUERY_LABEL}\", \"{i}\", \"\", \"\")"))
-        .collect::<Vec<_>>()
-        .join(" or ")
+        .collect();
+    tree(&tagged)
+}
+
+/// `a or b` over halves, down to single expressions.
+fn tree(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        _ => {
+            let (left, right) = parts.split_at(parts.len() / 2);
+            let side = |p: &[String]| {
+                if p.len() == 1 {
+                    tree(p)
+                } else {
+                    format!("({})", tree(p))
+                }
+            };
+            format!("{} or {}", side(left), side(right))
+        }
+    }
 }
 
 /// Removes the tag from a series' labels and returns the index of the query
@@ -93,6 +115,32 @@ mod tests {
         assert!(batches.contains(&(4..5)));
         assert_eq!(pack(&queries, 0, 0).len(), 10);
         assert!(pack(&[], 5, 100).is_empty());
+    }
+
+    /// Nesting grows with the logarithm of the batch: 400 queries are 9
+    /// levels deep, not 399.
+    #[test]
+    fn the_or_tree_is_balanced() {
+        let queries: Vec<String> = (0..400).map(|i| format!("up{{i=\"{i}\"}}")).collect();
+        let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
+        let expr = combine(&refs);
+        let mut depth: i32 = 0;
+        let mut deepest = 0;
+        for c in expr.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            deepest = deepest.max(depth);
+        }
+        // label_replace((q)) adds 2 levels, the tree at most 9.
+        assert!(deepest <= 11, "{deepest}");
+        assert_eq!(expr.matches(" or ").count(), 399);
+        assert!(promql_parser::parser::parse(&expr).is_ok());
+        for i in [0, 199, 399] {
+            assert!(expr.contains(&format!("\"{QUERY_LABEL}\", \"{i}\"")));
+        }
     }
 
     #[test]
