@@ -323,20 +323,10 @@ pub(crate) fn held_reason(p: &PairDecision, min_events: f64) -> String {
     }
 }
 
-/// Human-readable lines for one instance: its status first (never "ok"
-/// when something is unknown), then every window of the policy, shortest
-/// first, those without data said so.
-pub fn text(r: &InstanceResult) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let firing: Vec<String> = r
-        .alerts
-        .iter()
-        .filter(|t| t.firing)
-        .map(|t| t.severity.to_string().to_uppercase())
-        .collect();
-    let held: Vec<String> = r
-        .alerts
+/// Why the pairs of an instance are held, one line each
+/// (`page 1h/5m: no data in 5m`).
+pub(crate) fn held_reasons(r: &InstanceResult) -> Vec<String> {
+    r.alerts
         .iter()
         .flat_map(|t| {
             t.pairs
@@ -352,7 +342,22 @@ pub fn text(r: &InstanceResult) -> String {
                     )
                 })
         })
+        .collect()
+}
+
+/// Human-readable lines for one instance: its status first (never "ok"
+/// when something is unknown), then every window of the policy, shortest
+/// first, those without data said so.
+pub fn text(r: &InstanceResult) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let firing: Vec<String> = r
+        .alerts
+        .iter()
+        .filter(|t| t.firing)
+        .map(|t| t.severity.to_string().to_uppercase())
         .collect();
+    let held = held_reasons(r);
     let status = match r.status {
         Status::Firing => format!("FIRING {}", firing.join(" + ")),
         Status::NoData => {

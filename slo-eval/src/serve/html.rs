@@ -127,27 +127,6 @@ fn tier_state(
     s
 }
 
-/// Why the pairs of an instance are held, one line each.
-fn held_reasons(i: &InstanceResult) -> Vec<String> {
-    i.alerts
-        .iter()
-        .flat_map(|t| {
-            t.pairs
-                .iter()
-                .filter(|p| p.decision.held.is_some())
-                .map(|p| {
-                    format!(
-                        "{} {}/{}: {}",
-                        t.severity,
-                        p.long,
-                        p.short,
-                        crate::evaluate::held_reason(&p.decision, i.min_events)
-                    )
-                })
-        })
-        .collect()
-}
-
 fn detail_href(service: &str, slo: &str) -> String {
     format!("/slos/{}/{}", url(service), url(slo))
 }
@@ -245,7 +224,7 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
             ));
         } else {
             // Held pairs cannot fire: say which and why.
-            for reason in held_reasons(i) {
+            for reason in crate::evaluate::held_reasons(i) {
                 let kind = if reason.contains("too few events") {
                     "low traffic"
                 } else {
@@ -485,7 +464,7 @@ fn instance_section(b: &mut String, cycle: &Cycle, slo: &slo_core::spec::Slo, i:
             "<section class=\"warnings\"><p>No data in any window (no series matched, or no traffic): the alerts of this SLO cannot fire.</p></section>"
         );
     }
-    let held = held_reasons(i);
+    let held = crate::evaluate::held_reasons(i);
     let longest = i.windows.last();
     let events = longest.and_then(|(w, v)| Some((w, v.events?))).map_or_else(
         || "unknown".to_owned(),
