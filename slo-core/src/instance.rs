@@ -14,6 +14,9 @@
 //! assert_eq!(instance::braces(&inst), r#"{route="/pay"}"#);
 //! assert_eq!(instance::key("shop", "checkout", &inst), r#"shop/checkout{route="/pay"}"#);
 //! assert_eq!(instance::key("shop", "checkout", &Instance::new()), "shop/checkout{}");
+//! // How links name an instance (the web UI's `?instance=`), and back.
+//! assert_eq!(instance::to_text(&inst), "route=/pay");
+//! assert_eq!(instance::from_text("route=/pay"), inst);
 //! ```
 
 use std::collections::BTreeMap;
@@ -52,4 +55,22 @@ pub fn braces(labels: &Instance) -> String {
 pub fn key(service: &str, slo: &str, labels: &Instance) -> String {
     let b = braces(labels);
     format!("{service}/{slo}{}", if b.is_empty() { "{}" } else { &b })
+}
+
+/// `k=v,k=v`: an instance as links name it (the web UI's `?instance=`,
+/// before URL encoding); empty for none.
+pub fn to_text(labels: &Instance) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The instance [`to_text`] wrote (pairs without `=` are ignored).
+pub fn from_text(text: &str) -> Instance {
+    text.split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }

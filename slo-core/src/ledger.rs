@@ -93,6 +93,10 @@ pub struct AlertRecord {
     pub annotations: Labels,
     /// Where the state machine is.
     pub state: AlertState,
+    /// The instance's labels (its `group_by` values; empty when ungrouped,
+    /// for the absent alert, and in state files from before they were kept).
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub instance: Labels,
 }
 
 /// Every alert's record, by key (`service/slo{instance}/tier`, or
@@ -522,7 +526,9 @@ impl Cycle<'_> {
                 labels: labels.clone(),
                 annotations: annotations.clone(),
                 state: AlertState::Inactive,
+                instance: Labels::new(),
             });
+        rec.instance.clone_from(&instance);
         let prev = rec.state;
         rec.state = prev.step(outcome, hold_for, self.now);
         rec.labels = labels;

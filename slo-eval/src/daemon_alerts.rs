@@ -103,18 +103,30 @@ pub fn notification(prev: AlertState, rec: &AlertRecord, now_ms: i64, url: &str)
 }
 
 /// The link to the SLO's page of the web UI under `external_url`
-/// (`{url}/slos/{service}/{slo}`), from the alert's `slo_service` and
-/// `slo` labels: a page leads straight to the graphs. `None` without an
-/// external URL.
-pub fn slo_url(url: &str, labels: &crate::notify::Labels) -> Option<String> {
+/// (`{url}/slos/{service}/{slo}`, with `?instance=k=v,...` selecting a
+/// grouped SLO's instance), from the alert's `slo_service` and `slo`
+/// labels: a page leads straight to the graphs. `None` without an external
+/// URL.
+pub fn slo_url(url: &str, rec: &AlertRecord) -> Option<String> {
     let base = url.trim_end_matches('/');
     if base.is_empty() {
         return None;
     }
-    let service = labels.get(slo_core::names::SERVICE_LABEL)?;
-    let slo = labels.get(slo_core::names::SLO_LABEL)?;
+    let service = rec.labels.get(slo_core::names::SERVICE_LABEL)?;
+    let slo = rec.labels.get(slo_core::names::SLO_LABEL)?;
     // Service and SLO names are `[a-z0-9._-]`: safe in a path as they are.
-    Some(format!("{base}/slos/{service}/{slo}"))
+    let mut link = format!("{base}/slos/{service}/{slo}");
+    if !rec.instance.is_empty() {
+        let pairs: Vec<String> = rec
+            .instance
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let query: String =
+            url::form_urlencoded::byte_serialize(pairs.join(",").as_bytes()).collect();
+        link.push_str(&format!("?instance={query}"));
+    }
+    Some(link)
 }
 
 /// The Alertmanager view of a record: `None` unless firing or resolved;
@@ -130,7 +142,7 @@ pub fn to_alert(rec: &AlertRecord, url: &str) -> Option<Alert> {
         _ => return None,
     };
     let mut annotations = rec.annotations.clone();
-    if let Some(link) = slo_url(url, &rec.labels) {
+    if let Some(link) = slo_url(url, rec) {
         annotations.insert("slo_url".to_owned(), link);
     }
     Some(Alert {
@@ -154,13 +166,14 @@ mod tests {
             ("slo_service".to_owned(), "checkout".to_owned()),
             ("slo".to_owned(), "availability".to_owned()),
         ]);
-        let rec = AlertRecord {
+        let mut rec = AlertRecord {
             labels: labels.clone(),
             annotations: Labels::new(),
             state: AlertState::Firing {
                 active_since: 0,
                 started_at: 0,
             },
+            instance: Labels::new(),
         };
         let a = to_alert(&rec, "https://slo.example/").unwrap_or_else(|| panic!("firing"));
         assert_eq!(
@@ -170,5 +183,12 @@ mod tests {
         assert_eq!(a.generator_url, "https://slo.example/");
         let a = to_alert(&rec, "").unwrap_or_else(|| panic!("firing"));
         assert!(!a.annotations.contains_key("slo_url"));
+        // A grouped SLO's alert selects its instance on the page.
+        rec.instance = Labels::from([("route".to_owned(), "/pay".to_owned())]);
+        let a = to_alert(&rec, "https://slo.example").unwrap_or_else(|| panic!("firing"));
+        assert_eq!(
+            a.annotations.get("slo_url").map(String::as_str),
+            Some("https://slo.example/slos/checkout/availability?instance=route%3D%2Fpay")
+        );
     }
 }

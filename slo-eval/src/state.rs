@@ -123,6 +123,7 @@ mod tests {
                     active_since: 1,
                     started_at: 2,
                 },
+                instance: Labels::from([("route".into(), "/pay".into())]),
             },
         );
         let alert = firing();

@@ -323,8 +323,7 @@ fn instance_query(labels: &slo_core::instance::Instance) -> String {
     if labels.is_empty() {
         return String::new();
     }
-    let v: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("?instance={}", url(&v.join(",")))
+    format!("?instance={}", url(&slo_core::instance::to_text(labels)))
 }
 
 /// One tier of an instance: its state and each pair's long-window burn
@@ -382,14 +381,7 @@ pub(super) fn detail(
         .and_then(|r| r.as_ref().ok())
         .map(|v| v.iter().collect())
         .unwrap_or_default();
-    let wanted: slo_core::instance::Instance = q
-        .instance
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let wanted = slo_core::instance::from_text(q.instance.as_deref().unwrap_or(""));
     let inst = instances
         .iter()
         .find(|i| i.labels == wanted)
