@@ -770,10 +770,11 @@ fn fuzz_loader_alias_heavy_yaml_is_bounded() {
     run_fuzz(fuzz_cases(256));
 }
 
-/// The long run, outside CI: 100,000 cases by default
-/// (`cargo test -p slo-core --test prop_load -- --ignored fuzz_loader_long`).
+/// The long run: 100,000 cases by default, about 95 s in debug. Ignored in
+/// `cargo test` to keep the everyday suite quick; `.ci/run` runs it after
+/// the suite (`cargo test -p slo-core --test prop_load -- --ignored fuzz_loader_long`).
 #[test]
-#[ignore = "long fuzz run (100,000 cases); run it by hand"]
+#[ignore = "long fuzz run (100,000 cases): .ci/run runs it after the suite"]
 fn fuzz_loader_long() {
     run_fuzz(fuzz_cases(100_000));
 }
