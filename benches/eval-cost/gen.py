@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Writes history and specs for N SLOs: OpenMetrics text (timestamps in
 seconds) with one request counter pair per SLO, and one slo/v1 spec file per
-service (10 SLOs each)."""
-import math, os, sys
+service (10 SLOs each). Optional 5th argument: the sample step in seconds
+(default 60). Also writes `last.json`, each series' last value and rate, for
+a live exporter to continue from (benches/daemon-cost/exporter.py)."""
+import json, math, os, sys
 
 n_slos, hours, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 end = int(sys.argv[4])
-step = 60
+step = int(sys.argv[5]) if len(sys.argv) > 5 else 60
+last = []
 start = end - hours * 3600
 os.makedirs(f"{out}/specs", exist_ok=True)
 with open(f"{out}/history.om", "w") as f:
@@ -26,7 +29,11 @@ with open(f"{out}/history.om", "w") as f:
             bad += n * e
         f.writelines(lines_ok)
         f.writelines(lines_bad)
+        last.append({"service": svc, "slo": slo, "ok": ok, "bad": bad, "rate": rate,
+                     "error": 0.2 if i % 13 == 0 else 0.0005})
     f.write("# EOF\n")
+with open(f"{out}/last.json", "w") as f:
+    json.dump({"end": end, "series": last}, f)
 for s in range(math.ceil(n_slos / 10)):
     svc = f"svc-{s:03d}"
     with open(f"{out}/specs/{svc}.yaml", "w") as f:

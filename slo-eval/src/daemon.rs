@@ -43,12 +43,12 @@ use crate::daemon_alerts::{self as alerts, slo_labels, state_code};
 use crate::daemon_specs::{self, Loaded};
 use crate::delivery::{CycleClock, Delivery, Settings};
 use crate::errors::Error;
-use crate::evaluate;
 use crate::notify::{Alert, Notifier};
-use crate::prometheus::Client;
+use crate::prometheus::{Client, Endpoint};
 use crate::report::Reporter;
 use crate::server::{Degraded, LabelSet, Metrics};
 use crate::state::State;
+use crate::{evaluate, serve};
 
 /// How long resolved alerts are resent to Alertmanager.
 const RESOLVED_RESEND: StdDuration = StdDuration::from_secs(15 * 60);
@@ -87,6 +87,10 @@ pub struct Daemon {
     /// SLOs (`service/slo`) whose last evaluation measured nothing (to log
     /// changes once).
     no_data: BTreeSet<String>,
+    /// Where replays for the UI read history.
+    endpoint: Endpoint,
+    /// The web UI served next to `/metrics`, fed by each cycle.
+    ui: serve::Live,
 }
 
 fn millis(t: Timestamp) -> i64 {
@@ -149,6 +153,8 @@ impl Daemon {
             no_data: BTreeSet::new(),
             alert_series: BTreeMap::new(),
             slo_series: BTreeMap::new(),
+            endpoint,
+            ui: serve::Live::default(),
         };
         daemon.use_specs(loaded);
         // The alerts firing when the daemon stopped are resent from the
@@ -192,6 +198,7 @@ impl Daemon {
             ])
             .set(owned as i64);
         self.specs = Arc::new(specs);
+        self.ui_load(&loaded);
         self.metrics
             .spec_files_invalid
             .set(loaded.broken.len() as i64);
@@ -216,6 +223,65 @@ impl Daemon {
             *d = lines;
         }
         self.loaded = loaded;
+    }
+
+    /// Puts this daemon's SLOs of `loaded` (its shard's) on the UI.
+    fn ui_load(&self, loaded: &Loaded) {
+        let files = loaded
+            .files
+            .iter()
+            .map(|(path, spec)| {
+                let mut spec = spec.clone();
+                spec.slos
+                    .retain(|slo| self.shard.owns(&slo.service, &slo.name));
+                let (source, places) = loaded.sources.get(path).cloned().unwrap_or_default();
+                serve::LoadedFile {
+                    path: path.clone(),
+                    source,
+                    spec,
+                    places,
+                }
+            })
+            .filter(|f| !f.spec.slos.is_empty())
+            .collect();
+        self.ui
+            .load(files, &self.endpoint, Arc::clone(&self.client));
+    }
+
+    /// Shows this cycle on the UI: its decisions (budgets between period
+    /// refreshes from the cache, as `/metrics` has them) and the ledger's
+    /// alert states.
+    fn ui_publish(&self, now: Timestamp, outcomes: &[evaluate::SloOutcome<'_>]) {
+        let results = outcomes
+            .iter()
+            .map(|o| {
+                let slo = o.slo;
+                let result = match &o.result {
+                    Ok(instances) => Ok(instances
+                        .iter()
+                        .map(|inst| {
+                            let mut inst = inst.clone();
+                            if inst.budget_remaining.is_none() {
+                                let ikey =
+                                    slo_core::instance::key(&slo.service, &slo.name, &inst.labels);
+                                inst.budget_remaining =
+                                    self.period_cache.get(&ikey).copied().flatten();
+                            }
+                            inst
+                        })
+                        .collect()),
+                    Err(e) => Err(e.to_string()),
+                };
+                ((slo.service.clone(), slo.name.clone()), result)
+            })
+            .collect();
+        let states = self
+            .state
+            .alerts
+            .records()
+            .map(|(k, r)| (k.to_owned(), r.state))
+            .collect();
+        self.ui.publish(millis(now), results, states);
     }
 
     /// Reloads the specs file by file: a file that became invalid keeps
@@ -345,6 +411,7 @@ impl Daemon {
                 .insert(key.clone(), (l, state_code(t.state)));
         }
         self.publish(&report.tracked, &kept);
+        self.ui_publish(now, &outcomes);
         self.metrics.alerts_held.set(report.held as i64);
         self.hand_over(changes);
         self.metrics.cycles.inc();
@@ -508,6 +575,7 @@ impl Daemon {
             Arc::clone(&self.ready),
             Arc::clone(&self.degraded),
             Arc::clone(&self.delivery.clock),
+            self.ui.router(),
             cancel.clone(),
         )
         .await?;

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use slo_core::load::SloPlace;
 use slo_core::spec::Spec;
 
 use crate::errors::Error;
@@ -35,6 +36,9 @@ pub struct Loaded {
     pub files: BTreeMap<PathBuf, Spec>,
     /// Broken files, in file order.
     pub broken: Vec<BrokenFile>,
+    /// The text of each good spec (or of the version kept) and where each
+    /// of its SLOs is defined, for the UI's source view.
+    pub sources: BTreeMap<PathBuf, (String, Vec<SloPlace>)>,
 }
 
 impl Loaded {
@@ -79,6 +83,8 @@ pub fn load(
                 match (&file.spec, file.diagnostics.iter().find(|d| d.is_error())) {
                     (Some(spec), None) => duplicate(spec, &path, &mut seen).err().or_else(|| {
                         out.files.insert(path.clone(), spec.clone());
+                        out.sources
+                            .insert(path.clone(), (file.source.clone(), file.places.clone()));
                         None
                     }),
                     (_, Some(d)) => Some(format!("{}:{d}", path.display())),
@@ -91,6 +97,9 @@ pub fn load(
             let kept_previous = old.is_some_and(|s| duplicate(s, &path, &mut seen).is_ok());
             if let (true, Some(old)) = (kept_previous, old) {
                 out.files.insert(path.clone(), old.clone());
+                if let Some(text) = previous.and_then(|p| p.sources.get(&path)) {
+                    out.sources.insert(path.clone(), text.clone());
+                }
             }
             tracing::error!(
                 file = %path.display(),

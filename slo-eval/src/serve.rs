@@ -15,10 +15,16 @@
 //! - `GET /api/v1/slos`: the cycle as JSON, with `eval --json`'s numbers.
 //! - `GET /api/v1/slos/{service}/{slo}/backtest?start=&end=&step=`: the
 //!   `backtest --json` document of that SLO.
+//!
+//! `slo-eval run` serves the same UI next to `/metrics` ([`Live`]), fed by
+//! the daemon's own cycles and alert states instead of evaluating.
 
 mod api;
 mod html;
+mod live;
 mod svg;
+
+pub(crate) use live::{Live, LoadedFile};
 
 use api::ApiError;
 
@@ -199,7 +205,10 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
             return Err(Error::Usage("give --prometheus URL or --data FILE".into()));
         }
     };
-    let ui = Arc::new(Ui::new(files, source)?);
+    let ui = Arc::new(Ui::new(files, source));
+    if ui.entries.is_empty() {
+        return Err(Error::Usage("no SLO in the spec files given".into()));
+    }
     command::runtime()?.block_on(async move {
         ui.evaluate().await;
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -229,7 +238,7 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
 }
 
 impl Ui {
-    fn new(spec_files: Vec<specs::SpecFile>, source: Source) -> Result<Self, Error> {
+    fn new(spec_files: Vec<specs::SpecFile>, source: Source) -> Self {
         let mut entries = Vec::new();
         let mut files = Vec::new();
         for f in spec_files {
@@ -248,17 +257,14 @@ impl Ui {
                 source: f.source,
             });
         }
-        if entries.is_empty() {
-            return Err(Error::Usage("no SLO in the spec files given".into()));
-        }
-        Ok(Self {
+        Self {
             entries,
             files,
             source,
             cycle: RwLock::new(Arc::new(Cycle::default())),
             ledger: Mutex::new(Ledger::default()),
             cache: Mutex::new(Vec::new()),
-        })
+        }
     }
 
     /// Evaluates every SLO and makes the result the current cycle.

@@ -249,6 +249,7 @@ pub async fn serve(
     ready: Arc<AtomicBool>,
     degraded: Degraded,
     clock: Arc<CycleClock>,
+    ui: Router,
     cancel: CancellationToken,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), Error> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -261,6 +262,8 @@ pub async fn serve(
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        // Every other path is the web UI.
+        .fallback_service(ui)
         .with_state(AppState {
             registry: Arc::new(registry),
             ready,

@@ -49,6 +49,44 @@ fn wait_cycles(d: &Daemon, n: f64) {
     d.wait_cycles(n, Duration::from_secs(30));
 }
 
+/// `run` serves the web UI on its listen address, from its own cycles: the
+/// firing page is on the list, the API and the detail page.
+fn the_ui_next_to_metrics_shows_the_page(daemon: &Daemon) {
+    let api = eventually(Duration::from_secs(10), || {
+        let (status, body) = get(&daemon.url("api/v1/slos"))?;
+        assert_eq!(status, 200, "{body}");
+        let doc: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        let slo = doc["slos"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["slo"] == "availability"))?
+            .clone();
+        (slo["alerts"][0]["state"] == "firing").then_some(slo)
+    });
+    let slo = api.unwrap_or_else(|| panic!("the UI's API never showed the page firing"));
+    assert_eq!(slo["service"], "checkout");
+    assert_eq!(slo["alerts"][0]["severity"], "page");
+    let (status, list) = get(&daemon.url("")).unwrap_or_else(|| panic!("no list page"));
+    assert_eq!(status, 200);
+    assert!(
+        list.contains("availability") && list.contains("firing"),
+        "{list}"
+    );
+    let (status, detail) =
+        get(&daemon.url("slos/checkout/availability")).unwrap_or_else(|| panic!("no detail"));
+    assert_eq!(status, 200, "{detail}");
+    assert!(
+        detail.contains("CheckoutBurn") || detail.contains("firing"),
+        "{detail}"
+    );
+    // The daemon's own endpoints are still its own.
+    let (status, metrics) = get(&daemon.url("metrics")).unwrap_or_else(|| panic!("no metrics"));
+    assert_eq!(status, 200);
+    assert!(metrics.contains("slo_eval_cycles_total"));
+    let (status, _) = get(&daemon.url("no/such/page")).unwrap_or_else(|| panic!("no answer"));
+    assert_eq!(status, 404);
+}
+
 #[test]
 fn an_incident_pages_once_across_kill_9_and_resolves_once() {
     let target = LiveTarget::start("checkout", 50.0);
@@ -98,6 +136,7 @@ fn an_incident_pages_once_across_kill_9_and_resolves_once() {
     );
     assert!(metric(&daemon, "slo_eval_alert_state").is_some_and(|v| v == 2.0));
     assert!(metric(&daemon, "slo_eval_burn_rate").is_some_and(|v| v > 10.0));
+    the_ui_next_to_metrics_shows_the_page(&daemon);
     let starts_at = first.json["alerts"][0]["startsAt"].clone();
 
     // kill -9, then restart on the same state: no second page.
