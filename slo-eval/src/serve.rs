@@ -237,6 +237,16 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
     })
 }
 
+/// The UI's router over recorded data evaluated at `at`: what `serve
+/// --data` serves, for the criterion bench of page views
+/// (`benches/benches/ui.rs`). Not a stable API.
+#[doc(hidden)]
+pub async fn router_over_data(files: Vec<specs::SpecFile>, data: Dataset, at: Timestamp) -> Router {
+    let ui = Arc::new(Ui::new(files, Source::Data(data, at)));
+    ui.evaluate().await;
+    router(ui)
+}
+
 impl Ui {
     fn new(spec_files: Vec<specs::SpecFile>, source: Source) -> Self {
         let mut entries = Vec::new();
