@@ -12,7 +12,7 @@ set -euo pipefail
 n=${1:-1000}
 hours=${2:-74}
 step=${3:-60}
-cycles=${CYCLES:-4}
+cycles=${CYCLES:-10}  # the direct mode asks the period every 5 min: cover one
 modes=${MODES:-direct incremental}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here="$root/benches/daemon-cost"

@@ -352,3 +352,35 @@ fn group_by_replays_each_instance_on_its_own() {
         Some(1.0)
     );
 }
+
+/// The traffic graph's points are the shortest window's measurement: 10
+/// requests/s, and the error ratio of the incident once the window is
+/// inside it; absent without `burn_rates`.
+#[test]
+fn traffic_is_the_shortest_windows_rate_and_error_ratio() {
+    let slo = slo(99.9, "");
+    let t0 = 3 * DAY;
+    let data = requests(0, t0 + 2 * HOUR, SCRAPE, 10.0, |t| {
+        if t > t0 + HOUR { 0.25 } else { 0.0 }
+    });
+    let mut options = Options::new(t0, t0 + 2 * HOUR);
+    let report = backtest::backtest(&slo, &data, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.instances[0].traffic.is_none());
+    options.burn_rates = true;
+    let report = backtest::backtest(&slo, &data, &options).unwrap_or_else(|e| panic!("{e}"));
+    let traffic = report.instances[0]
+        .traffic
+        .as_ref()
+        .unwrap_or_else(|| panic!("no traffic"));
+    assert_eq!(traffic.window, Duration::from_mins(5));
+    assert_eq!(traffic.points.len(), 121, "one point per step with data");
+    for &(t, rate, ratio) in &traffic.points {
+        let rate = rate.unwrap_or(f64::NAN);
+        assert!((rate - 10.0).abs() < 0.5, "{t}: {rate} requests/s");
+        if t <= t0 + HOUR {
+            assert_eq!(ratio, 0.0, "{t}");
+        } else if t >= t0 + HOUR + 6 * MIN {
+            assert!((ratio - 0.25).abs() < 0.01, "{t}: {ratio}");
+        }
+    }
+}

@@ -110,6 +110,7 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
         // The plot's lines are not part of the report.
         for inst in reports.iter_mut().flat_map(|r| &mut r.instances) {
             inst.burn_rates.clear();
+            inst.traffic = None;
         }
     }
     let doc = Document {

@@ -623,6 +623,17 @@ fn page_views_read_the_cycle_from_memory_and_graphs_are_fetched_once(prom: &Prom
     let (status, page) = served.get(detail);
     assert_eq!(status, 200);
     assert!(page.contains("<path class=\"line\""), "{page}");
+    // Traffic next to the burn rates, from the same replay (no more fetches).
+    for chart in [
+        "availability requests per second over 5m",
+        "availability error ratio over 5m",
+    ] {
+        let at = page
+            .find(&format!("aria-label=\"{chart}\""))
+            .unwrap_or_else(|| panic!("no chart {chart:?}"));
+        let figure = &page[at..at + page[at..].find("</figure>").unwrap_or(0)];
+        assert!(figure.contains("<path class=\"line\" d=\"M"), "{figure}");
+    }
     let fetched = counts();
     let range_queries = fetched.1 - before.1;
     // Errors and total of one SLO over 6 hours and the 3d warm-up (under

@@ -277,6 +277,22 @@ pub struct InstanceReport {
     /// first) and its burn rate at every step that measured one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub burn_rates: Vec<BurnRateLine>,
+    /// With [`Options::burn_rates`]: the shortest window's traffic and
+    /// error ratio at every step that measured one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<Traffic>,
+}
+
+/// The shortest window's measurements over the replay: request rate and
+/// error ratio, what a traffic graph draws.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Traffic {
+    /// The window (the policy's shortest).
+    pub window: Duration,
+    /// `(time, events per second, error ratio)` at every step where the
+    /// window had traffic; the rate is absent for a `raw` SLI, which
+    /// counts no events.
+    pub points: Vec<(Timestamp, Option<f64>, f64)>,
 }
 
 /// One window's burn rate over the replay.

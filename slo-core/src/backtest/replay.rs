@@ -15,7 +15,7 @@ use crate::time::Timestamp;
 use super::score::Scorer;
 use super::{
     AlertInterval, BudgetPoint, BurnRateLine, IncidentOutcome, Incidents, InstanceReport,
-    MAX_STEPS, Options, Significance, budget_spent, events_between, millis,
+    MAX_STEPS, Options, Significance, Traffic, budget_spent, events_between, millis,
 };
 
 /// Replays one SLO over instances, keeping its working memory between
@@ -127,7 +127,33 @@ impl<'a> Replayer<'a> {
             } else {
                 Vec::new()
             },
+            traffic: self
+                .options
+                .burn_rates
+                .then(|| self.traffic(inst.counts))
+                .flatten(),
         }
+    }
+
+    /// The shortest window's event rate and error ratio at every step with
+    /// traffic.
+    fn traffic(&self, counts: Counts) -> Option<Traffic> {
+        let w = (0..self.sums.windows()).min_by_key(|&w| self.sums.window(w))?;
+        let window = self.sums.window(w)?;
+        let seconds = window.as_millis() as f64 / 1000.0;
+        let points = (0..self.steps.len())
+            .filter_map(|k| {
+                let m = self.measure(w, k, counts)?;
+                m.error_ratio.is_finite().then(|| {
+                    (
+                        self.steps.at(k),
+                        m.events.map(|e| e / seconds),
+                        m.error_ratio,
+                    )
+                })
+            })
+            .collect();
+        Some(Traffic { window, points })
     }
 
     /// Each pair's long window's burn rate at every step with traffic.

@@ -648,6 +648,31 @@ fn graphs(
             (report.start, report.end),
         ));
     }
+    if let Some(traffic) = &ir.traffic {
+        let span = (report.start, report.end);
+        let rate: Vec<(i64, f64)> = traffic
+            .points
+            .iter()
+            .filter_map(|&(t, r, _)| Some((t, r?)))
+            .collect();
+        if !rate.is_empty() {
+            b.push_str(&svg::linear_chart(
+                &format!("{} requests per second over {}", slo.name, traffic.window),
+                &rate,
+                span,
+                "events/s",
+                false,
+            ));
+        }
+        let ratio: Vec<(i64, f64)> = traffic.points.iter().map(|&(t, _, e)| (t, e)).collect();
+        b.push_str(&svg::linear_chart(
+            &format!("{} error ratio over {}", slo.name, traffic.window),
+            &ratio,
+            span,
+            "error ratio",
+            true,
+        ));
+    }
     if !ir.budget.is_empty() {
         let points: Vec<(i64, f64)> = ir
             .budget

@@ -256,3 +256,69 @@ pub(super) fn budget_chart(
     close(&mut b, title);
     b
 }
+
+/// A quantity over `[t0, t1]` on a linear scale from zero to a round
+/// maximum: request rate (`unit` "requests/s") or error ratio (`percent`).
+pub(super) fn linear_chart(
+    title: &str,
+    points: &[(Timestamp, f64)],
+    (t0, t1): (Timestamp, Timestamp),
+    unit: &str,
+    percent: bool,
+) -> String {
+    let scale = if percent { 100.0 } else { 1.0 };
+    let top = points
+        .iter()
+        .map(|p| p.1 * scale)
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max);
+    // A round tick step giving at most five ticks above zero.
+    let step = {
+        let raw = (top / 5.0).max(f64::MIN_POSITIVE);
+        let mag = 10f64.powf(raw.log10().floor());
+        [1.0, 2.0, 5.0, 10.0]
+            .into_iter()
+            .map(|m| m * mag)
+            .find(|s| *s >= raw)
+            .unwrap_or(10.0 * mag)
+    };
+    let hi = if top > 0.0 {
+        (top / step).ceil() * step
+    } else {
+        1.0
+    };
+    let bottom = HEIGHT - BOTTOM;
+    let y = move |v: f64| bottom - (v * scale).clamp(0.0, hi) / hi * (bottom - TOP);
+    let f = Frame {
+        t0,
+        t1,
+        y: Box::new(y),
+    };
+    let mut b = String::new();
+    open(&mut b, title, "traffic");
+    let mut k = 0;
+    while k as f64 * step <= hi + step * 1e-9 && k <= 10 {
+        let v = k as f64 * step;
+        let yy = (f.y)(v / scale);
+        let _ = writeln!(
+            b,
+            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}{}</text>",
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            yy + 4.0,
+            slo_core::num::format((v * 1e6).round() / 1e6),
+            if percent { "%" } else { "" }
+        );
+        k += 1;
+    }
+    x_axis(&mut b, &f);
+    b.push_str(&path(&f, points, "line"));
+    let _ = writeln!(
+        b,
+        "<text class=\"unit\" x=\"{LEFT}\" y=\"{:.1}\">{}, UTC</text>",
+        TOP - 4.0,
+        esc(unit)
+    );
+    close(&mut b, title);
+    b
+}
