@@ -263,7 +263,7 @@ fn default_policy_keeps_three_days_of_steps_and_hour_buckets_beyond() {
     let period = answers[&Part::PeriodTotal][0].1;
     assert!((86_400.0..=86_400.0 + 110.0).contains(&period), "{period}");
     // Raw windows are asked directly; the derived ones and the period are not.
-    let raw: Vec<String> = steps::raw_queries(slo)
+    let raw: Vec<String> = steps::raw_queries(slo, true)
         .iter()
         .map(|(p, _)| format!("{p:?}"))
         .collect();

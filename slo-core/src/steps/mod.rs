@@ -90,9 +90,10 @@ pub fn step_queries(slo: &Slo) -> Option<(String, String)> {
 }
 
 /// The queries still asked directly each cycle: the windows read from the
-/// raw series (every window for SLIs the steps do not apply to).
-pub fn raw_queries(slo: &Slo) -> Vec<(Part, String)> {
-    let all = evaluation::queries(slo, !applies(slo));
+/// raw series (every window, and with `with_period` the period, for SLIs
+/// the steps do not apply to).
+pub fn raw_queries(slo: &Slo, with_period: bool) -> Vec<(Part, String)> {
+    let all = evaluation::queries(slo, with_period);
     if !applies(slo) {
         return all;
     }
