@@ -171,3 +171,28 @@ pub enum ShardError {
         count: u32,
     },
 }
+
+/// Why persisted steps ([`crate::steps`]) cannot be read back.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StepsError {
+    /// Not a steps file (wrong magic bytes).
+    #[error("not a steps file (its first bytes are not `SLOSTEPS`)")]
+    NotSteps,
+    /// Written by another format version.
+    #[error("steps file version {found}, this release reads version {expected}")]
+    Version {
+        /// The version in the file.
+        found: u8,
+        /// The version this release reads.
+        expected: u8,
+    },
+    /// Cut short or inconsistent.
+    #[error("corrupt steps file at byte {at}: {what}")]
+    Corrupt {
+        /// Where the reader stopped.
+        at: usize,
+        /// What was wrong.
+        what: String,
+    },
+}

@@ -19,7 +19,8 @@
 //!   their answers mean per instance ([`instance`]); [`batch`] packs many
 //!   queries into one request; [`ledger`] keeps every alert's state across
 //!   cycles (holds, sweeps, the notifications owed), rendering labels and
-//!   annotations with [`template`]; [`shard`] splits SLOs over a fleet.
+//!   annotations with [`template`]; [`shard`] splits SLOs over a fleet;
+//!   [`steps`] keeps the daemon's long windows as sums of 5m steps.
 //!   The `slo-eval` daemon is a loop of queries and deliveries around them.
 //! - **Replaying.** [`backtest`] replays a policy over recorded history
 //!   ([`openmetrics`] text read into a [`dataset`]) and scores its alerts
@@ -83,6 +84,7 @@ pub mod selector;
 pub mod series;
 pub mod shard;
 pub mod spec;
+pub mod steps;
 pub mod template;
 pub mod time;
 pub mod yaml;

@@ -31,6 +31,7 @@
 //! external_url: http://slo-eval.example    # generatorURL of alerts
 //! strict: false     # true: refuse to start (or reload) if any spec file is invalid
 //! shard: {index: 0, count: 2}   # optional: this daemon's share of the SLOs
+//! evaluation: incremental        # default; `direct` queries every window every cycle
 //! ```
 //!
 //! Secrets are read from files or environment variables named here, never
@@ -83,6 +84,22 @@ pub struct Config {
     /// This daemon's share of the SLOs in a fleet over one TSDB (absent:
     /// every SLO). Replicas of one shard send identical alerts.
     pub shard: Option<ShardConfig>,
+    /// How the daemon evaluates: `incremental` (default; long windows and
+    /// the period from 5m steps kept in memory) or `direct` (every window
+    /// queried every cycle, as `eval` does).
+    #[serde(default)]
+    pub evaluation: Evaluation,
+}
+
+/// `evaluation: incremental|direct` ([`crate::incremental`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Evaluation {
+    /// Windows above 1h and the period from 5m steps fetched once each.
+    #[default]
+    Incremental,
+    /// Every window's queries every cycle.
+    Direct,
 }
 
 /// `shard: {index, count}`: evaluate only the SLOs that hash to `index` of

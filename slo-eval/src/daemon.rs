@@ -1,6 +1,8 @@
 //! `slo-eval run`: the alerting daemon.
 //!
-//! Every interval it evaluates each SLO ([`crate::evaluate`]),
+//! Every interval it evaluates each SLO (incrementally by default, long
+//! windows from 5m steps kept in memory: [`crate::incremental`]; or
+//! directly, [`crate::evaluate`]),
 //! advances each alert's state machine ([`slo_core::alert::AlertState`]),
 //! and delivers:
 //!
@@ -38,11 +40,12 @@ use slo_core::shard::Shard;
 use slo_core::spec::{Slo, Spec};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, Evaluation};
 use crate::daemon_alerts::{self as alerts, slo_labels, state_code};
 use crate::daemon_specs::{self, Loaded};
 use crate::delivery::{CycleClock, Delivery, Settings};
 use crate::errors::Error;
+use crate::incremental::{self, Incremental};
 use crate::notify::{Alert, Notifier};
 use crate::prometheus::{Client, Endpoint};
 use crate::report::Reporter;
@@ -91,6 +94,10 @@ pub struct Daemon {
     endpoint: Endpoint,
     /// The web UI served next to `/metrics`, fed by each cycle.
     ui: serve::Live,
+    /// The steps of incremental evaluation (`None`: direct).
+    steps: Option<Incremental>,
+    /// The instances the last cycle evaluated.
+    evaluated: Vec<InstanceResult>,
 }
 
 fn millis(t: Timestamp) -> i64 {
@@ -120,6 +127,8 @@ impl Daemon {
             });
         }
         let state = State::load(&config.state_file)?;
+        let steps = (config.evaluation == Evaluation::Incremental)
+            .then(|| Incremental::load(&incremental::steps_file(&config.state_file)));
         let interval = config.interval.to_std();
         let resend_every = config.resend_interval();
         // A cycle may legitimately take its queries' timeout; three
@@ -155,6 +164,8 @@ impl Daemon {
             slo_series: BTreeMap::new(),
             endpoint,
             ui: serve::Live::default(),
+            steps,
+            evaluated: Vec::new(),
         };
         daemon.use_specs(loaded);
         // The alerts firing when the daemon stopped are resent from the
@@ -329,18 +340,36 @@ impl Daemon {
         let with_period = self
             .last_period
             .is_none_or(|t| t.elapsed() >= PERIOD_REFRESH);
-        let evaluated = evaluate::evaluate_batched(
-            &self.client,
-            &slos,
-            Some(millis(now) as f64 / 1000.0),
-            self.config.prometheus.concurrency,
-            with_period,
-            evaluate::Batching {
-                queries: self.config.prometheus.batch_size,
-                ..evaluate::Batching::default()
-            },
-        )
-        .await;
+        let batching = evaluate::Batching {
+            queries: self.config.prometheus.batch_size,
+            ..evaluate::Batching::default()
+        };
+        let concurrency = self.config.prometheus.concurrency;
+        let evaluated = match self.steps.as_mut() {
+            Some(steps) => {
+                steps
+                    .evaluate(
+                        &self.client,
+                        &slos,
+                        millis(now),
+                        concurrency,
+                        batching,
+                        with_period,
+                    )
+                    .await
+            }
+            None => {
+                evaluate::evaluate_batched(
+                    &self.client,
+                    &slos,
+                    Some(millis(now) as f64 / 1000.0),
+                    concurrency,
+                    with_period,
+                    batching,
+                )
+                .await
+            }
+        };
         let outcomes = evaluated.outcomes;
         if with_period {
             self.last_period = Some(Instant::now());
@@ -364,6 +393,7 @@ impl Daemon {
         );
         // SLOs whose metric series keep their last values (failed queries).
         let mut kept: BTreeSet<String> = BTreeSet::new();
+        self.evaluated.clear();
         for outcome in &outcomes {
             let slo = outcome.slo;
             let id = slo_id(slo);
@@ -377,9 +407,13 @@ impl Daemon {
                     self.forget_series(&id);
                     // Tracked even without instances, to be removed with the SLO.
                     self.slo_series.entry(id.clone()).or_default();
+                    // Steps give the period every cycle.
+                    let period =
+                        with_period || (self.steps.is_some() && slo_core::steps::applies(slo));
                     for inst in instances {
-                        self.write_series(slo, inst, with_period);
+                        self.write_series(slo, inst, period);
                     }
+                    self.evaluated.extend(instances.iter().cloned());
                     self.note_no_data(slo, instances);
                     self.metrics
                         .last_evaluation
@@ -414,6 +448,7 @@ impl Daemon {
         self.ui_publish(now, &outcomes);
         self.metrics.alerts_held.set(report.held as i64);
         self.hand_over(changes);
+        self.save_steps();
         self.metrics.cycles.inc();
         self.metrics.cycle_queries.set(evaluated.queries as i64);
         self.metrics.cycle_requests.set(evaluated.requests as i64);
@@ -423,6 +458,33 @@ impl Daemon {
         self.ready.store(true, Ordering::Relaxed);
         self.delivery.clock.completed(Timestamp::now());
         Ok(())
+    }
+
+    /// The instances the last cycle evaluated (SLOs whose queries failed
+    /// are absent).
+    pub fn evaluated(&self) -> &[InstanceResult] {
+        &self.evaluated
+    }
+
+    /// What the daemon exports.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Saves the steps when they changed, and exports what they hold; a
+    /// failure is logged and counted, never fatal (a restart refills).
+    fn save_steps(&mut self) {
+        let Some(steps) = self.steps.as_mut() else {
+            return;
+        };
+        let stats = steps.stats();
+        self.metrics.steps_missing.set(stats.missing as i64);
+        self.metrics.steps_bytes.set(stats.bytes as i64);
+        let path = incremental::steps_file(&self.config.state_file);
+        if let Err(e) = steps.save(&path) {
+            self.delivery.metrics.state_save_failures.inc();
+            tracing::error!(error = %e, "cannot save the steps; evaluation goes on");
+        }
     }
 
     /// Removes the burn-rate, error-ratio and budget series last written
@@ -613,6 +675,7 @@ impl Daemon {
         }
         self.state.outbox = self.delivery.snapshot();
         self.state.save(&self.config.state_file)?;
+        self.save_steps();
         self.delivery.shutdown().await;
         let _ = server.await;
         tracing::info!("slo-eval daemon stopped; state saved");

@@ -7,6 +7,7 @@
 //! An SLO whose queries fail is reported as failed as a whole: a decision on
 //! half the windows could page or resolve wrongly.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -19,7 +20,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::errors::QueryError;
-use crate::prometheus::{Client, Sample};
+use crate::prometheus::{Client, RangeSeries, Sample};
 
 /// How queries are grouped into requests ([`slo_core::batch`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,11 +147,44 @@ async fn ask_all(
     with_period: bool,
     batching: Batching,
 ) -> Round {
+    let asked = ask_instant(client, slos, at, limiter, batching, |slo| {
+        evaluation::queries(slo, with_period)
+    })
+    .await;
+    let outcomes = slos
+        .iter()
+        .zip(asked.answers)
+        .map(|(slo, answers)| answers.map(|a| evaluation::assemble(slo, &a)))
+        .collect();
+    Round {
+        outcomes,
+        queries: asked.queries,
+        requests: asked.requests,
+    }
+}
+
+/// Each SLO's answers (or its first failure), and what asking cost.
+pub(crate) struct Asked {
+    pub answers: Vec<Result<Answers, QueryError>>,
+    pub queries: usize,
+    pub requests: usize,
+}
+
+/// Asks the queries `queries_of` gives for each SLO of `slos` as instant
+/// queries at `at`, in bounded batches, `limiter` requests at a time.
+pub(crate) async fn ask_instant(
+    client: &Arc<Client>,
+    slos: &[&Slo],
+    at: Option<f64>,
+    limiter: &Arc<Semaphore>,
+    batching: Batching,
+    queries_of: impl Fn(&Slo) -> Vec<(Part, String)>,
+) -> Asked {
     let jobs: Vec<(usize, Part, String)> = slos
         .iter()
         .enumerate()
         .flat_map(|(i, slo)| {
-            evaluation::queries(slo, with_period)
+            queries_of(slo)
                 .into_iter()
                 .map(move |(part, q)| (i, part, q))
         })
@@ -163,7 +197,12 @@ async fn ask_all(
         let limiter = Arc::clone(limiter);
         set.spawn(async move {
             let _permit = limiter.acquire_owned().await;
-            (range.start, ask(&client, &queries, at).await)
+            let asked = ask(&queries, |q| {
+                let client = Arc::clone(&client);
+                async move { client.query(&q, at).await }
+            })
+            .await;
+            (range.start, asked)
         });
     }
     let mut answers: Vec<Answers> = slos.iter().map(|_| Answers::new()).collect();
@@ -197,23 +236,40 @@ async fn ask_all(
             failed[*i].get_or_insert(QueryError::Decode("query task died".into()));
         }
     }
-    let outcomes = slos
-        .iter()
-        .zip(answers)
-        .zip(failed)
-        .map(|((slo, answers), failed)| match failed {
-            Some(e) => Err(e),
-            None => Ok(evaluation::assemble(slo, &answers)),
-        })
-        .collect();
-    Round {
-        outcomes,
+    Asked {
+        answers: answers
+            .into_iter()
+            .zip(failed)
+            .map(|(a, f)| match f {
+                Some(e) => Err(e),
+                None => Ok(a),
+            })
+            .collect(),
         queries: jobs.len(),
         requests,
     }
 }
 
-/// Asks `queries` in one request ([`batch::combine`]); when that fails
+/// A series of an answer, whose labels carry the batch's tag.
+pub(crate) trait Tagged {
+    /// Its labels.
+    fn labels_mut(&mut self) -> &mut BTreeMap<String, String>;
+}
+
+impl Tagged for Sample {
+    fn labels_mut(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self.labels
+    }
+}
+
+impl Tagged for RangeSeries {
+    fn labels_mut(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self.labels
+    }
+}
+
+/// Asks `queries` in one request ([`batch::combine`], sent by `fetch`, an
+/// instant or a range query); when that fails
 /// because of what was asked (Prometheus answers 400 bad data or 422 an
 /// execution error, e.g. too many samples), asks each half on its own, down
 /// to single queries, so a broken or costly query fails alone. Any other
@@ -221,13 +277,14 @@ async fn ask_all(
 /// splitting would only multiply requests to a server that is down.
 /// Returns each query's result and the requests sent (at most
 /// `2 x queries - 1`).
-async fn ask(
-    client: &Client,
+pub(crate) async fn ask<T: Tagged, F>(
     queries: &[String],
-    at: Option<f64>,
-) -> (Vec<Result<Vec<Sample>, QueryError>>, usize) {
-    let mut out: Vec<Option<Result<Vec<Sample>, QueryError>>> =
-        queries.iter().map(|_| None).collect();
+    fetch: impl Fn(String) -> F,
+) -> (Vec<Result<Vec<T>, QueryError>>, usize)
+where
+    F: Future<Output = Result<Vec<T>, QueryError>>,
+{
+    let mut out: Vec<Option<Result<Vec<T>, QueryError>>> = queries.iter().map(|_| None).collect();
     // Ranges of `queries` still to ask, the whole batch first.
     let mut pending: Vec<std::ops::Range<usize>> = Vec::new();
     pending.push(0..queries.len());
@@ -238,12 +295,12 @@ async fn ask(
         }
         let texts: Vec<&str> = queries[range.clone()].iter().map(String::as_str).collect();
         requests += 1;
-        match client.query(&batch::combine(&texts), at).await {
+        match fetch(batch::combine(&texts)).await {
             Ok(samples) if range.len() == 1 => out[range.start] = Some(Ok(samples)),
             Ok(samples) => {
-                let mut per: Vec<Vec<Sample>> = range.clone().map(|_| Vec::new()).collect();
+                let mut per: Vec<Vec<T>> = range.clone().map(|_| Vec::new()).collect();
                 for mut s in samples {
-                    if let Some(list) = batch::untag(&mut s.labels).and_then(|k| per.get_mut(k)) {
+                    if let Some(list) = batch::untag(s.labels_mut()).and_then(|k| per.get_mut(k)) {
                         list.push(s);
                     }
                 }

@@ -24,6 +24,7 @@ pub mod eval;
 pub mod evaluate;
 pub mod explain;
 pub mod generate;
+pub mod incremental;
 pub mod notify;
 pub mod prometheus;
 pub mod report;

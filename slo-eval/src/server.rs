@@ -51,6 +51,11 @@ pub struct Metrics {
     pub cycle_requests: Gauge,
     /// Evaluation cycles run.
     pub cycles: Counter,
+    /// Incremental evaluation: 5m steps not fetched yet (the back-fill's
+    /// progress; 0 once filled, between cycles).
+    pub steps_missing: Gauge,
+    /// Incremental evaluation: bytes of step values held in memory.
+    pub steps_bytes: Gauge,
     /// SLO evaluations that failed, per SLO.
     pub failures: Family<LabelSet, Counter>,
     /// Webhook notifications dropped because a queue was full.
@@ -117,6 +122,16 @@ impl Metrics {
             self.cycle_requests.clone(),
         );
         r.register("cycles", "Evaluation cycles run", self.cycles.clone());
+        r.register(
+            "steps_missing",
+            "5m steps not fetched yet (incremental evaluation)",
+            self.steps_missing.clone(),
+        );
+        r.register(
+            "steps_bytes",
+            "Bytes of 5m step values held (incremental evaluation)",
+            self.steps_bytes.clone(),
+        );
         r.register(
             "evaluation_failures",
             "SLO evaluations that failed",

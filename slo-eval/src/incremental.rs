@@ -1,0 +1,357 @@
+//! The daemon's incremental evaluation (`evaluation: incremental`, the
+//! default): per cycle, the windows up to 1h as instant queries (as in
+//! direct mode), and the long windows and the period from 5m steps kept in
+//! memory ([`slo_core::steps`]), the construction of the generated rules.
+//! Only the steps not fetched yet are asked, as range queries
+//! (`query_range`, `step=5m`) of the batched step queries: one point per
+//! SLO and 5 minutes in the steady state; at start (and after a Prometheus
+//! outage) a back-fill from history, a day per request, at most
+//! [`FILL_CHUNKS_PER_CYCLE`] days per cycle, newest first, progress logged.
+//!
+//! Raw SLIs and `slices` SLIs keep their direct queries. The steps are
+//! persisted next to the state file ([`steps_file`]), so a restart only
+//! fetches the steps it missed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use slo_core::batch;
+use slo_core::evaluation;
+use slo_core::ledger::slo_id;
+use slo_core::spec::{Labels, Slo};
+use slo_core::steps::{self, STEP_MS, Store};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::errors::{Error, QueryError};
+use crate::evaluate::{self, Batching, Evaluated, SloOutcome};
+use crate::prometheus::{Client, RangeSeries};
+
+/// How long after a 5m boundary its step is fetched. A step is fetched
+/// once and kept: fetched before the scrapes stamped in it are ingested
+/// (a scrape is stamped when it starts and appended when it ends, within
+/// its timeout, 10s by default), it would miss events for good. A minute
+/// covers scrape intervals and timeouts up to a minute; the long windows
+/// it delays are 6h and more.
+pub const STEP_SETTLE_MS: i64 = 60_000;
+/// Steps per back-fill request: a day.
+pub const FILL_CHUNK_STEPS: i64 = 288;
+/// Back-fill days asked per cycle (a 30d period fills in one cycle; more
+/// history waits for the next ones).
+pub const FILL_CHUNKS_PER_CYCLE: usize = 32;
+
+/// The steps file beside the state file: `<state file>.steps`.
+pub fn steps_file(state_file: &Path) -> PathBuf {
+    let mut name = state_file
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".steps");
+    state_file.with_file_name(name)
+}
+
+/// Every SLO's steps, by SLO id.
+#[derive(Debug, Default)]
+pub struct Incremental {
+    stores: BTreeMap<String, Store>,
+    /// Changed since the last save.
+    dirty: bool,
+}
+
+/// What the steps hold, for `/metrics` and logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Steps not fetched yet, over every SLO.
+    pub missing: usize,
+    /// Instances held.
+    pub instances: usize,
+    /// Bytes of step values held.
+    pub bytes: usize,
+}
+
+/// An SLO asking for steps: its index, its bad and total step queries.
+type Asker = (usize, String, String);
+
+/// One back-fill request's worth: a range of steps and who asks it.
+struct Chunk {
+    start: i64,
+    end: i64,
+    slos: Vec<Asker>,
+}
+
+impl Incremental {
+    /// Reads the steps file; a missing one is a fresh start, a corrupt or
+    /// older one is logged and refilled from Prometheus.
+    pub fn load(path: &Path) -> Self {
+        let stores = match std::fs::read(path) {
+            Ok(bytes) => match steps::decode(&bytes) {
+                Ok(stores) => stores,
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "cannot read the steps file; refilling from Prometheus");
+                    BTreeMap::new()
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "cannot read the steps file; refilling from Prometheus");
+                BTreeMap::new()
+            }
+        };
+        if !stores.is_empty() {
+            tracing::info!(file = %path.display(), slos = stores.len(), "steps loaded");
+        }
+        Self {
+            stores,
+            dirty: false,
+        }
+    }
+
+    /// Writes the steps atomically when they changed since the last save.
+    pub fn save(&mut self, path: &Path) -> Result<(), Error> {
+        if !self.dirty {
+            return Ok(());
+        }
+        crate::state::write_atomic(path, &steps::encode(&self.stores))?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// What the steps hold now.
+    pub fn stats(&self) -> Stats {
+        let mut s = Stats::default();
+        for store in self.stores.values() {
+            s.missing += store.missing().len();
+            s.instances += store.instances();
+            s.bytes += store.value_bytes();
+        }
+        s
+    }
+
+    /// Puts a store in place for each SLO that has steps, advanced to the
+    /// last settled step; drops those of SLOs gone or changed.
+    fn prepare(&mut self, slos: &[&Slo], now_ms: i64) {
+        let ids: BTreeSet<String> = slos.iter().map(|s| slo_id(s)).collect();
+        let before = self.stores.len();
+        self.stores.retain(|id, _| ids.contains(id));
+        self.dirty |= self.stores.len() != before;
+        let head = steps::last_step(now_ms, STEP_SETTLE_MS);
+        for slo in slos {
+            let Some(fresh) = Store::new(slo) else {
+                continue;
+            };
+            let store = self
+                .stores
+                .entry(slo_id(slo))
+                .or_insert_with(|| fresh.clone());
+            if store.key() != fresh.key() {
+                tracing::info!(service = %slo.service, slo = %slo.name, "queries changed: its steps are fetched again");
+                *store = fresh;
+                self.dirty = true;
+            }
+            store.advance(head);
+        }
+    }
+
+    /// The back-fill requests of this cycle: per day (steps `(d, d + 1d]`)
+    /// each SLO's missing steps from its first to its last, SLOs asking
+    /// the same range together; newest days first, at most
+    /// [`FILL_CHUNKS_PER_CYCLE`] days.
+    fn plan(&self, slos: &[&Slo]) -> Vec<Chunk> {
+        let day = FILL_CHUNK_STEPS * STEP_MS;
+        let mut by_range: BTreeMap<(i64, i64), Vec<Asker>> = BTreeMap::new();
+        for (i, slo) in slos.iter().enumerate() {
+            let (Some(store), Some((bad, total))) =
+                (self.stores.get(&slo_id(slo)), steps::step_queries(slo))
+            else {
+                continue;
+            };
+            let mut days: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+            for t in store.missing() {
+                let d = (t - STEP_MS).div_euclid(day);
+                let r = days.entry(d).or_insert((t, t));
+                r.0 = r.0.min(t);
+                r.1 = r.1.max(t);
+            }
+            for range in days.into_values() {
+                by_range
+                    .entry(range)
+                    .or_default()
+                    .push((i, bad.clone(), total.clone()));
+            }
+        }
+        let days: BTreeSet<i64> = by_range
+            .keys()
+            .map(|(s, _)| (s - STEP_MS).div_euclid(day))
+            .collect();
+        let kept: BTreeSet<i64> = days.into_iter().rev().take(FILL_CHUNKS_PER_CYCLE).collect();
+        let mut out: Vec<Chunk> = by_range
+            .into_iter()
+            .filter(|((s, _), _)| kept.contains(&(s - STEP_MS).div_euclid(day)))
+            .map(|((start, end), slos)| Chunk { start, end, slos })
+            .collect();
+        out.sort_by_key(|c| std::cmp::Reverse(c.end));
+        out
+    }
+
+    /// Fetches the planned steps and records them. Returns each SLO's
+    /// first failure (its steps stay missing), the queries and requests.
+    async fn fill(
+        &mut self,
+        client: &Arc<Client>,
+        slos: &[&Slo],
+        limiter: &Arc<Semaphore>,
+        batching: Batching,
+    ) -> (BTreeMap<usize, QueryError>, usize, usize) {
+        let chunks = self.plan(slos);
+        let mut failed: BTreeMap<usize, QueryError> = BTreeMap::new();
+        if chunks.is_empty() {
+            return (failed, 0, 0);
+        }
+        let backfill = chunks.iter().any(|c| c.end > c.start);
+        let missing = self.stats().missing;
+        if backfill {
+            tracing::info!(
+                missing_steps = missing,
+                requests_at_least = chunks.len(),
+                "filling steps from history"
+            );
+        }
+        let mut set = JoinSet::new();
+        let mut queries = 0;
+        for (c, chunk) in chunks.iter().enumerate() {
+            // Bad and total of each SLO, side by side.
+            let texts: Vec<String> = chunk
+                .slos
+                .iter()
+                .flat_map(|(_, b, t)| [b.clone(), t.clone()])
+                .collect();
+            queries += texts.len();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            for range in batch::pack(&refs, batching.queries, batching.bytes) {
+                let batch: Vec<String> = texts[range.clone()].to_vec();
+                let client = Arc::clone(client);
+                let limiter = Arc::clone(limiter);
+                let (start, end) = (chunk.start as f64 / 1000.0, chunk.end as f64 / 1000.0);
+                set.spawn(async move {
+                    let _permit = limiter.acquire_owned().await;
+                    let asked = evaluate::ask(&batch, |q| {
+                        let client = Arc::clone(&client);
+                        async move {
+                            client
+                                .query_range(&q, start, end, STEP_MS as f64 / 1000.0)
+                                .await
+                        }
+                    })
+                    .await;
+                    (c, range.start, asked)
+                });
+            }
+        }
+        let mut results: BTreeMap<(usize, usize), Result<Vec<RangeSeries>, QueryError>> =
+            BTreeMap::new();
+        let mut requests = 0;
+        while let Some(joined) = set.join_next().await {
+            let Ok((c, first, (answers, sent))) = joined else {
+                continue;
+            };
+            requests += sent;
+            for (k, r) in answers.into_iter().enumerate() {
+                results.insert((c, first + k), r);
+            }
+        }
+        for (c, chunk) in chunks.iter().enumerate() {
+            for (k, (i, _, _)) in chunk.slos.iter().enumerate() {
+                let mut take = |j: usize| {
+                    results
+                        .remove(&(c, j))
+                        .unwrap_or_else(|| Err(QueryError::Decode("query task died".into())))
+                };
+                let (bad, total) = match (take(2 * k), take(2 * k + 1)) {
+                    (Ok(b), Ok(t)) => (b, t),
+                    (Err(e), _) | (_, Err(e)) => {
+                        failed.entry(*i).or_insert(e);
+                        continue;
+                    }
+                };
+                let Some(store) = self.stores.get_mut(&slo_id(slos[*i])) else {
+                    continue;
+                };
+                let (bad, total) = (at_steps(bad), at_steps(total));
+                for t in (chunk.start..=chunk.end).step_by(STEP_MS as usize) {
+                    let none = Vec::new();
+                    let b = bad.get(&t).unwrap_or(&none);
+                    let v = total.get(&t).unwrap_or(&none);
+                    self.dirty |= store.record(t, b, v);
+                }
+            }
+        }
+        if backfill {
+            tracing::info!(
+                fetched_steps = missing - self.stats().missing,
+                missing_steps = self.stats().missing,
+                requests,
+                "steps filled"
+            );
+        }
+        (failed, queries, requests)
+    }
+
+    /// Evaluates `slos` at `now_ms`: the steps missing, then the windows
+    /// read raw, then each SLO assembled from both. An SLO any of whose
+    /// queries failed fails as a whole (its alerts are held); `with_period`
+    /// asks the period of SLOs without steps.
+    pub async fn evaluate<'a>(
+        &mut self,
+        client: &Arc<Client>,
+        slos: &[&'a Slo],
+        now_ms: i64,
+        concurrency: usize,
+        batching: Batching,
+        with_period: bool,
+    ) -> Evaluated<'a> {
+        let limiter = Arc::new(Semaphore::new(concurrency.max(1)));
+        self.prepare(slos, now_ms);
+        let (mut failed, fill_queries, fill_requests) =
+            self.fill(client, slos, &limiter, batching).await;
+        let at = Some(now_ms as f64 / 1000.0);
+        let asked = evaluate::ask_instant(client, slos, at, &limiter, batching, |slo| {
+            steps::raw_queries(slo, with_period)
+        })
+        .await;
+        let outcomes = slos
+            .iter()
+            .zip(asked.answers)
+            .enumerate()
+            .map(|(i, (slo, answers))| {
+                let result = match (failed.remove(&i), answers) {
+                    (Some(e), _) | (None, Err(e)) => Err(e),
+                    (None, Ok(mut answers)) => {
+                        if let Some(store) = self.stores.get(&slo_id(slo)) {
+                            answers.extend(store.answers());
+                        }
+                        Ok(evaluation::assemble(slo, &answers))
+                    }
+                };
+                SloOutcome { slo, result }
+            })
+            .collect();
+        Evaluated {
+            outcomes,
+            queries: asked.queries + fill_queries,
+            requests: asked.requests + fill_requests,
+        }
+    }
+}
+
+/// A range answer's points by step time (ms): each series' labels and value.
+fn at_steps(series: Vec<RangeSeries>) -> BTreeMap<i64, Vec<(Labels, f64)>> {
+    let mut out: BTreeMap<i64, Vec<(Labels, f64)>> = BTreeMap::new();
+    for s in series {
+        for (t, v) in s.points {
+            let ms = (t * 1000.0).round() as i64;
+            out.entry(ms).or_default().push((s.labels.clone(), v));
+        }
+    }
+    out
+}
