@@ -14,13 +14,18 @@
 //!   spec source.
 //! - `GET /api/v1/slos`: the cycle as JSON, with `eval --json`'s numbers.
 //! - `GET /api/v1/slos/{service}/{slo}/backtest?start=&end=&step=`: the
-//!   `backtest --json` document of that SLO.
+//!   `backtest --json` document of that SLO; `POST` with an `alerting:`
+//!   block (YAML or JSON) in the body: the same under that policy.
+//! - `GET|POST /slos/{service}/{slo}/lab`: the policy lab, the spec's
+//!   policy and alternatives replayed side by side ([`lab`]).
 
 mod api;
 mod html;
+mod lab;
 mod svg;
 
 use api::ApiError;
+pub use lab::offline_report;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -28,7 +33,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -153,8 +158,9 @@ impl Cycle {
     }
 }
 
-/// The replays asked for, by SLO, range, step and with burn rates.
-type CacheKey = (usize, Timestamp, Timestamp, u64, bool);
+/// The replays asked for, by SLO, range, step, with burn rates, and the
+/// alternative policy replayed (its `alerting:` YAML; empty: the spec's).
+type CacheKey = (usize, Timestamp, Timestamp, u64, bool, String);
 
 #[derive(Debug)]
 struct Ui {
@@ -378,6 +384,21 @@ impl Ui {
         step: Duration,
         burn_rates: bool,
     ) -> Result<Arc<Report>, ApiError> {
+        self.replay_policy(entry, None, start, end, step, burn_rates)
+            .await
+    }
+
+    /// [`Ui::replay`] under `alt`, the SLO with another `alerting:` block
+    /// ([`slo_core::load::alternative`]), or the spec's own for `None`.
+    async fn replay_policy(
+        &self,
+        entry: usize,
+        alt: Option<&Slo>,
+        start: Timestamp,
+        end: Timestamp,
+        step: Duration,
+        burn_rates: bool,
+    ) -> Result<Arc<Report>, ApiError> {
         let step_ms = step.as_millis();
         if step_ms == 0 {
             return Err(ApiError::bad("step must be longer than 0s"));
@@ -391,7 +412,8 @@ impl Ui {
                 "{steps} steps from start to end at step {step}: at most {MAX_REQUEST_STEPS}; use a longer step or a shorter range"
             )));
         }
-        let key = (entry, start, end, step_ms, burn_rates);
+        let policy = alt.map(slo_core::native::alerting_yaml).unwrap_or_default();
+        let key = (entry, start, end, step_ms, burn_rates, policy);
         if let Some(hit) = self.cache.lock().ok().and_then(|c| {
             c.iter()
                 .find(|(k, _)| *k == key)
@@ -399,16 +421,19 @@ impl Ui {
         }) {
             return Ok(hit);
         }
-        let slo = &self.entries[entry].slo;
+        let slo = alt.unwrap_or(&self.entries[entry].slo);
         let mut options = Options::new(start, end);
         options.step = step;
         options.burn_rates = burn_rates;
         let report = match &self.source {
             Source::Data(data, _) => backtest::backtest(slo, data, &options),
             Source::Prometheus { endpoint, .. } => {
-                let warmup = slo
-                    .policy
-                    .longest_window()
+                // The spec's warm-up at least: every policy of the lab
+                // then sees the same history, so the same budget.
+                let warmup = [slo, &self.entries[entry].slo]
+                    .iter()
+                    .filter_map(|s| s.policy.longest_window())
+                    .max()
                     .map_or(0, |d| d.as_millis() as i64);
                 let data = crate::backtest::fetch(
                     endpoint,
@@ -446,7 +471,15 @@ fn router(ui: Arc<Ui>) -> Router {
         .route("/api/v1/slos", get(api::api_slos))
         .route(
             "/api/v1/slos/{service}/{slo}/backtest",
-            get(api::api_backtest),
+            get(api::api_backtest)
+                .post(api::api_backtest_post)
+                .layer(DefaultBodyLimit::max(lab::MAX_BODY)),
+        )
+        .route(
+            "/slos/{service}/{slo}/lab",
+            get(lab::lab_get)
+                .post(lab::lab_post)
+                .layer(DefaultBodyLimit::max(lab::MAX_BODY)),
         )
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async { html::not_found("no such page") })
