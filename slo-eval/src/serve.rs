@@ -159,8 +159,17 @@ impl Cycle {
 }
 
 /// The replays asked for, by SLO, range, step, with burn rates, and the
-/// alternative policy replayed (its `alerting:` YAML; empty: the spec's).
+/// variant replayed (the alternative policy's `alerting:` YAML and the
+/// incidents given; empty: the spec's, incidents detected).
 type CacheKey = (usize, Timestamp, Timestamp, u64, bool, String);
+
+/// What a replay changes from the spec: another `alerting:` block
+/// ([`slo_core::load::alternative`]), incidents given instead of detected.
+#[derive(Clone, Copy, Debug, Default)]
+struct Alt<'a> {
+    slo: Option<&'a Slo>,
+    incidents: Option<&'a [slo_core::incident::Incident]>,
+}
 
 #[derive(Debug)]
 struct Ui {
@@ -384,16 +393,16 @@ impl Ui {
         step: Duration,
         burn_rates: bool,
     ) -> Result<Arc<Report>, ApiError> {
-        self.replay_policy(entry, None, start, end, step, burn_rates)
+        self.replay_policy(entry, Alt::default(), start, end, step, burn_rates)
             .await
     }
 
-    /// [`Ui::replay`] under `alt`, the SLO with another `alerting:` block
-    /// ([`slo_core::load::alternative`]), or the spec's own for `None`.
+    /// [`Ui::replay`] under `alt`: another `alerting:` block, incidents
+    /// given instead of detected, or neither.
     async fn replay_policy(
         &self,
         entry: usize,
-        alt: Option<&Slo>,
+        alt: Alt<'_>,
         start: Timestamp,
         end: Timestamp,
         step: Duration,
@@ -412,8 +421,15 @@ impl Ui {
                 "{steps} steps from start to end at step {step}: at most {MAX_REQUEST_STEPS}; use a longer step or a shorter range"
             )));
         }
-        let policy = alt.map(slo_core::native::alerting_yaml).unwrap_or_default();
-        let key = (entry, start, end, step_ms, burn_rates, policy);
+        let mut variant = alt
+            .slo
+            .map(slo_core::native::alerting_yaml)
+            .unwrap_or_default();
+        if let Some(list) = alt.incidents {
+            variant.push_str("\n# incidents\n");
+            variant.push_str(&serde_json::to_string(list).unwrap_or_default());
+        }
+        let key = (entry, start, end, step_ms, burn_rates, variant);
         if let Some(hit) = self.cache.lock().ok().and_then(|c| {
             c.iter()
                 .find(|(k, _)| *k == key)
@@ -421,10 +437,13 @@ impl Ui {
         }) {
             return Ok(hit);
         }
-        let slo = alt.unwrap_or(&self.entries[entry].slo);
+        let slo = alt.slo.unwrap_or(&self.entries[entry].slo);
         let mut options = Options::new(start, end);
         options.step = step;
         options.burn_rates = burn_rates;
+        if let Some(list) = alt.incidents {
+            options.incidents = backtest::Incidents::Given(list.to_vec());
+        }
         let report = match &self.source {
             Source::Data(data, _) => backtest::backtest(slo, data, &options),
             Source::Prometheus { endpoint, .. } => {

@@ -178,6 +178,7 @@ fn the_lab_and_the_post_backtest_answer_as_backtest_json_does() {
     post_backtest_equals_backtest_json_with_that_policy(&prom, scratch.path());
     a_malformed_alerting_block_is_a_4xx_with_its_line_and_column();
     the_lab_page_draws_each_policy_with_the_numbers_of_its_yaml(&prom);
+    the_lab_scores_against_incidents_the_user_marks(scratch.path());
 }
 
 fn post_backtest_equals_backtest_json_with_that_policy(prom: &Prometheus, scratch: &Path) {
@@ -300,6 +301,87 @@ fn a_malformed_alerting_block_is_a_4xx_with_its_line_and_column() {
     );
     assert!(page.contains("data-policy=\"spec\""), "{page}");
     assert!(page.contains("windows: fastest\n</textarea>"), "{page}");
+    // Marked incidents with a mistake: where, too.
+    let form = format!(
+        "p=spec&incidents={}",
+        url_encode("incidents:\n  - start: 2026-11-04T14:00:00Z\n    end: soon\n")
+    );
+    let (got, page) = post(
+        &format!("{}/slos/checkout/availability/lab", served.url),
+        "application/x-www-form-urlencoded",
+        form.as_bytes(),
+    );
+    assert_eq!(got, 400, "{page}");
+    assert!(page.contains("malformed incidents"), "{page}");
+    assert!(page.contains("3:10: error: incidents[0].end"), "{page}");
+}
+
+/// Incidents marked in the lab's form are scored as `backtest
+/// --incidents` scores them: the same precision, recall and detection.
+fn the_lab_scores_against_incidents_the_user_marks(scratch: &Path) {
+    let (start, end) = ("2026-11-04T00:00:00Z", "2026-11-05T00:00:00Z");
+    // The outage, and a quiet hour no policy alerts in: recall 50%.
+    let marked = "incidents:
+  - start: 2026-11-04T14:00:00Z
+    end: 2026-11-04T14:20:00Z
+    severity: page
+  - start: 2026-11-04T06:00:00Z
+    end: 2026-11-04T07:00:00Z
+";
+    let file = scratch.join("incidents.yaml");
+    std::fs::write(
+        &file,
+        marked.replace(
+            "  - start",
+            "  - service: checkout\n    slo: availability\n    start",
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let data = shop_data();
+    let want = backtest_json(
+        &shop_specs(),
+        &["--data", &data, "--incidents", &file.display().to_string()],
+        start,
+        end,
+        "1m",
+    );
+    let served = Served::start(&["--data", &data, &shop_specs().display().to_string()]);
+    let form = format!(
+        "p=spec&incidents={}&start={}&end={}&step=1m",
+        url_encode(marked),
+        secs(start),
+        secs(end)
+    );
+    let (status, page) = post(
+        &format!("{}/slos/checkout/availability/lab", served.url),
+        "application/x-www-form-urlencoded",
+        form.as_bytes(),
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Incidents: as marked below"), "{page}");
+    let inst = &want["slos"][0]["instances"][0];
+    assert_eq!(inst["incidents"].as_array().map(Vec::len), Some(2));
+    let all = inst["quality"]
+        .as_array()
+        .and_then(|q| q.iter().find(|q| q["severity"].is_null()))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(all["recall"].as_f64(), Some(0.5), "{all}");
+    let (_, section) = sections(&page)
+        .into_iter()
+        .find(|(k, _)| k == "spec")
+        .unwrap_or_else(|| panic!("no spec section"));
+    assert_eq!(section.matches("<rect class=\"span incident\"").count(), 2);
+    let precision = all["precision"]
+        .as_f64()
+        .map(|p| slo_core::num::format(slo_core::num::round_sig(p * 100.0, 4)))
+        .unwrap_or_else(|| panic!("no precision: {all}"));
+    let row = format!(
+        "<tr><th scope=\"row\">all</th><td>{}</td><td>{precision}%</td><td>50% <small>(1/2)</small></td>",
+        inst["alerts"].as_array().map_or(0, Vec::len)
+    );
+    assert!(section.contains(&row), "no {row} in\n{section}");
+    assert!(section.contains("<strong>missed</strong>"), "{section}");
 }
 
 fn url_encode(s: &str) -> String {

@@ -172,7 +172,17 @@ pub(super) async fn api_backtest_post(
     let alt = super::lab::alternative(&ui.entries[entry].slo, &body)?;
     let (start, end, step) = range_of(&ui, entry, &q)?;
     let report = ui
-        .replay_policy(entry, Some(&alt), start, end, step, false)
+        .replay_policy(
+            entry,
+            super::Alt {
+                slo: Some(&alt),
+                incidents: None,
+            },
+            start,
+            end,
+            step,
+            false,
+        )
         .await?;
     let doc = Document {
         slos: vec![(*report).clone()],

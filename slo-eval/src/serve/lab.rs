@@ -36,16 +36,20 @@ const SPEC: &str = "spec";
 pub(super) fn alternative(slo: &Slo, text: &str) -> Result<Slo, ApiError> {
     slo_core::load::alternative(slo, text)
         .map(|(s, _)| s)
-        .map_err(|diags| {
-            let mut m = String::from("malformed alerting block (LINE:COLUMN in the text given):\n");
-            for d in &diags {
-                let _ = writeln!(m, "{d}");
-                if let Some(help) = &d.help {
-                    let _ = writeln!(m, "  help: {help}");
-                }
-            }
-            ApiError::bad(m.trim_end().to_owned())
-        })
+        .map_err(|diags| ApiError::bad(located("malformed alerting block", &diags)))
+}
+
+/// `what`, then each diagnostic as `LINE:COLUMN: error: FIELD: MESSAGE`
+/// with its help.
+fn located(what: &str, diags: &[slo_core::diagnostic::Diagnostic]) -> String {
+    let mut m = format!("{what} (LINE:COLUMN in the text given):\n");
+    for d in diags {
+        let _ = writeln!(m, "{d}");
+        if let Some(help) = &d.help {
+            let _ = writeln!(m, "  help: {help}");
+        }
+    }
+    m.trim_end().to_owned()
 }
 
 /// The presets offered beside the spec's policy: each a change of the
@@ -87,6 +91,9 @@ struct LabRequest {
     chosen: Vec<String>,
     /// An edited `alerting:` block.
     alerting: Option<String>,
+    /// Incidents marked by the user (an incidents file's text), scored
+    /// against instead of the detected ones.
+    incidents: Option<String>,
     range: RangeQuery,
 }
 
@@ -99,6 +106,7 @@ impl LabRequest {
             match &*k {
                 "p" => r.chosen.push(v),
                 "alerting" => r.alerting = some(),
+                "incidents" => r.incidents = some(),
                 "start" => r.range.start = some(),
                 "end" => r.range.end = some(),
                 "step" => r.range.step = some(),
@@ -210,13 +218,23 @@ async fn lab(ui: &Ui, service: &str, name: &str, mut req: LabRequest) -> Respons
             }
         }
     }
+    let incidents = req.incidents.as_deref().and_then(|text| {
+        slo_core::incident::load_str_for(text, &[spec_slo])
+            .map_err(|diags| {
+                status = StatusCode::BAD_REQUEST;
+                errors.push(located("malformed incidents", &diags));
+            })
+            .ok()
+    });
     let mut replays = Vec::new();
     match range_of(ui, entry, &req.range) {
         Ok((start, end, step)) => {
             for c in &columns {
-                let r = ui
-                    .replay_policy(entry, c.slo.as_ref(), start, end, step, false)
-                    .await;
+                let alt = super::Alt {
+                    slo: c.slo.as_ref(),
+                    incidents: incidents.as_deref(),
+                };
+                let r = ui.replay_policy(entry, alt, start, end, step, false).await;
                 replays.push(r);
             }
         }
@@ -265,7 +283,7 @@ async fn lab(ui: &Ui, service: &str, name: &str, mut req: LabRequest) -> Respons
         let inst = first.instance(&wanted).or(first.instances.first());
         let _ = writeln!(
             b,
-            "<p class=\"meta\">Replayed from {} to {} every {} ({} evaluations){}. Incidents: {} in the data (the budget burning at a significant rate), the same for every policy. Times in UTC.</p>",
+            "<p class=\"meta\">Replayed from {} to {} every {} ({} evaluations){}. Incidents: {}, the same for every policy. Times in UTC.</p>",
             time::format(first.start),
             time::format(first.end),
             first.step,
@@ -274,8 +292,9 @@ async fn lab(ui: &Ui, service: &str, name: &str, mut req: LabRequest) -> Respons
                 .map(|i| format!(", instance {}", esc(&slo_core::instance::braces(&i.labels))))
                 .unwrap_or_default(),
             match first.incident_source {
-                slo_core::backtest::IncidentSource::Given => "given",
-                slo_core::backtest::IncidentSource::Detected => "detected",
+                slo_core::backtest::IncidentSource::Given => "as marked below",
+                slo_core::backtest::IncidentSource::Detected =>
+                    "detected in the data (the budget burning at a significant rate)",
             }
         );
         summary_table(&mut b, &reports, &wanted);
@@ -304,7 +323,14 @@ async fn lab(ui: &Ui, service: &str, name: &str, mut req: LabRequest) -> Respons
         let _ = writeln!(b, "</div>");
     }
     let text = req.alerting.clone().unwrap_or(spec_yaml);
-    b.push_str(&form(spec_slo, &req.chosen, &text, &req.range, &presets));
+    let marked = req.incidents.as_deref().unwrap_or("");
+    b.push_str(&form(
+        spec_slo,
+        &req.chosen,
+        (&text, marked),
+        &req.range,
+        &presets,
+    ));
     let mut response = html::page(Page {
         title: format!("{service}/{name} – policy lab"),
         body: b,
@@ -515,7 +541,7 @@ fn policy_block(slo: &Slo, r: &Report, ir: &InstanceReport, yaml: &str) -> Strin
 fn form(
     slo: &Slo,
     chosen: &[String],
-    text: &str,
+    (text, incidents): (&str, &str),
     range: &RangeQuery,
     presets: &[(&'static str, &'static str, String)],
 ) -> String {
@@ -543,6 +569,11 @@ fn form(
         b,
         "</fieldset>\n<label for=\"lab-alerting\">And this <code>alerting:</code> block (slo/v1: windows, factors or budget shares, <code>min_events</code>, <code>for</code>):</label>\n<textarea id=\"lab-alerting\" name=\"alerting\" rows=\"12\" spellcheck=\"false\">{}</textarea>",
         esc(text)
+    );
+    let _ = writeln!(
+        b,
+        "<label for=\"lab-incidents\">Score against these incidents instead of the detected ones (as <code>backtest --incidents</code> reads them; start, end, optional severity):</label>\n<textarea id=\"lab-incidents\" name=\"incidents\" rows=\"5\" spellcheck=\"false\" placeholder=\"incidents:&#10;  - start: 2026-11-04T14:00:00Z&#10;    end: 2026-11-04T14:20:00Z&#10;    severity: page\">{}</textarea>",
+        esc(incidents)
     );
     let _ = write!(b, "<label>Range <select name=\"range\">");
     let period = slo.period.to_string();
@@ -593,7 +624,7 @@ pub(super) fn detail_section(slo: &Slo, instance: Option<&Labels>) -> String {
     b.push_str(&form(
         slo,
         &chosen,
-        &slo_core::native::alerting_yaml(slo),
+        (&slo_core::native::alerting_yaml(slo), ""),
         &range,
         &presets,
     ));
