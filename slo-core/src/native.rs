@@ -49,6 +49,18 @@ pub fn to_yaml(spec: &Spec) -> String {
     out
 }
 
+/// The `alerting:` block of `slo` as slo/v1 YAML, to paste into a spec;
+/// reads back through [`load::alternative`](crate::load::alternative) as
+/// the same policy. The default windows are written as `alerting: {}`.
+pub fn alerting_yaml(slo: &Slo) -> String {
+    let mut out = String::new();
+    write_alerting(&mut out, 0, slo);
+    if out.is_empty() {
+        out.push_str("alerting: {}\n");
+    }
+    out
+}
+
 fn write_slo(out: &mut String, slo: &Slo, file_labels: &Labels) {
     const IN: usize = 4;
     let _ = writeln!(out, "  - name: {}", scalar(&slo.name));

@@ -54,6 +54,10 @@ pub struct Args {
     /// Also draw burn rates, alerts and budget to this SVG file.
     #[arg(long, value_name = "OUT.svg")]
     pub plot: Option<PathBuf>,
+    /// Also write one self-contained HTML page (graphs, alert timelines,
+    /// incidents and scores of every SLO; no network) to this file.
+    #[arg(long, value_name = "OUT.html")]
+    pub html: Option<PathBuf>,
     /// How to connect to --prometheus.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -97,7 +101,7 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
         .transpose()?;
     let mut options = Options::new(0, 0);
     options.step = args.step;
-    options.burn_rates = args.plot.is_some();
+    options.burn_rates = args.plot.is_some() || args.html.is_some();
     if let Some(list) = incidents {
         options.incidents = Incidents::Given(list);
     }
@@ -107,11 +111,19 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
     } = replay(&specs, &dataset, start, end, options)?;
     if let Some(path) = &args.plot {
         plot(path, &specs, &reports)?;
-        // The plot's lines are not part of the report.
-        for inst in reports.iter_mut().flat_map(|r| &mut r.instances) {
-            inst.burn_rates.clear();
-            inst.traffic = None;
-        }
+    }
+    if let Some(path) = &args.html {
+        let skipped: Vec<String> = skipped
+            .iter()
+            .map(|k| format!("{}/{}: {}", k.service, k.slo, k.reason))
+            .collect();
+        let page = crate::serve::offline_report(&specs, &reports, &skipped);
+        std::fs::write(path, page).map_err(|e| Error::io(path, e))?;
+    }
+    // The graphs' lines are not part of the report.
+    for inst in reports.iter_mut().flat_map(|r| &mut r.instances) {
+        inst.burn_rates.clear();
+        inst.traffic = None;
     }
     let doc = Document {
         slos: reports,
@@ -124,6 +136,9 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
         }
         if let Some(path) = &args.plot {
             s.push_str(&format!("plot written to {}\n", path.display()));
+        }
+        if let Some(path) = &args.html {
+            s.push_str(&format!("report written to {}\n", path.display()));
         }
         s
     })?;

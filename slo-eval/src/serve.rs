@@ -14,19 +14,24 @@
 //!   spec source.
 //! - `GET /api/v1/slos`: the cycle as JSON, with `eval --json`'s numbers.
 //! - `GET /api/v1/slos/{service}/{slo}/backtest?start=&end=&step=`: the
-//!   `backtest --json` document of that SLO.
+//!   `backtest --json` document of that SLO; `POST` with an `alerting:`
+//!   block (YAML or JSON) in the body: the same under that policy.
+//! - `GET|POST /slos/{service}/{slo}/lab`: the policy lab, the spec's
+//!   policy and alternatives replayed side by side ([`lab`]).
 //!
 //! `slo-eval run` serves the same UI next to `/metrics` ([`Live`]), fed by
 //! the daemon's own cycles and alert states instead of evaluating.
 
 mod api;
 mod html;
+mod lab;
 mod live;
 mod svg;
 
 pub(crate) use live::{Live, LoadedFile};
 
 use api::ApiError;
+pub use lab::offline_report;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -34,7 +39,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -159,8 +164,18 @@ impl Cycle {
     }
 }
 
-/// The replays asked for, by SLO, range, step and with burn rates.
-type CacheKey = (usize, Timestamp, Timestamp, u64, bool);
+/// The replays asked for, by SLO, range, step, with burn rates, and the
+/// variant replayed (the alternative policy's `alerting:` YAML and the
+/// incidents given; empty: the spec's, incidents detected).
+type CacheKey = (usize, Timestamp, Timestamp, u64, bool, String);
+
+/// What a replay changes from the spec: another `alerting:` block
+/// ([`slo_core::load::alternative`]), incidents given instead of detected.
+#[derive(Clone, Copy, Debug, Default)]
+struct Alt<'a> {
+    slo: Option<&'a Slo>,
+    incidents: Option<&'a [slo_core::incident::Incident]>,
+}
 
 #[derive(Debug)]
 struct Ui {
@@ -394,6 +409,21 @@ impl Ui {
         step: Duration,
         burn_rates: bool,
     ) -> Result<Arc<Report>, ApiError> {
+        self.replay_policy(entry, Alt::default(), start, end, step, burn_rates)
+            .await
+    }
+
+    /// [`Ui::replay`] under `alt`: another `alerting:` block, incidents
+    /// given instead of detected, or neither.
+    async fn replay_policy(
+        &self,
+        entry: usize,
+        alt: Alt<'_>,
+        start: Timestamp,
+        end: Timestamp,
+        step: Duration,
+        burn_rates: bool,
+    ) -> Result<Arc<Report>, ApiError> {
         let step_ms = step.as_millis();
         if step_ms == 0 {
             return Err(ApiError::bad("step must be longer than 0s"));
@@ -407,7 +437,15 @@ impl Ui {
                 "{steps} steps from start to end at step {step}: at most {MAX_REQUEST_STEPS}; use a longer step or a shorter range"
             )));
         }
-        let key = (entry, start, end, step_ms, burn_rates);
+        let mut variant = alt
+            .slo
+            .map(slo_core::native::alerting_yaml)
+            .unwrap_or_default();
+        if let Some(list) = alt.incidents {
+            variant.push_str("\n# incidents\n");
+            variant.push_str(&serde_json::to_string(list).unwrap_or_default());
+        }
+        let key = (entry, start, end, step_ms, burn_rates, variant);
         if let Some(hit) = self.cache.lock().ok().and_then(|c| {
             c.iter()
                 .find(|(k, _)| *k == key)
@@ -415,16 +453,22 @@ impl Ui {
         }) {
             return Ok(hit);
         }
-        let slo = &self.entries[entry].slo;
+        let slo = alt.slo.unwrap_or(&self.entries[entry].slo);
         let mut options = Options::new(start, end);
         options.step = step;
         options.burn_rates = burn_rates;
+        if let Some(list) = alt.incidents {
+            options.incidents = backtest::Incidents::Given(list.to_vec());
+        }
         let report = match &self.source {
             Source::Data(data, _) => backtest::backtest(slo, data, &options),
             Source::Prometheus { endpoint, .. } => {
-                let warmup = slo
-                    .policy
-                    .longest_window()
+                // The spec's warm-up at least: every policy of the lab
+                // then sees the same history, so the same budget.
+                let warmup = [slo, &self.entries[entry].slo]
+                    .iter()
+                    .filter_map(|s| s.policy.longest_window())
+                    .max()
                     .map_or(0, |d| d.as_millis() as i64);
                 let data = crate::backtest::fetch(
                     endpoint,
@@ -462,7 +506,15 @@ fn router(ui: Arc<Ui>) -> Router {
         .route("/api/v1/slos", get(api::api_slos))
         .route(
             "/api/v1/slos/{service}/{slo}/backtest",
-            get(api::api_backtest),
+            get(api::api_backtest)
+                .post(api::api_backtest_post)
+                .layer(DefaultBodyLimit::max(lab::MAX_BODY)),
+        )
+        .route(
+            "/slos/{service}/{slo}/lab",
+            get(lab::lab_get)
+                .post(lab::lab_post)
+                .layer(DefaultBodyLimit::max(lab::MAX_BODY)),
         )
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async { html::not_found("no such page") })

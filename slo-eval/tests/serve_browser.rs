@@ -7,7 +7,9 @@
 //! - the detail page's DOM holds an SVG per long window with a drawn data
 //!   path (not an empty frame), the factor labelled and the outage shaded;
 //! - screenshots of both pages at 1280x900 decode to non-blank PNGs (kept
-//!   under `target/tmp/ui-screenshots/` as CI artefacts).
+//!   under `target/tmp/ui-screenshots/` as CI artefacts);
+//! - the policy lab draws an alert timeline per policy, and the offline
+//!   report of `backtest --html` opens from a file with its graphs.
 
 mod support;
 
@@ -209,4 +211,107 @@ fn the_browser_shows_every_shop_slo_with_its_budget_and_draws_the_graphs() {
             "{name}: a blank screenshot (mean {mean}, variance {var})"
         );
     }
+}
+
+/// A screenshot of `url` at 1280x900 under `shots`, asserted non-blank.
+fn screenshot(profile: &Path, shots: &Path, name: &str, url: &str) {
+    let file = shots.join(format!("{name}.png"));
+    let _ = std::fs::remove_file(&file);
+    chromium(
+        profile,
+        &[
+            &format!("--screenshot={}", file.display()),
+            "--window-size=1280,900",
+        ],
+        url,
+    );
+    let (w, h, mean, var) = png_stats(&file);
+    assert_eq!((w, h), (1280, 900), "{name}");
+    assert!(
+        var > 100.0,
+        "{name}: a blank screenshot (mean {mean}, variance {var})"
+    );
+}
+
+#[test]
+fn the_browser_draws_the_policy_lab_and_the_offline_report() {
+    let data = repo_root().join("examples/data/shop.om");
+    let specs = repo_root().join("examples/shop");
+    let served = Served::start(&[
+        "--data",
+        &data.display().to_string(),
+        &specs.display().to_string(),
+    ]);
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    std::fs::create_dir_all(&shots).unwrap_or_else(|e| panic!("{e}"));
+
+    // The lab: one section per policy, each with a timeline whose bars
+    // are the alerts the side-by-side table counts.
+    let lab_url = format!("{}/slos/checkout/availability/lab", served.url);
+    let dom = chromium(scratch.path(), &["--dump-dom"], &lab_url);
+    let sections: Vec<&str> = dom
+        .split("<section class=\"policy\"")
+        .skip(1)
+        .map(|s| &s[..s.find("</section>").unwrap_or(s.len())])
+        .collect();
+    assert_eq!(sections.len(), 4, "{dom}");
+    for s in &sections {
+        let key = attr(s, "data-policy").unwrap_or_else(|| panic!("no key: {s}"));
+        assert_eq!(s.matches("<svg ").count(), 1, "{key}");
+        let row = tags(&dom, "tr")
+            .into_iter()
+            .find(|r| attr(r, "data-policy") == Some(key) && attr(r, "data-pages").is_some())
+            .unwrap_or_else(|| panic!("{key}: no row in the side-by-side table"));
+        for tier in ["pages", "tickets"] {
+            let bars = s
+                .matches(&format!(
+                    "<rect class=\"span {}\"",
+                    tier.trim_end_matches('s')
+                ))
+                .count();
+            assert_eq!(
+                attr(row, &format!("data-{tier}")),
+                Some(bars.to_string().as_str()),
+                "{key}: {tier}"
+            );
+        }
+        assert!(
+            s.contains("<rect class=\"span page\""),
+            "{key}: the outage did not page"
+        );
+        assert!(s.contains("class=\"yaml\""), "{key}: no YAML");
+    }
+    // The form works without scripts: a plain POST.
+    assert!(
+        dom.contains("<form class=\"lab-form\" method=\"post\""),
+        "{dom}"
+    );
+    assert!(!dom.contains("<script"), "{dom}");
+    screenshot(scratch.path(), &shots, "lab", &lab_url);
+
+    // The offline report, opened from its file: the browser finds every
+    // graph of the file, and draws it.
+    let html = scratch.path().join("shop.html");
+    let out = support::slo_eval()
+        .arg("backtest")
+        .arg(&specs)
+        .arg("--data")
+        .arg(&data)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&html).unwrap_or_else(|e| panic!("{e}"));
+    let file_url = format!("file://{}", html.display());
+    let dom = chromium(scratch.path(), &["--dump-dom"], &file_url);
+    let svgs = dom.matches("<svg ").count();
+    assert!(svgs >= 4 * 3, "{svgs} graphs");
+    assert_eq!(svgs, text.matches("<svg ").count());
+    screenshot(scratch.path(), &shots, "backtest-report", &file_url);
 }

@@ -31,6 +31,7 @@
 //! The defaults ([`DEFAULT_PERIOD`], [`DEFAULT_ALERT_NAME`]) belong to the
 //! spec model and are re-exported here.
 
+mod alternative;
 mod checks;
 mod openslo;
 mod slo_v1;
@@ -46,6 +47,7 @@ use crate::yaml::{self, Kind};
 use walk::Cx;
 
 pub use crate::spec::{DEFAULT_ALERT_NAME, DEFAULT_PERIOD};
+pub use alternative::alternative;
 pub use walk::SloPlace;
 
 /// Reads a spec, returning it only when it has no errors. Warnings are

@@ -386,7 +386,7 @@ fn latency(cx: &mut Cx, node: &Node, path: &str) -> Option<LatencySli> {
     })
 }
 
-fn alerting(
+pub(super) fn alerting(
     cx: &mut Cx,
     node: &Node,
     path: &str,

@@ -157,6 +157,40 @@ pub(super) async fn api_backtest(
     Ok(json_body(&doc).into_response())
 }
 
+/// `POST /api/v1/slos/{service}/{slo}/backtest`: the body is an
+/// `alerting:` block (YAML or JSON); the answer is the GET's document
+/// under that policy, or a 400 naming each mistake's line and column.
+pub(super) async fn api_backtest_post(
+    State(ui): State<Arc<Ui>>,
+    Path((service, slo)): Path<(String, String)>,
+    Query(q): Query<RangeQuery>,
+    body: String,
+) -> Result<Response, ApiError> {
+    let entry = ui
+        .find(&service, &slo)
+        .ok_or_else(|| ApiError::not_found(&service, &slo))?;
+    let alt = super::lab::alternative(&ui.entries[entry].slo, &body)?;
+    let (start, end, step) = range_of(&ui, entry, &q)?;
+    let report = ui
+        .replay_policy(
+            entry,
+            super::Alt {
+                slo: Some(&alt),
+                incidents: None,
+            },
+            start,
+            end,
+            step,
+            false,
+        )
+        .await?;
+    let doc = Document {
+        slos: vec![(*report).clone()],
+        skipped: Vec::new(),
+    };
+    Ok(json_body(&doc).into_response())
+}
+
 /// `doc` as a JSON response (axum's `Json` needs a feature this crate
 /// does not build).
 pub(super) fn json_body<T: Serialize>(doc: &T) -> Response {

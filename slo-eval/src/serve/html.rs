@@ -13,8 +13,8 @@ use super::{ApiError, Cycle, Entry, ListQuery, RangeQuery, TierState, Ui, label_
 
 /// A page: its title and the body's HTML.
 pub(super) struct Page {
-    title: String,
-    body: String,
+    pub(super) title: String,
+    pub(super) body: String,
 }
 
 /// `s` safe inside HTML text and attribute values.
@@ -34,7 +34,7 @@ pub(super) fn esc(s: &str) -> String {
 }
 
 /// `s` as one URL path segment or query value.
-fn url(s: &str) -> String {
+pub(super) fn url(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -46,12 +46,12 @@ fn url(s: &str) -> String {
     out
 }
 
-fn number(x: f64) -> String {
+pub(super) fn number(x: f64) -> String {
     slo_core::num::format(slo_core::num::round_sig(x, 4))
 }
 
 /// Seconds as `51.84s`, `9.5m` or `2.4h`.
-fn seconds(s: f64) -> String {
+pub(super) fn seconds(s: f64) -> String {
     if s < 120.0 {
         format!("{}s", number(s))
     } else if s < 7200.0 {
@@ -61,7 +61,7 @@ fn seconds(s: f64) -> String {
     }
 }
 
-fn percent(x: f64) -> String {
+pub(super) fn percent(x: f64) -> String {
     format!("{}%", number(x * 100.0))
 }
 
@@ -127,7 +127,7 @@ fn tier_state(
     s
 }
 
-fn detail_href(service: &str, slo: &str) -> String {
+pub(super) fn detail_href(service: &str, slo: &str) -> String {
     format!("/slos/{}/{}", url(service), url(slo))
 }
 
@@ -319,7 +319,7 @@ fn status_word(s: Status) -> &'static str {
 }
 
 /// `?instance=k=v,k=v` for an instance with labels.
-fn instance_query(labels: &slo_core::instance::Instance) -> String {
+pub(super) fn instance_query(labels: &slo_core::instance::Instance) -> String {
     if labels.is_empty() {
         return String::new();
     }
@@ -442,6 +442,7 @@ pub(super) fn detail(
         _ => {}
     }
     graphs(&mut b, ui, entry, inst, q, replay);
+    b.push_str(&super::lab::detail_section(slo, inst.map(|i| &i.labels)));
     source_section(&mut b, ui, e);
     Page {
         title: format!("{}/{} – SLO", slo.service, slo.name),
@@ -613,6 +614,33 @@ fn graphs(
             "<section class=\"warnings\"><p>No data in this range: nothing could alert.</p></section>"
         );
     }
+    b.push_str(&charts(slo, &report, ir));
+    let fired: Vec<String> = [Severity::Page, Severity::Ticket]
+        .into_iter()
+        .map(|s| format!("{} {}", ir.alerts_of(s).count(), s))
+        .collect();
+    let _ = writeln!(
+        b,
+        "<p>Alerts in this range: {}. The same replay as JSON: <a href=\"/api/v1/slos/{}/{}/backtest?start={}&amp;end={}&amp;step={}\">backtest</a>.</p>",
+        fired.join(", "),
+        url(&slo.service),
+        url(&slo.name),
+        report.start / 1000,
+        report.end / 1000,
+        report.step
+    );
+}
+
+/// One burn-rate graph per long window of `slo`'s policy (its factors
+/// drawn, the tier's firing periods shaded) and the budget left, from a
+/// replay with burn rates: the detail page's graphs, and the offline
+/// report's.
+pub(super) fn charts(
+    slo: &slo_core::spec::Slo,
+    report: &Report,
+    ir: &slo_core::backtest::InstanceReport,
+) -> String {
+    let mut b = String::new();
     for line in &ir.burn_rates {
         let pairs: Vec<_> = slo
             .policy
@@ -685,20 +713,7 @@ fn graphs(
             (report.start, report.end),
         ));
     }
-    let fired: Vec<String> = [Severity::Page, Severity::Ticket]
-        .into_iter()
-        .map(|s| format!("{} {}", ir.alerts_of(s).count(), s))
-        .collect();
-    let _ = writeln!(
-        b,
-        "<p>Alerts in this range: {}. The same replay as JSON: <a href=\"/api/v1/slos/{}/{}/backtest?start={}&amp;end={}&amp;step={}\">backtest</a>.</p>",
-        fired.join(", "),
-        url(&slo.service),
-        url(&slo.name),
-        report.start / 1000,
-        report.end / 1000,
-        report.step
-    );
+    b
 }
 
 fn source_section(b: &mut String, ui: &Ui, e: &Entry) {

@@ -322,3 +322,59 @@ pub(super) fn linear_chart(
     close(&mut b, title);
     b
 }
+
+/// One lane of a [`timeline`]: its label and its intervals, each with a
+/// class (`incident`, `page`, `ticket`) and a tooltip.
+pub(super) struct Lane {
+    pub(super) label: String,
+    pub(super) spans: Vec<(Timestamp, Timestamp, &'static str, String)>,
+}
+
+/// Intervals over `[t0, t1]` in labelled lanes, one above the other: the
+/// policy lab's alert timeline (incidents, pages, tickets).
+pub(super) fn timeline(title: &str, lanes: &[Lane], (t0, t1): (Timestamp, Timestamp)) -> String {
+    let bottom = HEIGHT - BOTTOM;
+    let f = Frame {
+        t0,
+        t1,
+        y: Box::new(|v| v),
+    };
+    let mut b = String::new();
+    open(&mut b, title, "timeline");
+    let lane = (bottom - TOP) / lanes.len().max(1) as f64;
+    for (n, l) in lanes.iter().enumerate() {
+        let top = TOP + n as f64 * lane;
+        let _ = writeln!(
+            b,
+            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            top + lane,
+            WIDTH - RIGHT,
+            top + lane,
+            LEFT - 6.0,
+            top + lane / 2.0 + 4.0,
+            esc(&l.label)
+        );
+        for (s, e, class, tip) in &l.spans {
+            let (xs, xe) = (f.x((*s).max(t0)), f.x((*e).min(t1)));
+            if xe < xs {
+                continue;
+            }
+            let _ = writeln!(
+                b,
+                "<rect class=\"span {class}\" x=\"{xs:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{}</title></rect>",
+                top + lane * 0.2,
+                (xe - xs).max(2.0),
+                lane * 0.6,
+                esc(tip)
+            );
+        }
+    }
+    x_axis(&mut b, &f);
+    let _ = writeln!(
+        b,
+        "<text class=\"unit\" x=\"{LEFT}\" y=\"{:.1}\">UTC</text>",
+        TOP - 4.0
+    );
+    close(&mut b, title);
+    b
+}
