@@ -2,6 +2,8 @@
 //! numbers agree with each other, months tile time, and over recorded data
 //! a month's events are the naive sum of the counter's increments.
 
+mod common;
+
 use proptest::prelude::*;
 use slo_core::compliance::{self, Month, Observed, Span, Status};
 use slo_core::dataset::{Dataset, SeriesKey};
@@ -32,6 +34,8 @@ fn objective() -> impl Strategy<Value = f64> {
 }
 
 proptest! {
+    #![proptest_config(common::config(256, "proptest-regressions/prop_compliance.txt"))]
+
     #[test]
     fn a_span_without_a_slot_of_data_is_never_met(
         objective in objective(),
