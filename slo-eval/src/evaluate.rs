@@ -221,7 +221,7 @@ async fn ask_all(
 /// splitting would only multiply requests to a server that is down.
 /// Returns each query's result and the requests sent (at most
 /// `2 x queries - 1`).
-async fn ask(
+pub(crate) async fn ask(
     client: &Client,
     queries: &[String],
     at: Option<f64>,
