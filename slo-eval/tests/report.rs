@@ -327,6 +327,15 @@ fn monthly_numbers_across_a_month_boundary_are_promql_increase_and_the_naive_sum
     assert_eq!(code, 0, "{err}");
     check_csv(&csv, &oct);
 
+    // The UI over the same Prometheus serves the same rows (a month over
+    // does not depend on "now").
+    let served = support::Served::start(&["--prometheus", url, spec]);
+    let api = served.json("/api/v1/reports?month=2026-10");
+    assert_eq!(
+        api["slos"], oct["slos"],
+        "the UI and `report --json` differ"
+    );
+
     // --fail-on-missed: the report, then exit 4.
     let (code, out, err) = report(&[
         "--prometheus",
