@@ -436,7 +436,11 @@ pub fn assess(slo: &Slo, span: Span, until: Timestamp, observed: Observed) -> Co
     let finite = |x: Option<f64>| x.filter(|v| v.is_finite());
     let total = finite(observed.total).map(|t| t.max(0.0));
     let Some(total) = total.filter(|_| with_data > 0) else {
-        c.reason = Some("no samples of the SLI's events in any hour of the span".to_owned());
+        c.reason = Some(if span.slot_ends(until).next().is_none() {
+            "the span has just begun: no hour of it is over yet".to_owned()
+        } else {
+            "no samples of the SLI's events in any hour of the span".to_owned()
+        });
         return c;
     };
     let bad = match finite(observed.bad) {
@@ -563,6 +567,30 @@ mod tests {
                 Err(want.to_owned())
             );
         }
+    }
+
+    #[test]
+    fn a_span_not_an_hour_old_is_no_data_saying_it_has_just_begun() {
+        let spec = crate::load::load_str(
+            "version: slo/v1\nservice: s\nslos:\n  - name: a\n    objective: 99.9\n    sli:\n      ratio: {errors: e_total, total: t_total}\n",
+        )
+        .unwrap_or_else(|d| panic!("{}", d[0]));
+        let Some(slo) = spec.slos.first() else {
+            panic!("the spec has no SLO");
+        };
+        let span = Span::month(Month::containing(0));
+        let seen = Observed {
+            bad: Some(0.0),
+            total: Some(10.0),
+            slots_with_data: 0,
+        };
+        let c = assess(slo, span, span.start + 59 * 60_000, seen);
+        assert_eq!((c.status, c.in_progress), (Status::NoData, true));
+        assert_eq!(
+            c.reason.as_deref(),
+            Some("the span has just begun: no hour of it is over yet")
+        );
+        assert!(queries(slo, span, span.start + 59 * 60_000).is_none());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! same from `--data` over the same file; coverage says how little of each
 //! month had data; CSV parses with its header.
 
+mod strict_json;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -138,12 +139,14 @@ fn report(args: &[&str]) -> (i32, String, String) {
     support::outcome(support::slo_eval().arg("report").args(args))
 }
 
+/// `report ARGS --json`, parsed by a parser that rejects duplicate keys
+/// (a row flattens its verdict into it).
 fn json(args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.push("--json");
     let (code, out, err) = report(&all);
     assert_eq!(code, 0, "{err}\n{out}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    strict_json::parse_or_panic(&out)
 }
 
 /// The row of `slo` whose labels are `labels` (`{}` for none).
@@ -326,6 +329,50 @@ fn monthly_numbers_across_a_month_boundary_are_promql_increase_and_the_naive_sum
     let (code, csv, err) = report(&["--prometheus", url, "--month", "2026-10", "--csv", spec]);
     assert_eq!(code, 0, "{err}");
     check_csv(&csv, &oct);
+
+    // An `events` SLI (Prometheus only) over the same counters: its
+    // `rate() * seconds` is the increase the ratio SLI counts per route.
+    let events = dir.path().join("events.yaml");
+    std::fs::write(
+        &events,
+        "version: slo/v1\nservice: shop\nslos:\n  - name: requests\n    objective: 99\n    sli:\n      events:\n        error_query: sum(rate(req_total{code=\"500\"}[{{.window}}]))\n        total_query: sum(rate(req_total[{{.window}}]))\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ev = json(&[
+        "--prometheus",
+        url,
+        "--month",
+        "2026-10",
+        events.to_str().unwrap_or_default(),
+    ]);
+    let r = row(&ev, "requests", serde_json::json!({}));
+    let (pay, cart) = (sums("/pay", T0, NOV), sums("/cart", T0, NOV));
+    let want = Sums {
+        total: pay.total + cart.total,
+        bad: pay.bad + cart.bad,
+    };
+    assert!(
+        (num(&r["events"]) - want.total).abs() <= 1e-6 * want.total,
+        "{r} vs {want:?}"
+    );
+    assert!(
+        (num(&r["bad_events"]) - want.bad).abs() <= 1e-6 * want.bad,
+        "{r} vs {want:?}"
+    );
+    assert!(close(num(&r["coverage"]), 24.0 / 744.0), "{r}");
+    // Over a file it cannot be counted: the command says so and fails.
+    let (code, _, err) = report(&[
+        "--data",
+        data,
+        "--month",
+        "2026-10",
+        events.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("shop/requests") && err.contains("`events` SLIs"),
+        "{err}"
+    );
 
     // The UI over the same Prometheus serves the same rows (a month over
     // does not depend on "now").
