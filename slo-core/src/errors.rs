@@ -196,3 +196,18 @@ pub enum StepsError {
         what: String,
     },
 }
+
+/// Why a string is not a calendar month (`2026-11`).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum MonthError {
+    /// Not of the form `YYYY-MM`.
+    #[error("`{0}` is not a month: expected YYYY-MM, e.g. 2026-11")]
+    Format(String),
+    /// The month number is not 1 to 12.
+    #[error("`{0}`: the month must be 01 to 12")]
+    MonthNumber(String),
+    /// The year is before the Unix epoch (or past 9999).
+    #[error("`{0}`: the year must be 1970 to 9999")]
+    Year(String),
+}

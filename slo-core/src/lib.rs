@@ -26,6 +26,9 @@
 //!   ([`openmetrics`] text read into a [`dataset`]) and scores its alerts
 //!   against [`incident`]s; [`series`] evaluates Prometheus's `increase()`
 //!   over every window at every step in one pass.
+//! - **Reporting.** [`compliance`] says, per calendar month or rolling
+//!   period, how many events were bad, whether the objective was met and
+//!   how much of the span had data.
 //!
 //! ```
 //! use slo_core::{alert, load};
@@ -60,6 +63,7 @@ pub mod batch;
 pub mod bucket;
 pub mod budget;
 pub mod check;
+pub mod compliance;
 pub mod dataset;
 pub mod diagnostic;
 pub mod duration;

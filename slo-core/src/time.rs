@@ -17,7 +17,7 @@
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type Timestamp = i64;
 
-const MS_PER_DAY: i64 = 86_400_000;
+pub(crate) const MS_PER_DAY: i64 = 86_400_000;
 
 /// Reads an RFC 3339 time (`2026-11-03T14:00:00Z`, with optional fraction
 /// and a `Z` or `±HH:MM` offset) or whole Unix seconds (`1794146400`).
@@ -121,7 +121,7 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
 /// `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -132,7 +132,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// The inverse of [`days_from_civil`].
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -1,6 +1,6 @@
 //! Command-line arguments and dispatch: each command's arguments and body
 //! live in the module named for it (`validate`, `explain`, `generate`,
-//! `convert`, `eval`, `backtest`; `run` is the [`daemon`](crate::daemon)).
+//! `convert`, `eval`, `backtest`, `report` in `compliance`; `run` is the [`daemon`](crate::daemon)).
 
 use std::path::PathBuf;
 
@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::errors::Error;
 use crate::report::Reporter;
-use crate::{backtest, convert, eval, explain, generate, serve, validate};
+use crate::{backtest, compliance, convert, eval, explain, generate, serve, validate};
 
 /// Multi-window, multi-burn-rate SLO alerting for Prometheus.
 #[derive(Debug, Parser)]
@@ -39,6 +39,10 @@ pub enum Command {
     /// Replay each SLO's policy over history: the alert timeline, the budget
     /// over time, and precision, recall, detection and reset times.
     Backtest(backtest::Args),
+    /// Compliance per calendar month or rolling period for every SLO:
+    /// events, availability, objective met or missed, budget spent, and how
+    /// much of the span had data.
+    Report(compliance::Args),
     /// Serve a read-only web UI and JSON API over every SLO, from a
     /// Prometheus or from recorded history (no notifications).
     Serve(serve::Args),
@@ -61,6 +65,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Convert(args) => convert::run(args, &mut reporter),
         Command::Eval(args) => eval::run(args, &mut reporter),
         Command::Backtest(args) => backtest::run(args, &mut reporter),
+        Command::Report(args) => compliance::run(args, &mut reporter),
         Command::Serve(args) => serve::run(args, &mut reporter),
         Command::Run { config } => crate::daemon::main(&config),
     }

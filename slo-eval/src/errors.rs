@@ -12,6 +12,9 @@ pub const EXIT_INVALID: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 /// Exit code of `eval --fail-on-no-data` when some SLO has no data.
 pub const EXIT_NO_DATA: u8 = 3;
+/// Exit code of `report --fail-on-missed` when some SLO missed its
+/// objective.
+pub const EXIT_MISSED: u8 = 4;
 
 /// What can stop a command.
 #[derive(Debug, Error)]
@@ -72,6 +75,15 @@ pub enum Error {
         /// The first, as service/slo{labels}.
         first: String,
     },
+    /// `report --fail-on-missed`: some SLO instances missed their
+    /// objective over the span.
+    #[error("{slos} SLO(s) missed their objective; first: {first}")]
+    Missed {
+        /// How many instances.
+        slos: usize,
+        /// The first, as service/slo{labels}.
+        first: String,
+    },
     /// A data or incidents file had errors; they were reported one by one.
     #[error("{}: {errors} error(s)", path.display())]
     InvalidInput {
@@ -93,6 +105,7 @@ impl Error {
             | Error::DuplicateSlo { .. }
             | Error::InvalidInput { .. } => EXIT_INVALID,
             Error::NoData { .. } => EXIT_NO_DATA,
+            Error::Missed { .. } => EXIT_MISSED,
             _ => EXIT_ERROR,
         }
     }

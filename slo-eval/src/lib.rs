@@ -12,6 +12,7 @@
 pub mod backtest;
 pub mod cli;
 mod command;
+pub mod compliance;
 pub mod config;
 pub mod connection;
 pub mod convert;

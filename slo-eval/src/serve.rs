@@ -12,6 +12,9 @@
 //! - `GET /`: every SLO instance, sorted by budget left.
 //! - `GET /slos/{service}/{slo}`: tiles, alerts table, burn-rate graphs, the
 //!   spec source.
+//! - `GET /reports?month=2026-11` (or `?rolling=1`) and
+//!   `GET /api/v1/reports?month=`: compliance per month, the `report --json`
+//!   document ([`crate::compliance`]).
 //! - `GET /api/v1/slos`: the cycle as JSON, with `eval --json`'s numbers.
 //! - `GET /api/v1/slos/{service}/{slo}/backtest?start=&end=&step=`: the
 //!   `backtest --json` document of that SLO; `POST` with an `alerting:`
@@ -26,6 +29,7 @@ mod api;
 mod html;
 mod lab;
 mod live;
+mod reports;
 mod svg;
 
 pub(crate) use live::{Live, LoadedFile};
@@ -502,6 +506,8 @@ fn router(ui: Arc<Ui>) -> Router {
     Router::new()
         .route("/", get(list_page))
         .route("/slos/{service}/{slo}", get(detail_page))
+        .route("/reports", get(reports::reports_page))
+        .route("/api/v1/reports", get(reports::api_reports))
         .route("/assets/style.css", get(style))
         .route("/api/v1/slos", get(api::api_slos))
         .route(

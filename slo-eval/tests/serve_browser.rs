@@ -315,3 +315,114 @@ fn the_browser_draws_the_policy_lab_and_the_offline_report() {
     assert_eq!(svgs, text.matches("<svg ").count());
     screenshot(scratch.path(), &shots, "backtest-report", &file_url);
 }
+
+/// The reports page: `/api/v1/reports?month=` is the document `report
+/// --json` prints over the same data; the page in the browser has a row
+/// per SLO with the API's events and coverage, the month selected among the
+/// months offered, a month without data shown as no data (never met); the
+/// list page links to it; a bad month is a 400 saying the form; a
+/// non-blank screenshot.
+#[test]
+fn the_reports_page_shows_each_month_as_report_json_computes_it() {
+    let data = repo_root()
+        .join("examples/data/shop.om")
+        .display()
+        .to_string();
+    let shop = repo_root().join("examples/shop").display().to_string();
+    let served = Served::start(&["--data", &data, &shop]);
+    let api = served.json("/api/v1/reports?month=2026-11");
+    let out = support::slo_eval()
+        .args([
+            "report", "--data", &data, "--month", "2026-11", "--json", &shop,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(api, cli, "the API and `report --json` differ");
+    // The default month is the one of "now" (the end of the data).
+    assert_eq!(served.json("/api/v1/reports"), api);
+    let (status, body) = served.get("/api/v1/reports?month=2026-13");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("the month must be 01 to 12"), "{body}");
+
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let list = chromium(scratch.path(), &["--dump-dom"], &format!("{}/", served.url));
+    assert!(
+        list.contains("href=\"/reports\""),
+        "the list does not link the reports"
+    );
+    let url = format!("{}/reports?month=2026-11", served.url);
+    let dom = chromium(scratch.path(), &["--dump-dom"], &url);
+    let rows = tags(&dom, "tr");
+    let slos = api["slos"].as_array().cloned().unwrap_or_default();
+    assert_eq!(slos.len(), 4, "{api}");
+    for r in &slos {
+        let (service, slo) = (
+            r["service"].as_str().unwrap_or_default(),
+            r["slo"].as_str().unwrap_or_default(),
+        );
+        let row = rows
+            .iter()
+            .find(|t| attr(t, "data-service") == Some(service) && attr(t, "data-slo") == Some(slo))
+            .unwrap_or_else(|| panic!("no row for {service}/{slo}:\n{dom}"));
+        let events: f64 = attr(row, "data-events")
+            .and_then(|e| e.parse().ok())
+            .unwrap_or_else(|| panic!("{row}: no events"));
+        let want = r["events"].as_f64().unwrap_or(f64::NAN);
+        assert!(
+            (events - want).abs() <= 1e-9 * want,
+            "{service}/{slo}: {events} vs {want}"
+        );
+        assert_eq!(attr(row, "data-coverage"), Some("0.1"), "{row}");
+        assert_eq!(attr(row, "data-status"), r["status"].as_str(), "{row}");
+    }
+    assert!(
+        dom.contains("so far (not over)"),
+        "a running month is not marked:\n{dom}"
+    );
+    assert!(
+        dom.contains("<a href=\"/reports?month=2026-11\" aria-current=\"page\">2026-11</a>"),
+        "the month is not selected:\n{dom}"
+    );
+    // October, offered before the data's first month: no data, not met.
+    assert!(dom.contains("href=\"/reports?month=2026-10\""), "{dom}");
+    let october = chromium(
+        scratch.path(),
+        &["--dump-dom"],
+        &format!("{}/reports?month=2026-10", served.url),
+    );
+    let statuses: Vec<&str> = tags(&october, "tr")
+        .iter()
+        .filter_map(|t| attr(t, "data-status"))
+        .collect();
+    assert_eq!(statuses, ["no_data"; 4], "{october}");
+    assert!(
+        october.contains("no samples of the SLI's events"),
+        "{october}"
+    );
+
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    std::fs::create_dir_all(&shots).unwrap_or_else(|e| panic!("{e}"));
+    let file = shots.join("reports.png");
+    let _ = std::fs::remove_file(&file);
+    chromium(
+        scratch.path(),
+        &[
+            &format!("--screenshot={}", file.display()),
+            "--window-size=1280,900",
+        ],
+        &url,
+    );
+    let (w, h, mean, var) = png_stats(&file);
+    assert_eq!((w, h), (1280, 900));
+    assert!(
+        var > 100.0,
+        "a blank screenshot (mean {mean}, variance {var})"
+    );
+}

@@ -409,3 +409,34 @@ fn eval_and_backtest_of_the_example_shop_in_prometheus() {
         )
     );
 }
+
+// ---- report --------------------------------------------------------------
+
+/// November 2026 over the example shop's three days: every SLO's numbers
+/// marked "so far (not over)" with 10% coverage (the data ends on the 5th);
+/// October, before the data, is no data with the reason, never met.
+#[test]
+fn report_example_shop_by_month() {
+    insta::assert_snapshot!(
+        "report_shop_november",
+        show(&[
+            "report",
+            "examples/shop",
+            "--data",
+            SHOP_DATA,
+            "--month",
+            "2026-11"
+        ])
+    );
+    insta::assert_snapshot!(
+        "report_shop_october",
+        show(&[
+            "report",
+            "examples/shop",
+            "--data",
+            SHOP_DATA,
+            "--month",
+            "2026-10"
+        ])
+    );
+}

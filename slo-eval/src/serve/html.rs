@@ -68,7 +68,7 @@ pub(super) fn percent(x: f64) -> String {
 /// The whole document around a page.
 pub(super) fn page(p: Page) -> Response {
     let html = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"color-scheme\" content=\"light dark\">\n<title>{}</title>\n<link rel=\"stylesheet\" href=\"/assets/style.css\">\n</head>\n<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n<nav class=\"top\"><a href=\"/\">SLOs</a></nav>\n<main id=\"main\">\n{}</main>\n</body>\n</html>\n",
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"color-scheme\" content=\"light dark\">\n<title>{}</title>\n<link rel=\"stylesheet\" href=\"/assets/style.css\">\n</head>\n<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n<nav class=\"top\"><a href=\"/\">SLOs</a> <a href=\"/reports\">Reports</a></nav>\n<main id=\"main\">\n{}</main>\n</body>\n</html>\n",
         esc(&p.title),
         p.body
     );
