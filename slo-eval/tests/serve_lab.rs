@@ -301,6 +301,13 @@ fn a_malformed_alerting_block_is_a_4xx_with_its_line_and_column() {
     );
     assert!(page.contains("data-policy=\"spec\""), "{page}");
     assert!(page.contains("windows: fastest\n</textarea>"), "{page}");
+    // An unknown preset: named, with the known ones.
+    let (got, page) = served.get("/slos/checkout/availability/lab?p=spec&p=fastest");
+    assert_eq!(got, 400, "{page}");
+    assert!(
+        page.contains("unknown preset &quot;fastest&quot;: expected spec or one of workbook"),
+        "{page}"
+    );
     // Marked incidents with a mistake: where, too.
     let form = format!(
         "p=spec&incidents={}",

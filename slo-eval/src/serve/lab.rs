@@ -158,6 +158,7 @@ async fn lab(ui: &Ui, service: &str, name: &str, mut req: LabRequest) -> Respons
             .extend(presets.iter().map(|(k, _, _)| (*k).to_owned()));
     }
     let mut errors = Vec::new();
+    let mut status = StatusCode::OK;
     let mut columns: Vec<Column> = Vec::new();
     let mut push = |c: Column, errors: &mut Vec<String>| {
         if columns.iter().any(|o| o.yaml == c.yaml) {
@@ -197,10 +198,14 @@ async fn lab(ui: &Ui, service: &str, name: &str, mut req: LabRequest) -> Respons
                 Err(e) => errors.push(format!("preset {k} does not apply: {}", e.message)),
             }
         } else {
-            errors.push(format!("unknown preset {key:?}"));
+            status = StatusCode::BAD_REQUEST;
+            let known: Vec<&str> = presets.iter().map(|(k, _, _)| *k).collect();
+            errors.push(format!(
+                "unknown preset {key:?}: expected {SPEC} or one of {}",
+                known.join(", ")
+            ));
         }
     }
-    let mut status = StatusCode::OK;
     if let Some(text) = &req.alerting {
         match alternative(spec_slo, text) {
             Ok(s) => push(
