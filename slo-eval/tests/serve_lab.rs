@@ -301,6 +301,13 @@ fn a_malformed_alerting_block_is_a_4xx_with_its_line_and_column() {
     );
     assert!(page.contains("data-policy=\"spec\""), "{page}");
     assert!(page.contains("windows: fastest\n</textarea>"), "{page}");
+    // An unknown preset: named, with the known ones.
+    let (got, page) = served.get("/slos/checkout/availability/lab?p=spec&p=fastest");
+    assert_eq!(got, 400, "{page}");
+    assert!(
+        page.contains("unknown preset &quot;fastest&quot;: expected spec or one of workbook"),
+        "{page}"
+    );
     // Marked incidents with a mistake: where, too.
     let form = format!(
         "p=spec&incidents={}",
@@ -428,6 +435,12 @@ fn the_lab_page_draws_each_policy_with_the_numbers_of_its_yaml(prom: &Prometheus
         // Every preset by default, and an edited block by GET and POST.
         let (status, by_default) = served.get(&format!("/slos/checkout/availability/lab?{range}"));
         assert_eq!(status, 200, "{by_default}");
+        // The detail page leads to it with the same form.
+        let (_, detail) = served.get("/slos/checkout/availability");
+        assert!(
+            detail.contains("<form class=\"lab-form\" method=\"post\" action=\"/slos/checkout/availability/lab\">"),
+            "{detail}"
+        );
         let keys: Vec<String> = sections(&by_default).into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
@@ -510,8 +523,23 @@ fn the_lab_page_draws_each_policy_with_the_numbers_of_its_yaml(prom: &Prometheus
                 shown(&q["recall"])
             );
             assert!(html.contains(&row), "{key}: no {row} in\n{html}");
-            if key == "edited" {
-                assert!(alerts.iter().all(|a| a["severity"] == "page"), "{key}");
+            // The pairs replayed, with their factors, `for` and guard.
+            match key.as_str() {
+                "edited" => {
+                    assert!(alerts.iter().all(|a| a["severity"] == "page"), "{key}");
+                    assert!(
+                        html.contains("<tr><td>page</td><td>30m/5m</td><td>8</td><td>0.8%</td>")
+                            && html.contains("<td>3m</td></tr>")
+                            && html.contains("at least 10 events"),
+                        "{key}: pairs:\n{html}"
+                    );
+                }
+                "pages-only" => assert!(!html.contains("<tr><td>ticket</td>"), "{key}"),
+                _ => assert!(
+                    html.contains("<tr><td>page</td><td>1h/5m</td><td>14.4</td><td>1.44%</td><td>2%</td><td>51.84s, 4.928m</td>")
+                        && html.contains("<tr><td>ticket</td><td>3d/6h</td><td>1</td>"),
+                    "{key}: pairs:\n{html}"
+                ),
             }
         }
     }

@@ -34,7 +34,7 @@ pub(super) fn esc(s: &str) -> String {
 }
 
 /// `s` as one URL path segment or query value.
-pub(super) fn url(s: &str) -> String {
+fn url(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -319,7 +319,7 @@ fn status_word(s: Status) -> &'static str {
 }
 
 /// `?instance=k=v,k=v` for an instance with labels.
-pub(super) fn instance_query(labels: &slo_core::instance::Instance) -> String {
+fn instance_query(labels: &slo_core::instance::Instance) -> String {
     if labels.is_empty() {
         return String::new();
     }

@@ -158,6 +158,7 @@ async fn lab(ui: &Ui, service: &str, name: &str, mut req: LabRequest) -> Respons
             .extend(presets.iter().map(|(k, _, _)| (*k).to_owned()));
     }
     let mut errors = Vec::new();
+    let mut status = StatusCode::OK;
     let mut columns: Vec<Column> = Vec::new();
     let mut push = |c: Column, errors: &mut Vec<String>| {
         if columns.iter().any(|o| o.yaml == c.yaml) {
@@ -197,10 +198,14 @@ async fn lab(ui: &Ui, service: &str, name: &str, mut req: LabRequest) -> Respons
                 Err(e) => errors.push(format!("preset {k} does not apply: {}", e.message)),
             }
         } else {
-            errors.push(format!("unknown preset {key:?}"));
+            status = StatusCode::BAD_REQUEST;
+            let known: Vec<&str> = presets.iter().map(|(k, _, _)| *k).collect();
+            errors.push(format!(
+                "unknown preset {key:?}: expected {SPEC} or one of {}",
+                known.join(", ")
+            ));
         }
     }
-    let mut status = StatusCode::OK;
     if let Some(text) = &req.alerting {
         match alternative(spec_slo, text) {
             Ok(s) => push(
@@ -431,6 +436,7 @@ fn policy_block(slo: &Slo, r: &Report, ir: &InstanceReport, yaml: &str) -> Strin
             "<p class=\"warnings\">No data in this range: nothing could alert.</p>"
         );
     }
+    pairs_table(&mut b, slo);
     // Per tier: counts and scores.
     let _ = writeln!(
         b,
@@ -534,6 +540,51 @@ fn policy_block(slo: &Slo, r: &Report, ir: &InstanceReport, yaml: &str) -> Strin
         esc(yaml)
     );
     b
+}
+
+/// The policy's pairs with `explain`'s numbers: factor, threshold, the
+/// budget spent when a pair fires, and a total outage's detection and
+/// reset; each tier's `for` and the `min_events` guard.
+fn pairs_table(b: &mut String, slo: &Slo) {
+    let budget = slo.budget();
+    let _ = writeln!(
+        b,
+        "<div class=\"scroll\"><table class=\"pairs\">\n<thead><tr><th scope=\"col\">Tier</th><th scope=\"col\">Pair</th><th scope=\"col\">Factor</th><th scope=\"col\">Threshold</th><th scope=\"col\">Budget spent when it fires</th><th scope=\"col\">Total outage: detect, reset</th><th scope=\"col\">For</th></tr></thead>\n<tbody>"
+    );
+    for p in slo.policy.pairs() {
+        let outage = match (p.detection_time(&budget, 1.0), p.reset_time(&budget, 1.0)) {
+            (Some(d), Some(r)) => format!("{}, {}", seconds(d), seconds(r)),
+            _ => "never fires".to_owned(),
+        };
+        let _ = writeln!(
+            b,
+            "<tr><td>{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td>{outage}</td><td>{}</td></tr>",
+            p.severity,
+            p.long,
+            p.short,
+            number(p.factor),
+            percent(p.error_ratio_threshold(&budget)),
+            percent(p.budget_consumed(&budget)),
+            slo.alerting
+                .tier(p.severity)
+                .for_
+                .map_or_else(|| "–".to_owned(), |d| d.to_string()),
+        );
+    }
+    if slo.policy.pairs().is_empty() {
+        let _ = writeln!(
+            b,
+            "<tr><td colspan=\"7\">No pair: this policy never alerts.</td></tr>"
+        );
+    }
+    let _ = writeln!(b, "</tbody></table></div>");
+    if slo.alerting.min_events > 0.0 {
+        let _ = writeln!(
+            b,
+            "<p class=\"meta\">A pair fires only when its long window counted at least {} events (<code>min_events</code>).</p>",
+            number(slo.alerting.min_events)
+        );
+    }
 }
 
 /// The lab's form: presets to compare, an `alerting:` block to edit, the
