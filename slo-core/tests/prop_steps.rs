@@ -190,6 +190,60 @@ proptest! {
         }
     }
 
+    /// A whole bucket of history recorded at once (`increase()` over the
+    /// hour) answers as its 12 steps recorded one by one would: every
+    /// window and the period, per instance. A bucket with a step fetched
+    /// already is refused, and its steps stay as they are.
+    #[test]
+    fn a_bucket_filled_at_once_equals_its_steps(start in 0i64..10_000, per_step in prop::collection::vec(step_values(), 12), partial in any::<prop::sample::Index>()) {
+        let (mut by_steps, mut at_once) = (store(), store());
+        let head = 400_000 * STEP_MS + start * STEP_MS;
+        by_steps.advance(head);
+        at_once.advance(head);
+        let buckets = at_once.missing_buckets();
+        prop_assert!(!buckets.is_empty());
+        prop_assert_eq!(buckets.clone(), by_steps.missing_buckets());
+        let mut model = Model::new();
+        for &b in &buckets {
+            let mut sum: Step = BTreeMap::new();
+            for (k, v) in per_step.iter().enumerate() {
+                let t = b - BUCKET_MS + (k as i64 + 1) * STEP_MS;
+                record(&mut by_steps, &mut model, t, v);
+                for (i, x) in v {
+                    let slot = sum.entry(i.clone()).or_insert([None, None]);
+                    for j in 0..2 {
+                        if let Some(x) = x[j] {
+                            slot[j] = Some(slot[j].unwrap_or(0.0) + x);
+                        }
+                    }
+                }
+            }
+            let part = |j: usize| -> Vec<(Labels, f64)> {
+                sum.iter().filter_map(|(i, x)| x[j].map(|x| (labels(i), x))).collect()
+            };
+            prop_assert!(at_once.record_bucket(b, &part(0), &part(1)));
+            prop_assert!(!at_once.record_bucket(b, &part(0), &part(1)), "a bucket filled twice");
+        }
+        prop_assert!(at_once.missing_buckets().is_empty());
+        for t in at_once.missing() {
+            let v = &per_step[(t / STEP_MS) as usize % 12];
+            record(&mut at_once, &mut Model::new(), t, v);
+            record(&mut by_steps, &mut model, t, v);
+        }
+        prop_assert!(by_steps.missing().is_empty());
+        prop_assert_eq!(at_once.answers(), by_steps.answers());
+        prop_assert_eq!(at_once.answers(), expected(&model, head));
+
+        // One step fetched makes its bucket a step-by-step one.
+        let mut mixed = store();
+        mixed.advance(head);
+        let b = buckets[partial.index(buckets.len())];
+        prop_assert!(mixed.record(b, &[], &[(labels("a"), 1.0)]));
+        prop_assert!(!mixed.record_bucket(b, &[], &[(labels("a"), 12.0)]));
+        prop_assert!(!mixed.missing_buckets().contains(&b));
+        prop_assert_eq!(mixed.missing().iter().filter(|t| **t > b - BUCKET_MS && **t <= b).count(), 11);
+    }
+
     /// Bytes and back: the same bytes again and the same answers; every
     /// truncation is an error, any corruption is no panic.
     #[test]

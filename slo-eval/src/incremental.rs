@@ -7,6 +7,10 @@
 //! SLO and 5 minutes in the steady state; at start (and after a Prometheus
 //! outage) a back-fill from history, a day per request, at most
 //! [`FILL_CHUNKS_PER_CYCLE`] days per cycle, newest first, progress logged.
+//! History older than the fine steps (beyond 3d by default) lands in hour
+//! buckets anyway, so it is asked an hour at a time (`increase(...[1h])`,
+//! `step=1h`): a 30d period's 27 older days are one range query per batch
+//! instead of 27 of twelve times the points.
 //!
 //! Raw SLIs and `slices` SLIs keep their direct queries. The steps are
 //! persisted next to the state file ([`steps_file`]), so a restart only
@@ -20,7 +24,7 @@ use slo_core::batch;
 use slo_core::evaluation;
 use slo_core::ledger::slo_id;
 use slo_core::spec::{Labels, Slo};
-use slo_core::steps::{self, STEP_MS, Store};
+use slo_core::steps::{self, BUCKET_MS, STEP_MS, Store};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -73,12 +77,18 @@ pub struct Stats {
 /// An SLO asking for steps: its index, its bad and total step queries.
 type Asker = (usize, String, String);
 
-/// One back-fill request's worth: a range of steps and who asks it.
+/// One back-fill request's worth: a range of steps (or of whole hour
+/// buckets, `every` 1h) and who asks it.
 struct Chunk {
     start: i64,
     end: i64,
+    every: i64,
     slos: Vec<Asker>,
 }
+
+/// Points per series one range query may return (Prometheus refuses more
+/// than 11,000).
+const MAX_POINTS: i64 = 10_000;
 
 impl Incremental {
     /// Reads the steps file; a missing one is a fresh start, a corrupt or
@@ -160,14 +170,46 @@ impl Incremental {
     fn plan(&self, slos: &[&Slo]) -> Vec<Chunk> {
         let day = FILL_CHUNK_STEPS * STEP_MS;
         let mut by_range: BTreeMap<(i64, i64), Vec<Asker>> = BTreeMap::new();
+        let mut by_buckets: BTreeMap<(i64, i64), Vec<Asker>> = BTreeMap::new();
         for (i, slo) in slos.iter().enumerate() {
-            let (Some(store), Some((bad, total))) =
-                (self.stores.get(&slo_id(slo)), steps::step_queries(slo))
-            else {
+            let (Some(store), Some((bad, total)), Some((bucket_bad, bucket_total))) = (
+                self.stores.get(&slo_id(slo)),
+                steps::step_queries(slo),
+                steps::bucket_queries(slo),
+            ) else {
                 continue;
             };
+            // History older than the fine steps comes an hour at a time:
+            // runs of buckets never fetched, as few range queries.
+            let buckets = store.missing_buckets();
+            let mut run: Option<(i64, i64)> = None;
+            for b in buckets.iter().copied().chain([i64::MIN]) {
+                match run {
+                    Some((s, e)) if b == e + BUCKET_MS && (b - s) / BUCKET_MS < MAX_POINTS => {
+                        run = Some((s, b));
+                    }
+                    _ => {
+                        if let Some(r) = run.take() {
+                            by_buckets.entry(r).or_default().push((
+                                i,
+                                bucket_bad.clone(),
+                                bucket_total.clone(),
+                            ));
+                        }
+                        run = (b != i64::MIN).then_some((b, b));
+                    }
+                }
+            }
+            let in_missing_bucket = |t: i64| {
+                let b = (t - STEP_MS).div_euclid(BUCKET_MS) * BUCKET_MS + BUCKET_MS;
+                buckets.binary_search(&b).is_ok()
+            };
             let mut days: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-            for t in store.missing() {
+            for t in store
+                .missing()
+                .into_iter()
+                .filter(|t| !in_missing_bucket(*t))
+            {
                 let d = (t - STEP_MS).div_euclid(day);
                 let r = days.entry(d).or_insert((t, t));
                 r.0 = r.0.min(t);
@@ -188,7 +230,18 @@ impl Incremental {
         let mut out: Vec<Chunk> = by_range
             .into_iter()
             .filter(|((s, _), _)| kept.contains(&(s - STEP_MS).div_euclid(day)))
-            .map(|((start, end), slos)| Chunk { start, end, slos })
+            .map(|((start, end), slos)| Chunk {
+                start,
+                end,
+                every: STEP_MS,
+                slos,
+            })
+            .chain(by_buckets.into_iter().map(|((start, end), slos)| Chunk {
+                start,
+                end,
+                every: BUCKET_MS,
+                slos,
+            }))
             .collect();
         out.sort_by_key(|c| std::cmp::Reverse(c.end));
         out
@@ -233,15 +286,12 @@ impl Incremental {
                 let client = Arc::clone(client);
                 let limiter = Arc::clone(limiter);
                 let (start, end) = (chunk.start as f64 / 1000.0, chunk.end as f64 / 1000.0);
+                let every = chunk.every as f64 / 1000.0;
                 set.spawn(async move {
                     let _permit = limiter.acquire_owned().await;
                     let asked = evaluate::ask(&batch, |q| {
                         let client = Arc::clone(&client);
-                        async move {
-                            client
-                                .query_range(&q, start, end, STEP_MS as f64 / 1000.0)
-                                .await
-                        }
+                        async move { client.query_range(&q, start, end, every).await }
                     })
                     .await;
                     (c, range.start, asked)
@@ -278,11 +328,15 @@ impl Incremental {
                     continue;
                 };
                 let (bad, total) = (at_steps(bad), at_steps(total));
-                for t in (chunk.start..=chunk.end).step_by(STEP_MS as usize) {
+                for t in (chunk.start..=chunk.end).step_by(chunk.every as usize) {
                     let none = Vec::new();
                     let b = bad.get(&t).unwrap_or(&none);
                     let v = total.get(&t).unwrap_or(&none);
-                    self.dirty |= store.record(t, b, v);
+                    self.dirty |= if chunk.every == BUCKET_MS {
+                        store.record_bucket(t, b, v)
+                    } else {
+                        store.record(t, b, v)
+                    };
                 }
             }
         }

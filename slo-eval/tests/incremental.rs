@@ -268,11 +268,12 @@ async fn incremental_daemon_decides_as_the_direct_one_across_a_restart() {
         requests[0],
         requests[restart_at + 1]
     );
-    // The first cycle back-fills 30 days a day per request; afterwards one
-    // range request (the new step of both SLOs) and one instant request
-    // (the raw windows), also right after the restart: history is not
-    // read again.
-    assert!(requests[0] >= 30, "{requests:?}");
+    // The first cycle back-fills the 3d of 5m steps a day per request (4
+    // days at most), the 27 older days of the period in hour buckets in
+    // one request, and asks the raw windows in one; afterwards one range
+    // request (the new step of both SLOs) and one instant request (the raw
+    // windows), also right after the restart: history is not read again.
+    assert!(requests[0] > 2 && requests[0] <= 4 + 1 + 1, "{requests:?}");
     assert_eq!(steady, 2, "{requests:?}");
     assert!(requests[1..].iter().all(|r| *r == steady), "{requests:?}");
     assert!(dir.path().join("state-incremental.json.steps").exists());

@@ -89,6 +89,21 @@ pub fn step_queries(slo: &Slo) -> Option<(String, String)> {
     ))
 }
 
+/// The bucket queries of `slo`: bad and total events over 1h, asked at
+/// hour boundaries to fill whole [`BUCKET_MS`] buckets of history at once
+/// (12 times fewer points than its steps; `increase()` over the hour is
+/// the sum of its 5m steps up to Prometheus's extrapolation at the edges).
+pub fn bucket_queries(slo: &Slo) -> Option<(String, String)> {
+    if !applies(slo) {
+        return None;
+    }
+    let hour = Duration::from_hours(1);
+    Some((
+        promql::bad_events(&slo.sli, hour, Counter::Increase)?,
+        promql::total_events(&slo.sli, hour, Counter::Increase)?,
+    ))
+}
+
 /// The queries still asked directly each cycle: the windows read from the
 /// raw series (every window, and with `with_period` the period, for SLIs
 /// the steps do not apply to).
@@ -335,16 +350,7 @@ impl Store {
         if t.rem_euclid(STEP_MS) != 0 || t > head {
             return false;
         }
-        let mut values: BTreeMap<Instance, [f64; 2]> = BTreeMap::new();
-        for (k, samples) in [bad, total].into_iter().enumerate() {
-            for (labels, v) in samples {
-                let inst = instance::of(&self.group_by, |l| labels.get(l).map(String::as_str));
-                let slot = values.entry(inst).or_insert(ABSENT);
-                let mut one = ABSENT;
-                one[k] = *v;
-                add(slot, one);
-            }
-        }
+        let values = self.by_instance(bad, total);
         let (fine_len, coarse_len) = (self.fetched.len(), self.masks.len());
         let fresh = || Series {
             fine: VecDeque::from(vec![ABSENT; fine_len]),
@@ -379,6 +385,70 @@ impl Store {
             );
         }
         true
+    }
+
+    /// Records a whole bucket `(b - 1h, b]` of history at once (the answers
+    /// of [`bucket_queries`] at `b`), as if its 12 steps were recorded.
+    /// Returns false (and changes nothing) unless `b` is a bucket kept and
+    /// none of its steps was fetched yet.
+    pub fn record_bucket(
+        &mut self,
+        b: i64,
+        bad: &[(Labels, f64)],
+        total: &[(Labels, f64)],
+    ) -> bool {
+        if self.head.is_none() || b.rem_euclid(BUCKET_MS) != 0 || self.masks.is_empty() {
+            return false;
+        }
+        let j = (b - self.first_bucket()).div_euclid(BUCKET_MS);
+        let Ok(j) = usize::try_from(j) else {
+            return false;
+        };
+        if j >= self.masks.len() || self.masks[j] != 0 {
+            return false;
+        }
+        let values = self.by_instance(bad, total);
+        let (fine_len, coarse_len) = (self.fetched.len(), self.masks.len());
+        for (inst, v) in values {
+            let s = self.series.entry(inst).or_insert_with(|| Series {
+                fine: VecDeque::from(vec![ABSENT; fine_len]),
+                coarse: VecDeque::from(vec![ABSENT; coarse_len]),
+            });
+            s.coarse[j] = v;
+        }
+        self.masks[j] = FULL;
+        true
+    }
+
+    /// The ends of the buckets none of whose steps was fetched, oldest
+    /// first: what [`Store::record_bucket`] fills.
+    pub fn missing_buckets(&self) -> Vec<i64> {
+        let first = self.first_bucket();
+        self.masks
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| **m == 0)
+            .map(|(j, _)| first + j as i64 * BUCKET_MS)
+            .collect()
+    }
+
+    /// Bad and total per instance, absent values left out.
+    fn by_instance(
+        &self,
+        bad: &[(Labels, f64)],
+        total: &[(Labels, f64)],
+    ) -> BTreeMap<Instance, [f64; 2]> {
+        let mut values: BTreeMap<Instance, [f64; 2]> = BTreeMap::new();
+        for (k, samples) in [bad, total].into_iter().enumerate() {
+            for (labels, v) in samples {
+                let inst = instance::of(&self.group_by, |l| labels.get(l).map(String::as_str));
+                let slot = values.entry(inst).or_insert(ABSENT);
+                let mut one = ABSENT;
+                one[k] = *v;
+                add(slot, one);
+            }
+        }
+        values
     }
 
     /// The step times never fetched among those kept, oldest first.

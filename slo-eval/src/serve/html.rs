@@ -34,7 +34,7 @@ pub(super) fn esc(s: &str) -> String {
 }
 
 /// `s` as one URL path segment or query value.
-fn url(s: &str) -> String {
+pub(super) fn url(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
