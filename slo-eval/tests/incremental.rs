@@ -344,3 +344,118 @@ async fn incremental_daemon_decides_as_the_direct_one_across_a_restart() {
     }
     drop(prom);
 }
+
+/// A page whose long window (2h) comes from steps: 99% over 1d.
+const PAY: &str = r#"
+version: slo/v1
+service: pay
+slos:
+  - name: availability
+    objective: 99
+    period: 1d
+    sli:
+      ratio:
+        errors: http_requests_total{job="pay",code="500"}
+        total: http_requests_total{job="pay"}
+    alerting:
+      name: PayBurn
+      windows:
+        - {severity: page, long: 2h, short: 5m, factor: 10}
+"#;
+
+/// The `startsAt` of every alert Alertmanager holds as active.
+fn am_active(am: &str) -> Vec<String> {
+    let Some((200, body)) = support::get(&format!("{am}/api/v2/alerts?active=true")) else {
+        return Vec::new();
+    };
+    let json = match (body.find('['), body.rfind(']')) {
+        (Some(a), Some(b)) if a < b => &body[a..=b],
+        _ => return Vec::new(),
+    };
+    let alerts: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    alerts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["labels"]["alertname"] == "PayBurn")
+        .filter_map(|a| a["startsAt"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// `slo-eval run` in its default (incremental) mode over three hours of
+/// history with 50% errors for the last 2.5 h: it back-fills the steps,
+/// pages through a real Alertmanager (the 2h window from steps), is
+/// killed (-9) and restarted: it loads its steps rather than re-reading
+/// history, and Alertmanager holds the one alert with its `startsAt`.
+#[test]
+fn a_killed_incremental_daemon_resumes_its_steps_and_alertmanager_keeps_one_alert() {
+    let end = (support::now() / 30) * 30 - 30;
+    let start = end - 3 * HOUR;
+    let mut om = OpenMetrics::default();
+    support::request_counters(
+        &mut om,
+        "http_requests_total",
+        &[("job", "pay")],
+        (start, end, 30),
+        |_| 100.0,
+        |t| if t >= start + 30 * MIN { 0.5 } else { 0.0 },
+    );
+    let prom = Prometheus::start(&om.finish(), &[]);
+    let am_hook = support::Receiver::start();
+    let am = support::Alertmanager::start(&am_hook.url);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(dir.path().join("specs")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("specs/pay.yaml"), PAY).unwrap_or_else(|e| panic!("{e}"));
+    let listen = support::free_port();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "prometheus: {{url: {:?}, timeout: 5s}}\nspecs: [specs]\ninterval: 1s\nnotify:\n  alertmanagers: [{{url: {:?}}}]\nlisten: 127.0.0.1:{listen}\nstate_file: state/state.json\n",
+            prom.url, am.url
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let daemon = support::daemon::Daemon::start(&config, listen);
+    let fired = support::eventually(std::time::Duration::from_secs(60), || {
+        let active = am_active(&am.url);
+        (active.len() == 1).then_some(active)
+    });
+    let Some(first) = fired else {
+        panic!("no page at Alertmanager within 60 s\n{}", daemon.log());
+    };
+    // The long window is the steps' sum: known, and burning.
+    let burn = daemon.metric("slo_eval_burn_rate", &[("window", "2h")]);
+    assert!(burn.is_some_and(|b| b > 10.0), "{burn:?}\n{}", daemon.log());
+    assert_eq!(daemon.metric("slo_eval_steps_missing", &[]), Some(0.0));
+    let log = daemon.log();
+    assert_eq!(
+        log.matches("filling steps from history").count(),
+        1,
+        "{log}"
+    );
+
+    drop(daemon);
+    let daemon = support::daemon::Daemon::start(&config, listen);
+    daemon.wait_cycles(3.0, std::time::Duration::from_secs(30));
+    let log = daemon.log();
+    assert!(log.contains("steps loaded"), "{log}");
+    // No second back-fill: at most the new step and the raw windows.
+    assert_eq!(
+        log.matches("filling steps from history").count(),
+        1,
+        "{log}"
+    );
+    let requests = daemon.metric("slo_eval_cycle_requests", &[]);
+    assert!(requests.is_some_and(|r| r <= 2.0), "{requests:?}");
+    assert_eq!(daemon.metric("slo_eval_steps_missing", &[]), Some(0.0));
+    assert_eq!(am_active(&am.url), first, "one alert, same startsAt");
+    let pages = am_hook
+        .received()
+        .iter()
+        .filter(|x| x.json["status"] == "firing")
+        .count();
+    assert_eq!(pages, 1, "Alertmanager notified once");
+    drop(daemon);
+}
