@@ -459,3 +459,98 @@ fn a_killed_incremental_daemon_resumes_its_steps_and_alertmanager_keeps_one_aler
     assert_eq!(pages, 1, "Alertmanager notified once");
     drop(daemon);
 }
+
+/// Faults a real Prometheus will not produce on demand.
+mod faults {
+    use std::sync::Arc;
+
+    use slo_eval::evaluate::Batching;
+    use slo_eval::incremental::Incremental;
+    use slo_eval::prometheus::{Client, Endpoint};
+    use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+    /// A combined query holding the broken selector is rejected (422), that
+    /// selector alone is bad data (400); anything else answers empty, as a
+    /// vector or a matrix by the endpoint.
+    struct Picky;
+
+    impl Respond for Picky {
+        fn respond(&self, request: &Request) -> ResponseTemplate {
+            let body = String::from_utf8_lossy(&request.body).into_owned();
+            let query: String = url::form_urlencoded::parse(body.as_bytes())
+                .find(|(k, _)| k == "query")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            let error = |status: u16, kind: &str| {
+                ResponseTemplate::new(status).set_body_json(serde_json::json!({
+                    "status": "error", "errorType": kind, "error": format!("{kind} in query")
+                }))
+            };
+            let kind = if request.url.path().ends_with("query_range") {
+                "matrix"
+            } else {
+                "vector"
+            };
+            match (query.contains("broken_total"), query.contains(" or ")) {
+                (true, true) => error(422, "execution"),
+                (true, false) => error(400, "bad_data"),
+                _ => ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                    "status": "success", "data": {"resultType": kind, "result": []}
+                })),
+            }
+        }
+    }
+
+    /// A step query failing in a batched back-fill fails its SLO alone
+    /// (held, its steps still missing); the others fill and evaluate.
+    #[tokio::test]
+    async fn a_broken_step_query_fails_only_its_slo() {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(Picky)
+            .mount(&server)
+            .await;
+        let mut yaml = "version: slo/v1\nservice: web\nslos:\n".to_owned();
+        for i in 0..20 {
+            let metric = if i == 7 { "broken_total" } else { "ok_total" };
+            yaml.push_str(&format!(
+                "  - name: s{i}\n    objective: 99\n    sli:\n      ratio: {{errors: '{metric}{{code=\"500\"}}', total: {metric}}}\n"
+            ));
+        }
+        let spec = slo_core::load::load_str(&yaml).unwrap_or_else(|d| panic!("{d:?}"));
+        let slos: Vec<_> = spec.slos.iter().collect();
+        let client = Arc::new(
+            Client::new(&Endpoint {
+                url: server.uri(),
+                timeout: std::time::Duration::from_secs(10),
+                ..Endpoint::default()
+            })
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let mut inc = Incremental::default();
+        let now = 1_800_000_000_000;
+        for cycle in 0..2 {
+            let out = inc
+                .evaluate(
+                    &client,
+                    &slos,
+                    now + cycle * 300_000,
+                    2,
+                    Batching::default(),
+                    false,
+                )
+                .await;
+            for o in &out.outcomes {
+                match (&o.result, o.slo.name.as_str()) {
+                    (Err(e), "s7") => assert!(e.to_string().contains("bad_data"), "{e}"),
+                    (Err(e), name) => panic!("{name} failed with the broken one: {e}"),
+                    (Ok(r), "s7") => panic!("the broken SLO passed: {r:?}"),
+                    (Ok(r), _) => assert_eq!(r[0].status, slo_core::evaluation::Status::NoData),
+                }
+            }
+        }
+        // Only the broken SLO's steps are still missing (30 days and more).
+        let missing = inc.stats().missing;
+        assert!((8_640..8_640 + 14).contains(&missing), "{missing}");
+    }
+}
