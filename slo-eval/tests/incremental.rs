@@ -196,20 +196,13 @@ type Key = (String, String, Severity);
 
 /// Each tier's decision in the daemon's last cycle.
 fn decisions(d: &Daemon) -> BTreeMap<Key, bool> {
-    let mut out = BTreeMap::new();
-    for r in d.evaluated() {
-        for t in &r.alerts {
-            out.insert(
-                (
-                    r.service.clone(),
-                    slo_core::instance::to_text(&r.labels),
-                    t.severity,
-                ),
-                t.firing,
-            );
-        }
-    }
-    out
+    d.decisions()
+        .iter()
+        .map(|t| {
+            let inst = slo_core::instance::to_text(&t.instance);
+            ((t.service.clone(), inst, t.severity), t.firing)
+        })
+        .collect()
 }
 
 fn near_transition(side: &[bool], k: usize) -> bool {
@@ -552,5 +545,61 @@ mod faults {
         // Only the broken SLO's steps are still missing (30 days and more).
         let missing = inc.stats().missing;
         assert!((8_640..8_640 + 14).contains(&missing), "{missing}");
+    }
+
+    /// Requests per cycle for 1,000 SLOs (the default policy, batches of
+    /// 400): the first cycle back-fills 31 days, each later one asks the
+    /// new step and the raw windows, within the 50 a cycle.
+    #[tokio::test]
+    async fn a_thousand_slos_cost_a_few_requests_a_cycle() {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(Picky)
+            .mount(&server)
+            .await;
+        let mut yaml = "version: slo/v1\nservice: web\nslos:\n".to_owned();
+        for i in 0..1000 {
+            yaml.push_str(&format!(
+                "  - name: s{i}\n    objective: 99\n    sli:\n      ratio: {{errors: 'ok_total{{code=\"500\",i=\"{i}\"}}', total: 'ok_total{{i=\"{i}\"}}'}}\n"
+            ));
+        }
+        let spec = slo_core::load::load_str(&yaml).unwrap_or_else(|d| panic!("{d:?}"));
+        let slos: Vec<_> = spec.slos.iter().collect();
+        let client = Arc::new(
+            Client::new(&Endpoint {
+                url: server.uri(),
+                timeout: std::time::Duration::from_secs(30),
+                ..Endpoint::default()
+            })
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let mut inc = Incremental::default();
+        let now = 1_800_000_000_000;
+        let mut requests = Vec::new();
+        for cycle in 0..3 {
+            let out = inc
+                .evaluate(
+                    &client,
+                    &slos,
+                    now + cycle * 300_000,
+                    8,
+                    Batching::default(),
+                    false,
+                )
+                .await;
+            assert!(out.outcomes.iter().all(|o| o.result.is_ok()));
+            requests.push((out.queries, out.requests));
+        }
+        eprintln!("1,000 SLOs, (queries, requests) per cycle: {requests:?}");
+        // 6,000 raw-window queries in 15 requests; 2,000 step queries in 5
+        // per day of back-fill (31 days at first).
+        assert_eq!(
+            requests[0],
+            (6_000 + 31 * 2_000, 15 + 31 * 5),
+            "{requests:?}"
+        );
+        assert_eq!(requests[1], (8_000, 20), "{requests:?}");
+        assert_eq!(requests[2], requests[1]);
+        assert_eq!(inc.stats().missing, 0);
     }
 }
