@@ -323,3 +323,27 @@ fn default_policy_keeps_three_days_of_steps_and_hour_buckets_beyond() {
         .collect();
     assert_eq!(raw.len(), 6, "{raw:?}");
 }
+
+/// A kept step fetched again replaces its answer (an instance gone from
+/// it no longer counts); a step already summed into a bucket is refused,
+/// so it is never counted twice.
+#[test]
+fn a_step_fetched_again_replaces_and_a_bucketed_one_is_not_counted_twice() {
+    let mut s = store();
+    let head = 400_000 * STEP_MS;
+    s.advance(head);
+    for t in s.missing() {
+        s.record(t, &[], &[(labels("a"), 1.0)]);
+    }
+    let two_hours = Part::Total(Duration::from_hours(2));
+    assert_eq!(s.answers()[&two_hours], vec![(labels("a"), 24.0)]);
+    assert!(s.record(head, &[], &[(labels("b"), 5.0)]));
+    assert_eq!(
+        s.answers()[&two_hours],
+        vec![(labels("a"), 23.0), (labels("b"), 5.0)]
+    );
+    let oldest = head - PERIOD.as_millis() as i64 + STEP_MS;
+    assert!(!s.record(oldest, &[], &[(labels("a"), 100.0)]));
+    assert!(!s.record(head + STEP_MS, &[], &[]), "newer than the head");
+    assert!(!s.record(head - 1, &[], &[]), "off the grid");
+}

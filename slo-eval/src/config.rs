@@ -500,6 +500,22 @@ mod tests {
         assert_eq!(c.resend_interval(), std::time::Duration::from_secs(60));
         assert!(c.specs[0].is_absolute());
         assert!(c.state_file.ends_with("state.json"));
+        assert_eq!(c.evaluation, Evaluation::Incremental);
+    }
+
+    #[test]
+    fn evaluation_is_incremental_or_direct() {
+        let base = "prometheus: {url: http://127.0.0.1:9090}\nspecs: [specs]\nstate_file: s\n";
+        let c = load(&format!("{base}evaluation: direct\n")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.evaluation, Evaluation::Direct);
+        let e = load(&format!("{base}evaluation: sideways\n"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("config.yaml:4:") && e.contains("incremental"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -96,8 +96,23 @@ pub struct Daemon {
     ui: serve::Live,
     /// The steps of incremental evaluation (`None`: direct).
     steps: Option<Incremental>,
-    /// The instances the last cycle evaluated.
-    evaluated: Vec<InstanceResult>,
+    /// Each tier's decision in the last cycle.
+    decisions: Vec<TierDecision>,
+}
+
+/// One tier's decision in a cycle (before `for`), for tests and tools.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TierDecision {
+    /// The service.
+    pub service: String,
+    /// The SLO.
+    pub slo: String,
+    /// The instance's labels.
+    pub instance: slo_core::instance::Instance,
+    /// The tier.
+    pub severity: slo_core::policy::Severity,
+    /// Whether any of its pairs fires.
+    pub firing: bool,
 }
 
 fn millis(t: Timestamp) -> i64 {
@@ -165,7 +180,7 @@ impl Daemon {
             endpoint,
             ui: serve::Live::default(),
             steps,
-            evaluated: Vec::new(),
+            decisions: Vec::new(),
         };
         daemon.use_specs(loaded);
         // The alerts firing when the daemon stopped are resent from the
@@ -393,7 +408,7 @@ impl Daemon {
         );
         // SLOs whose metric series keep their last values (failed queries).
         let mut kept: BTreeSet<String> = BTreeSet::new();
-        self.evaluated.clear();
+        self.decisions.clear();
         for outcome in &outcomes {
             let slo = outcome.slo;
             let id = slo_id(slo);
@@ -413,7 +428,15 @@ impl Daemon {
                     for inst in instances {
                         self.write_series(slo, inst, period);
                     }
-                    self.evaluated.extend(instances.iter().cloned());
+                    self.decisions.extend(instances.iter().flat_map(|i| {
+                        i.alerts.iter().map(|t| TierDecision {
+                            service: i.service.clone(),
+                            slo: i.slo.clone(),
+                            instance: i.labels.clone(),
+                            severity: t.severity,
+                            firing: t.firing,
+                        })
+                    }));
                     self.note_no_data(slo, instances);
                     self.metrics
                         .last_evaluation
@@ -460,10 +483,10 @@ impl Daemon {
         Ok(())
     }
 
-    /// The instances the last cycle evaluated (SLOs whose queries failed
+    /// Each tier's decision in the last cycle (SLOs whose queries failed
     /// are absent).
-    pub fn evaluated(&self) -> &[InstanceResult] {
-        &self.evaluated
+    pub fn decisions(&self) -> &[TierDecision] {
+        &self.decisions
     }
 
     /// What the daemon exports.

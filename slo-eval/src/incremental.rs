@@ -409,3 +409,71 @@ fn at_steps(series: Vec<RangeSeries>) -> BTreeMap<i64, Vec<(Labels, f64)>> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slo(errors: &str) -> Slo {
+        let yaml = format!(
+            "version: slo/v1\nservice: web\nslos:\n  - name: a\n    objective: 99.9\n    sli:\n      ratio: {{errors: '{errors}', total: x}}\n"
+        );
+        let spec = slo_core::load::load_str(&yaml).unwrap_or_else(|d| panic!("{d:?}"));
+        spec.slos[0].clone()
+    }
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    /// A steps file that is garbage, cut short or of another version is a
+    /// warning and a refill, never a failed start or a panic.
+    #[test]
+    fn a_corrupt_or_old_steps_file_is_refilled() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = steps_file(&dir.path().join("state.json"));
+        assert!(path.ends_with("state.json.steps"));
+        assert!(Incremental::load(&path).stores.is_empty());
+        let a = slo("x{code=\"5\"}");
+        let mut inc = Incremental::default();
+        inc.prepare(&[&a], NOW);
+        inc.dirty = true;
+        inc.save(&path).unwrap_or_else(|e| panic!("{e}"));
+        let good = std::fs::read(&path).unwrap_or_default();
+        assert_eq!(Incremental::load(&path).stores.len(), 1);
+        let mut old = good.clone();
+        old[8] = 0;
+        for bytes in [
+            b"{\"json\": true}".to_vec(),
+            good[..good.len() / 2].to_vec(),
+            old,
+        ] {
+            std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+            let mut inc = Incremental::load(&path);
+            assert!(inc.stores.is_empty());
+            inc.prepare(&[&a], NOW);
+            assert!(inc.stats().missing >= 8_640, "refilled from Prometheus");
+        }
+    }
+
+    /// Steps are kept by SLO and by what their queries ask: a changed
+    /// selector refetches, a removed SLO is dropped, the others are kept.
+    #[test]
+    fn changed_queries_drop_their_steps() {
+        let (a, b) = (slo("x{code=\"5\"}"), slo("x{code=\"4\"}"));
+        let mut inc = Incremental::default();
+        inc.prepare(&[&a], NOW);
+        let store = inc.stores.values_mut().next();
+        let Some(store) = store else {
+            panic!("no store")
+        };
+        for t in store.missing() {
+            store.record(t, &[], &[(Labels::new(), 1.0)]);
+        }
+        assert_eq!(inc.stats().missing, 0);
+        inc.prepare(&[&a], NOW + STEP_MS);
+        assert_eq!(inc.stats().missing, 1, "only the new step");
+        inc.prepare(&[&b], NOW + STEP_MS);
+        assert!(inc.stats().missing >= 8_640, "a new selector refetches");
+        inc.prepare(&[], NOW);
+        assert!(inc.stores.is_empty());
+    }
+}

@@ -5,7 +5,7 @@
 //! within one cycle of a transition. The incremental daemon is dropped
 //! mid-incident and made again from its persisted files: it must not
 //! re-read history (its requests are counted) and must go on deciding the
-//! same.
+//! same; later it is down for an hour and catches up in one request.
 //!
 //! Why they may differ at an edge: the incremental daemon's windows above
 //! 1h are sums of 5m steps ending at the last settled 5m boundary (the
@@ -196,20 +196,13 @@ type Key = (String, String, Severity);
 
 /// Each tier's decision in the daemon's last cycle.
 fn decisions(d: &Daemon) -> BTreeMap<Key, bool> {
-    let mut out = BTreeMap::new();
-    for r in d.evaluated() {
-        for t in &r.alerts {
-            out.insert(
-                (
-                    r.service.clone(),
-                    slo_core::instance::to_text(&r.labels),
-                    t.severity,
-                ),
-                t.firing,
-            );
-        }
-    }
-    out
+    d.decisions()
+        .iter()
+        .map(|t| {
+            let inst = slo_core::instance::to_text(&t.instance);
+            ((t.service.clone(), inst, t.severity), t.firing)
+        })
+        .collect()
 }
 
 fn near_transition(side: &[bool], k: usize) -> bool {
@@ -224,7 +217,7 @@ async fn incremental_daemon_decides_as_the_direct_one_across_a_restart() {
     let direct_cfg = config(dir.path(), &prom.url, "direct");
     let inc_cfg = config(dir.path(), &prom.url, "incremental");
     let mut direct = daemon(&direct_cfg);
-    let mut inc = daemon(&inc_cfg);
+    let inc = daemon(&inc_cfg);
 
     // Every 5 minutes, 90 s past the boundary, from 6 h in to the end.
     let times: Vec<i64> = (0..)
@@ -235,18 +228,49 @@ async fn incremental_daemon_decides_as_the_direct_one_across_a_restart() {
         .iter()
         .position(|t| *t >= sc.outage.0 + 10 * MIN)
         .unwrap_or_else(|| panic!("no cycle in the outage"));
+    // Later, the incremental daemon is down for an hour of the slow burn
+    // (its cycles skipped): the next one fetches the hour's steps at once.
+    let down: Vec<usize> = (0..times.len())
+        .filter(|k| {
+            within(
+                (sc.slow_burn.0 + HOUR, sc.slow_burn.0 + 2 * HOUR),
+                times[*k],
+            )
+        })
+        .collect();
+    let (down_from, back_at) = match (down.first(), down.last()) {
+        (Some(a), Some(b)) => (*a, b + 1),
+        _ => panic!("no cycle in the slow burn"),
+    };
     let mut sides: [BTreeMap<Key, Vec<bool>>; 2] = Default::default();
     let mut requests: Vec<i64> = Vec::new();
     let mut steps_bytes = 0;
+    let mut inc = Some(inc);
     for (k, t) in times.iter().enumerate() {
         let now = jiff::Timestamp::from_second(*t).unwrap_or_else(|e| panic!("{e}"));
         direct.cycle(now).await.unwrap_or_else(|e| panic!("{e}"));
-        inc.cycle(now).await.unwrap_or_else(|e| panic!("{e}"));
-        let m = inc.metrics();
+        if k == down_from {
+            inc = None;
+        } else if k == back_at {
+            inc = Some(daemon(&inc_cfg));
+        }
+        let Some(d) = inc.as_mut() else {
+            // Down: not compared (its side copies the direct one's).
+            requests.push(-1);
+            for (key, firing) in decisions(&direct) {
+                for side in sides.iter_mut() {
+                    side.entry(key.clone())
+                        .or_insert_with(|| vec![false; times.len()])[k] = firing;
+                }
+            }
+            continue;
+        };
+        d.cycle(now).await.unwrap_or_else(|e| panic!("{e}"));
+        let m = d.metrics();
         requests.push(m.cycle_requests.get());
         assert_eq!(m.steps_missing.get(), 0, "steps missing after cycle {k}");
         steps_bytes = m.steps_bytes.get();
-        for (side, d) in sides.iter_mut().zip([&direct, &inc]) {
+        for (side, d) in sides.iter_mut().zip([&direct, &*d]) {
             for (key, firing) in decisions(d) {
                 let v = side.entry(key).or_insert_with(|| vec![false; times.len()]);
                 v[k] = firing;
@@ -257,25 +281,34 @@ async fn incremental_daemon_decides_as_the_direct_one_across_a_restart() {
             // persisted state and steps takes over.
             let page = ("checkout".to_owned(), String::new(), Severity::Page);
             assert!(sides[1][&page][k], "checkout pages at the restart");
-            drop(inc);
-            inc = daemon(&inc_cfg);
+            inc = Some(daemon(&inc_cfg));
         }
     }
     let steady = requests[1];
     eprintln!(
-        "incremental requests per cycle: first {}, steady {steady}, after the restart {}; \
-         steps memory {steps_bytes} bytes for 3 instances",
+        "incremental requests per cycle: first {}, steady {steady}, after the restart {}, \
+         after an hour down {}; steps memory {steps_bytes} bytes for 3 instances",
         requests[0],
-        requests[restart_at + 1]
+        requests[restart_at + 1],
+        requests[back_at]
     );
     // The first cycle back-fills the 3d of 5m steps a day per request (4
     // days at most), the 27 older days of the period in hour buckets in
     // one request, and asks the raw windows in one; afterwards one range
     // request (the new step of both SLOs) and one instant request (the raw
     // windows), also right after the restart: history is not read again.
+    // After an hour down, the hour's 12 steps come in one range request
+    // (two if they straddle a day).
     assert!(requests[0] > 2 && requests[0] <= 4 + 1 + 1, "{requests:?}");
     assert_eq!(steady, 2, "{requests:?}");
-    assert!(requests[1..].iter().all(|r| *r == steady), "{requests:?}");
+    assert!((2..=3).contains(&requests[back_at]), "{requests:?}");
+    assert!(
+        requests[1..]
+            .iter()
+            .enumerate()
+            .all(|(k, r)| *r == steady || *r == -1 || k + 1 == back_at),
+        "{requests:?}"
+    );
     assert!(dir.path().join("state-incremental.json.steps").exists());
 
     let (direct_side, inc_side) = (&sides[0], &sides[1]);
@@ -287,7 +320,7 @@ async fn incremental_daemon_decides_as_the_direct_one_across_a_restart() {
     let mut compared = 0;
     for (key, d) in direct_side {
         let i = &inc_side[key];
-        for k in 0..d.len() {
+        for k in (0..d.len()).filter(|k| !(down_from..back_at).contains(k)) {
             compared += 1;
             if d[k] != i[k] {
                 let h = (times[k] - sc.start) as f64 / HOUR as f64;
@@ -344,4 +377,274 @@ async fn incremental_daemon_decides_as_the_direct_one_across_a_restart() {
         ));
     }
     drop(prom);
+}
+
+/// A page whose long window (2h) comes from steps: 99% over 1d.
+const PAY: &str = r#"
+version: slo/v1
+service: pay
+slos:
+  - name: availability
+    objective: 99
+    period: 1d
+    sli:
+      ratio:
+        errors: http_requests_total{job="pay",code="500"}
+        total: http_requests_total{job="pay"}
+    alerting:
+      name: PayBurn
+      windows:
+        - {severity: page, long: 2h, short: 5m, factor: 10}
+"#;
+
+/// The `startsAt` of every alert Alertmanager holds as active.
+fn am_active(am: &str) -> Vec<String> {
+    let Some((200, body)) = support::get(&format!("{am}/api/v2/alerts?active=true")) else {
+        return Vec::new();
+    };
+    let json = match (body.find('['), body.rfind(']')) {
+        (Some(a), Some(b)) if a < b => &body[a..=b],
+        _ => return Vec::new(),
+    };
+    let alerts: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    alerts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["labels"]["alertname"] == "PayBurn")
+        .filter_map(|a| a["startsAt"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// `slo-eval run` in its default (incremental) mode over three hours of
+/// history with 50% errors for the last 2.5 h: it back-fills the steps,
+/// pages through a real Alertmanager (the 2h window from steps), is
+/// killed (-9) and restarted: it loads its steps rather than re-reading
+/// history, and Alertmanager holds the one alert with its `startsAt`.
+#[test]
+fn a_killed_incremental_daemon_resumes_its_steps_and_alertmanager_keeps_one_alert() {
+    let end = (support::now() / 30) * 30 - 30;
+    let start = end - 3 * HOUR;
+    let mut om = OpenMetrics::default();
+    support::request_counters(
+        &mut om,
+        "http_requests_total",
+        &[("job", "pay")],
+        (start, end, 30),
+        |_| 100.0,
+        |t| if t >= start + 30 * MIN { 0.5 } else { 0.0 },
+    );
+    let prom = Prometheus::start(&om.finish(), &[]);
+    let am_hook = support::Receiver::start();
+    let am = support::Alertmanager::start(&am_hook.url);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(dir.path().join("specs")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("specs/pay.yaml"), PAY).unwrap_or_else(|e| panic!("{e}"));
+    let listen = support::free_port();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "prometheus: {{url: {:?}, timeout: 5s}}\nspecs: [specs]\ninterval: 1s\nnotify:\n  alertmanagers: [{{url: {:?}}}]\nlisten: 127.0.0.1:{listen}\nstate_file: state/state.json\n",
+            prom.url, am.url
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let daemon = support::daemon::Daemon::start(&config, listen);
+    let fired = support::eventually(std::time::Duration::from_secs(60), || {
+        let active = am_active(&am.url);
+        (active.len() == 1).then_some(active)
+    });
+    let Some(first) = fired else {
+        panic!("no page at Alertmanager within 60 s\n{}", daemon.log());
+    };
+    // The long window is the steps' sum: known, and burning.
+    let burn = daemon.metric("slo_eval_burn_rate", &[("window", "2h")]);
+    assert!(burn.is_some_and(|b| b > 10.0), "{burn:?}\n{}", daemon.log());
+    assert_eq!(daemon.metric("slo_eval_steps_missing", &[]), Some(0.0));
+    let log = daemon.log();
+    assert_eq!(
+        log.matches("filling steps from history").count(),
+        1,
+        "{log}"
+    );
+
+    drop(daemon);
+    let daemon = support::daemon::Daemon::start(&config, listen);
+    daemon.wait_cycles(3.0, std::time::Duration::from_secs(30));
+    let log = daemon.log();
+    assert!(log.contains("steps loaded"), "{log}");
+    // No second back-fill: at most the new step and the raw windows.
+    assert_eq!(
+        log.matches("filling steps from history").count(),
+        1,
+        "{log}"
+    );
+    let requests = daemon.metric("slo_eval_cycle_requests", &[]);
+    assert!(requests.is_some_and(|r| r <= 2.0), "{requests:?}");
+    assert_eq!(daemon.metric("slo_eval_steps_missing", &[]), Some(0.0));
+    assert_eq!(am_active(&am.url), first, "one alert, same startsAt");
+    let pages = am_hook
+        .received()
+        .iter()
+        .filter(|x| x.json["status"] == "firing")
+        .count();
+    assert_eq!(pages, 1, "Alertmanager notified once");
+    drop(daemon);
+}
+
+/// Faults a real Prometheus will not produce on demand.
+mod faults {
+    use std::sync::Arc;
+
+    use slo_eval::evaluate::Batching;
+    use slo_eval::incremental::Incremental;
+    use slo_eval::prometheus::{Client, Endpoint};
+    use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+    /// A combined query holding the broken selector is rejected (422), that
+    /// selector alone is bad data (400); anything else answers empty, as a
+    /// vector or a matrix by the endpoint.
+    struct Picky;
+
+    impl Respond for Picky {
+        fn respond(&self, request: &Request) -> ResponseTemplate {
+            let body = String::from_utf8_lossy(&request.body).into_owned();
+            let query: String = url::form_urlencoded::parse(body.as_bytes())
+                .find(|(k, _)| k == "query")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            let error = |status: u16, kind: &str| {
+                ResponseTemplate::new(status).set_body_json(serde_json::json!({
+                    "status": "error", "errorType": kind, "error": format!("{kind} in query")
+                }))
+            };
+            let kind = if request.url.path().ends_with("query_range") {
+                "matrix"
+            } else {
+                "vector"
+            };
+            match (query.contains("broken_total"), query.contains(" or ")) {
+                (true, true) => error(422, "execution"),
+                (true, false) => error(400, "bad_data"),
+                _ => ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                    "status": "success", "data": {"resultType": kind, "result": []}
+                })),
+            }
+        }
+    }
+
+    /// A step query failing in a batched back-fill fails its SLO alone
+    /// (held, its steps still missing); the others fill and evaluate.
+    #[tokio::test]
+    async fn a_broken_step_query_fails_only_its_slo() {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(Picky)
+            .mount(&server)
+            .await;
+        let mut yaml = "version: slo/v1\nservice: web\nslos:\n".to_owned();
+        for i in 0..20 {
+            let metric = if i == 7 { "broken_total" } else { "ok_total" };
+            yaml.push_str(&format!(
+                "  - name: s{i}\n    objective: 99\n    sli:\n      ratio: {{errors: '{metric}{{code=\"500\"}}', total: {metric}}}\n"
+            ));
+        }
+        let spec = slo_core::load::load_str(&yaml).unwrap_or_else(|d| panic!("{d:?}"));
+        let slos: Vec<_> = spec.slos.iter().collect();
+        let client = Arc::new(
+            Client::new(&Endpoint {
+                url: server.uri(),
+                timeout: std::time::Duration::from_secs(10),
+                ..Endpoint::default()
+            })
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let mut inc = Incremental::default();
+        let now = 1_800_000_000_000;
+        for cycle in 0..2 {
+            let out = inc
+                .evaluate(
+                    &client,
+                    &slos,
+                    now + cycle * 300_000,
+                    2,
+                    Batching::default(),
+                    false,
+                )
+                .await;
+            for o in &out.outcomes {
+                match (&o.result, o.slo.name.as_str()) {
+                    (Err(e), "s7") => assert!(e.to_string().contains("bad_data"), "{e}"),
+                    (Err(e), name) => panic!("{name} failed with the broken one: {e}"),
+                    (Ok(r), "s7") => panic!("the broken SLO passed: {r:?}"),
+                    (Ok(r), _) => assert_eq!(r[0].status, slo_core::evaluation::Status::NoData),
+                }
+            }
+        }
+        // Only the broken SLO's steps are still missing (30 days and more).
+        let missing = inc.stats().missing;
+        assert!((8_640..8_640 + 14).contains(&missing), "{missing}");
+    }
+
+    /// Requests per cycle for 1,000 SLOs (the default policy, batches of
+    /// 400): the first cycle back-fills 31 days, each later one asks the
+    /// new step and the raw windows, within the issue's 50 a cycle.
+    #[tokio::test]
+    async fn a_thousand_slos_cost_a_few_requests_a_cycle() {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(Picky)
+            .mount(&server)
+            .await;
+        let mut yaml = "version: slo/v1\nservice: web\nslos:\n".to_owned();
+        for i in 0..1000 {
+            yaml.push_str(&format!(
+                "  - name: s{i}\n    objective: 99\n    sli:\n      ratio: {{errors: 'ok_total{{code=\"500\",i=\"{i}\"}}', total: 'ok_total{{i=\"{i}\"}}'}}\n"
+            ));
+        }
+        let spec = slo_core::load::load_str(&yaml).unwrap_or_else(|d| panic!("{d:?}"));
+        let slos: Vec<_> = spec.slos.iter().collect();
+        let client = Arc::new(
+            Client::new(&Endpoint {
+                url: server.uri(),
+                timeout: std::time::Duration::from_secs(30),
+                ..Endpoint::default()
+            })
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let mut inc = Incremental::default();
+        let now = 1_800_000_000_000;
+        let mut requests = Vec::new();
+        for cycle in 0..3 {
+            let out = inc
+                .evaluate(
+                    &client,
+                    &slos,
+                    now + cycle * 300_000,
+                    8,
+                    Batching::default(),
+                    false,
+                )
+                .await;
+            assert!(out.outcomes.iter().all(|o| o.result.is_ok()));
+            requests.push((out.queries, out.requests));
+        }
+        eprintln!("1,000 SLOs, (queries, requests) per cycle: {requests:?}");
+        // 6,000 raw-window queries in 15 requests; 2,000 step queries in 5
+        // per range of back-fill: at first a range per day of the 3d of 5m
+        // steps (3 or 4 days, as they fall) and one for the older days of
+        // the period, in hour buckets.
+        let ranges = (requests[0].1 - 15) / 5;
+        assert!((4..=5).contains(&ranges), "{requests:?}");
+        assert_eq!(
+            requests[0],
+            (6_000 + ranges * 2_000, 15 + ranges * 5),
+            "{requests:?}"
+        );
+        assert_eq!(requests[1], (8_000, 20), "{requests:?}");
+        assert_eq!(requests[2], requests[1]);
+        assert_eq!(inc.stats().missing, 0);
+    }
 }

@@ -358,10 +358,13 @@ impl Store {
         };
         if t > self.boundary {
             let i = ((t - self.boundary) / STEP_MS - 1) as usize;
+            // A step fetched again replaces what it said, absences included.
+            for s in self.series.values_mut() {
+                s.fine[i] = ABSENT;
+            }
             for (inst, v) in values {
                 self.series.entry(inst).or_insert_with(fresh).fine[i] = v;
             }
-            // A step fetched again replaces what it said.
             self.fetched[i] = true;
             return true;
         }
