@@ -1,6 +1,7 @@
 //! Command-line arguments and dispatch: each command's arguments and body
 //! live in the module named for it (`validate`, `explain`, `generate`,
-//! `convert`, `eval`, `backtest`, `report` in `compliance`; `run` is the [`daemon`](crate::daemon)).
+//! `convert`, `eval`, `backtest`; `report` in `compliance`, as `report` is
+//! the diagnostics printer; `run` is the [`daemon`](crate::daemon)).
 
 use std::path::PathBuf;
 
