@@ -384,6 +384,17 @@ impl Ui {
             .position(|e| e.slo.service == service && e.slo.name == slo)
     }
 
+    /// Over recorded data that starts within `slo`'s period before `at`,
+    /// when it starts: the availability and budget "over the period" then
+    /// count only that much, and the pages say so.
+    fn data_since(&self, slo: &Slo, at: Timestamp) -> Option<Timestamp> {
+        let Source::Data(data, _) = &self.source else {
+            return None;
+        };
+        let (first, _) = data.time_range()?;
+        (first > at - slo.period.as_millis() as i64).then_some(first)
+    }
+
     /// The default replay range of an SLO up to the cycle's time: over
     /// recorded data its period (at most a week, not before the data's
     /// start); from Prometheus a day (each view of a new range fetches it).

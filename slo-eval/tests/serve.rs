@@ -447,6 +447,32 @@ fn bad_requests_get_a_clear_4xx(_prom: &Prometheus) {
 
 /// Every response carries the strict Content-Security-Policy, and user
 /// text from the spec (description, labels) is escaped, never markup.
+/// The shop's data covers 3 days of a 30d period: the availability and
+/// budget are over those 3 days, and the pages say so instead of "over 30d"
+/// alone; with `--at` a day in, a day.
+#[test]
+fn availability_over_a_period_longer_than_the_data_says_how_much_data_there_is() {
+    let data = shop_data().display().to_string();
+    let specs = shop_specs().display().to_string();
+    for (at, covered) in [(None, "3d"), (Some("2026-11-03T00:00:00Z"), "1d")] {
+        let mut args = vec!["--data", data.as_str()];
+        if let Some(at) = at {
+            args.extend(["--at", at]);
+        }
+        args.push(specs.as_str());
+        let served = Served::start(&args);
+        let (status, detail) = served.get("/slos/checkout/availability");
+        assert_eq!(status, 200);
+        let tile = format!("over 30d, but data only since 2026-11-02T00:00:00Z ({covered})");
+        assert!(detail.contains(&tile), "no {tile:?}:\n{detail}");
+        let (_, list) = served.get("/");
+        assert!(
+            list.contains("The recorded data starts at 2026-11-02T00:00:00Z"),
+            "{list}"
+        );
+    }
+}
+
 #[test]
 fn pages_escape_spec_text_and_send_a_strict_csp() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -6,8 +6,10 @@ use std::fmt::Write as _;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use slo_core::backtest::Report;
+use slo_core::duration::Duration;
 use slo_core::evaluation::{InstanceResult, Status};
 use slo_core::policy::Severity;
+use slo_core::time::Timestamp;
 
 use super::{ApiError, Cycle, Entry, ListQuery, RangeQuery, TierState, Ui, label_text, svg};
 
@@ -186,6 +188,18 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
         slo_core::time::format(cycle.at),
         esc(&source_text(ui))
     );
+    if let Some(since) = ui
+        .entries
+        .iter()
+        .filter_map(|e| ui.data_since(&e.slo, cycle.at))
+        .min()
+    {
+        let _ = writeln!(
+            b,
+            "<section class=\"warnings\"><p>The recorded data starts at {}: availability and budget left over a period longer than that count only the data there is.</p></section>",
+            slo_core::time::format(since)
+        );
+    }
     // Filter form: plain GET, works without scripts.
     let _ = write!(
         b,
@@ -438,7 +452,7 @@ pub(super) fn detail(
                 esc(error)
             );
         }
-        (_, Some(i)) => instance_section(&mut b, cycle, slo, i),
+        (_, Some(i)) => instance_section(&mut b, cycle, slo, i, ui.data_since(slo, cycle.at)),
         _ => {}
     }
     graphs(&mut b, ui, entry, inst, q, replay);
@@ -450,7 +464,24 @@ pub(super) fn detail(
     }
 }
 
-fn instance_section(b: &mut String, cycle: &Cycle, slo: &slo_core::spec::Slo, i: &InstanceResult) {
+fn instance_section(
+    b: &mut String,
+    cycle: &Cycle,
+    slo: &slo_core::spec::Slo,
+    i: &InstanceResult,
+    data_since: Option<Timestamp>,
+) {
+    // Over recorded data shorter than the period, "over 30d" would claim
+    // 30 days the data does not have.
+    let over = match data_since {
+        Some(t) => format!(
+            "over {}, but data only since {} ({})",
+            slo.period,
+            slo_core::time::format(t),
+            Duration::from_millis(u64::try_from(cycle.at - t).unwrap_or(0))
+        ),
+        None => format!("over {}", slo.period),
+    };
     if i.status == Status::NoData {
         let _ = writeln!(
             b,
@@ -465,11 +496,11 @@ fn instance_section(b: &mut String, cycle: &Cycle, slo: &slo_core::spec::Slo, i:
     );
     let _ = writeln!(
         b,
-        "<section class=\"tiles\" aria-label=\"Summary\">\n<div class=\"tile\"><h2>Objective</h2><p>{}</p></div>\n<div class=\"tile\"><h2>Availability</h2><p>{}</p><small>over {}</small></div>\n<div class=\"tile\"><h2>Budget left</h2><p>{}</p></div>\n<div class=\"tile\"><h2>Events</h2><p>{events}</p></div>\n<div class=\"tile\"><h2>Status</h2><p>{}</p></div>\n</section>",
+        "<section class=\"tiles\" aria-label=\"Summary\">\n<div class=\"tile\"><h2>Objective</h2><p>{}</p></div>\n<div class=\"tile\"><h2>Availability</h2><p>{}</p><small>{}</small></div>\n<div class=\"tile\"><h2>Budget left</h2><p>{}</p></div>\n<div class=\"tile\"><h2>Events</h2><p>{events}</p></div>\n<div class=\"tile\"><h2>Status</h2><p>{}</p></div>\n</section>",
         percent(i.objective),
         i.period_error_ratio
             .map_or_else(|| "unknown".to_owned(), |r| percent(1.0 - r)),
-        slo.period,
+        esc(&over),
         i.budget_remaining
             .map_or_else(|| "unknown".to_owned(), percent),
         status_badge(i.status)
