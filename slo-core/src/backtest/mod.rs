@@ -112,6 +112,7 @@ use crate::policy::Severity;
 use crate::spec::{Counted, Labels, Sli, Slo};
 use crate::time::Timestamp;
 
+mod lines;
 mod replay;
 mod score;
 

@@ -14,8 +14,8 @@ use crate::time::Timestamp;
 
 use super::score::Scorer;
 use super::{
-    AlertInterval, BudgetPoint, BurnRateLine, IncidentOutcome, Incidents, InstanceReport,
-    MAX_STEPS, Options, Significance, Traffic, budget_spent, events_between, millis,
+    AlertInterval, BudgetPoint, IncidentOutcome, Incidents, InstanceReport, MAX_STEPS, Options,
+    Significance, budget_spent, events_between, millis,
 };
 
 /// Replays one SLO over instances, keeping its working memory between
@@ -135,52 +135,6 @@ impl<'a> Replayer<'a> {
         }
     }
 
-    /// The shortest window's event rate and error ratio at every step with
-    /// traffic.
-    fn traffic(&self, counts: Counts) -> Option<Traffic> {
-        let w = (0..self.sums.windows()).min_by_key(|&w| self.sums.window(w))?;
-        let window = self.sums.window(w)?;
-        let seconds = window.as_millis() as f64 / 1000.0;
-        let points = (0..self.steps.len())
-            .filter_map(|k| {
-                let m = self.measure(w, k, counts)?;
-                m.error_ratio.is_finite().then(|| {
-                    (
-                        self.steps.at(k),
-                        m.events.map(|e| e / seconds),
-                        m.error_ratio,
-                    )
-                })
-            })
-            .collect();
-        Some(Traffic { window, points })
-    }
-
-    /// Each pair's long window's burn rate at every step with traffic.
-    fn burn_rate_lines(&self, counts: Counts) -> Vec<BurnRateLine> {
-        let mut longs: Vec<usize> = (0..self.decider.len())
-            .filter_map(|i| Some(self.decider.pair_windows(i)?.0))
-            .collect();
-        // The decider's windows are sorted shortest first.
-        longs.sort_unstable();
-        longs.dedup();
-        longs
-            .into_iter()
-            .filter_map(|w| Some((w, *self.decider.windows().get(w)?)))
-            .map(|(w, window)| BurnRateLine {
-                window,
-                points: (0..self.steps.len())
-                    .filter_map(|k| {
-                        let m = self.measure(w, k, counts)?;
-                        m.error_ratio
-                            .is_finite()
-                            .then(|| (self.steps.at(k), self.budget.burn_rate(m.error_ratio)))
-                    })
-                    .collect(),
-            })
-            .collect()
-    }
-
     /// The steps at which the shortest window measures a finite ratio.
     fn steps_with_data(&self, counts: Counts) -> usize {
         let Some(w) = (0..self.sums.windows()).min_by_key(|&w| self.sums.window(w)) else {
@@ -228,7 +182,7 @@ impl<'a> Replayer<'a> {
 
     /// The measurement of window `w` at step `k`.
     #[inline]
-    fn measure(&self, w: usize, k: usize, counts: Counts) -> Option<Measurement> {
+    pub(super) fn measure(&self, w: usize, k: usize, counts: Counts) -> Option<Measurement> {
         let [total, counted] = self.sums.get(w, k);
         events::measurement(total, counted, counts)
     }
