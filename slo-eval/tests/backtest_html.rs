@@ -89,9 +89,13 @@ fn backtest_html_writes_one_self_contained_page_with_every_slo() {
         let longs: std::collections::BTreeSet<_> =
             slo.policy.pairs().iter().map(|p| p.long).collect();
         let instances = r["instances"].as_array().cloned().unwrap_or_default();
+        // Per instance: a burn-rate graph per long window, the error ratio
+        // (and the request rate when the SLI counts events), the budget and
+        // the alert timeline.
+        let traffic = if slo.sli.counts_events() { 2 } else { 1 };
         assert_eq!(
             section.matches("<svg ").count(),
-            instances.len() * (longs.len() + 2),
+            instances.len() * (longs.len() + traffic + 2),
             "{service}/{name}"
         );
         // Burn-rate lines with data, not empty frames.
