@@ -43,19 +43,21 @@ timed() { # name, curl args...
   local name=$1; shift
   local before after t
   before=$(answered)
-  t=$(curl -s -o /dev/null -w '%{time_total}' "$@")
+  t=$(curl -s -o "$work/body" -w '%{http_code} %{time_total}' "$@")
   after=$(answered)
-  printf '| %s | %s s | %s |\n' "$name" "$t" "$((after - before))"
+  printf '| %s | %s s | %s | HTTP %s, %s bytes |\n' "$name" "${t#* }" "$((after - before))" "${t%% *}" "$(wc -c < "$work/body")"
 }
 range="start=$start&end=$end&step=1m"
 body='alerting:
   windows: google-30d
   page: {for: 5m}'
-echo "| view (${days}d at 1m steps, one SLO) | wall | Prometheus queries |"
-echo "|---|---:|---:|"
+echo "| view (${days}d at 1m steps, one SLO) | wall | Prometheus queries | answer |"
+echo "|---|---:|---:|---|"
 timed "backtest API, first (fetch + replay)" "$ui/api/v1/slos/svc-000/slo-0/backtest?$range"
 timed "backtest API, cached" "$ui/api/v1/slos/svc-000/slo-0/backtest?$range"
 timed "POST backtest, another policy" -X POST --data-binary "$body" "$ui/api/v1/slos/svc-000/slo-0/backtest?$range"
 timed "policy lab page, first (4 policies)" "$ui/slos/svc-000/slo-0/lab?$range"
 timed "policy lab page, cached" "$ui/slos/svc-000/slo-0/lab?$range"
 timed "list page" "$ui/"
+# The replay had data: evaluations with data over the range.
+curl -s "$ui/api/v1/slos/svc-000/slo-0/backtest?$range" | python3 -c 'import json,sys; d=json.load(sys.stdin); i=d["slos"][0]["instances"][0]; print("replayed:", d["slos"][0].get("steps"), "steps,", i["steps_with_data"], "with data,", len(i["alerts"]), "alerts")'
