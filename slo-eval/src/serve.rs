@@ -20,9 +20,9 @@
 //!   `backtest --json` document of that SLO; `POST` with an `alerting:`
 //!   block (YAML or JSON) in the body: the same under that policy.
 //! - `GET|POST /slos/{service}/{slo}/lab`: the policy lab, the spec's
-//!   policy and alternatives replayed side by side ([`lab`]).
+//!   policy and alternatives replayed side by side (`serve::lab`).
 //!
-//! `slo-eval run` serves the same UI next to `/metrics` ([`Live`]), fed by
+//! `slo-eval run` serves the same UI next to `/metrics` (`serve::live`), fed by
 //! the daemon's own cycles and alert states instead of evaluating.
 
 mod api;
