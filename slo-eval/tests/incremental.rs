@@ -26,17 +26,7 @@ use slo_eval::config::Config;
 use slo_eval::daemon::Daemon;
 use support::{OpenMetrics, Prometheus};
 
-const CHECKOUT: &str = r#"
-version: slo/v1
-service: checkout
-slos:
-  - name: availability
-    objective: 99.9
-    sli:
-      ratio:
-        errors: http_requests_total{job="checkout",code=~"5.."}
-        total: http_requests_total{job="checkout"}
-"#;
+use support::CHECKOUT_SPEC as CHECKOUT;
 
 const SEARCH: &str = r#"
 version: slo/v1
@@ -503,6 +493,18 @@ mod faults {
     use slo_eval::prometheus::{Client, Endpoint};
     use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+    /// A client of the mock server at `url`, with a timeout in seconds.
+    fn client_of(url: &str, timeout: u64) -> Arc<Client> {
+        Arc::new(
+            Client::new(&Endpoint {
+                url: url.to_owned(),
+                timeout: std::time::Duration::from_secs(timeout),
+                ..Endpoint::default()
+            })
+            .unwrap_or_else(|e| panic!("{e}")),
+        )
+    }
+
     /// A combined query holding the broken selector is rejected (422), that
     /// selector alone is bad data (400); anything else answers empty, as a
     /// vector or a matrix by the endpoint.
@@ -553,14 +555,7 @@ mod faults {
         }
         let spec = slo_core::load::load_str(&yaml).unwrap_or_else(|d| panic!("{d:?}"));
         let slos: Vec<_> = spec.slos.iter().collect();
-        let client = Arc::new(
-            Client::new(&Endpoint {
-                url: server.uri(),
-                timeout: std::time::Duration::from_secs(10),
-                ..Endpoint::default()
-            })
-            .unwrap_or_else(|e| panic!("{e}")),
-        );
+        let client = client_of(&server.uri(), 10);
         let mut inc = Incremental::default();
         let now = 1_800_000_000_000;
         for cycle in 0..2 {
@@ -606,14 +601,7 @@ mod faults {
         }
         let spec = slo_core::load::load_str(&yaml).unwrap_or_else(|d| panic!("{d:?}"));
         let slos: Vec<_> = spec.slos.iter().collect();
-        let client = Arc::new(
-            Client::new(&Endpoint {
-                url: server.uri(),
-                timeout: std::time::Duration::from_secs(30),
-                ..Endpoint::default()
-            })
-            .unwrap_or_else(|e| panic!("{e}")),
-        );
+        let client = client_of(&server.uri(), 30);
         let mut inc = Incremental::default();
         let now = 1_800_000_000_000;
         let mut requests = Vec::new();
