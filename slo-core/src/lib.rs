@@ -17,7 +17,8 @@
 //!   turns specs into Prometheus recording and alerting rules.
 //! - **Evaluating.** [`evaluation`] says which queries to ask and what
 //!   their answers mean per instance ([`instance`]); [`batch`] packs many
-//!   queries into one request; [`ledger`] keeps every alert's state across
+//!   queries into one request and [`shared`] one query into many SLOs'
+//!   answers; [`ledger`] keeps every alert's state across
 //!   cycles (holds, sweeps, the notifications owed), rendering labels and
 //!   annotations with [`template`]; [`shard`] splits SLOs over a fleet;
 //!   [`steps`] keeps the daemon's long windows as sums of 5m steps.
@@ -87,6 +88,7 @@ pub mod rules;
 pub mod selector;
 pub mod series;
 pub mod shard;
+pub mod shared;
 pub mod spec;
 pub mod steps;
 pub mod template;

@@ -10,6 +10,7 @@
 //!   timeout: 30s
 //!   concurrency: 8                        # requests in flight
 //!   batch_size: 400                       # queries per request
+//!   share_queries: true                   # SLOs of one shape share their queries
 //!   partial_response: false               # Thanos: fail rather than answer from part of the stores
 //! specs: [specs/]                         # files or folders, relative to this file
 //! interval: 1m
@@ -131,6 +132,10 @@ fn default_notify_timeout() -> Duration {
 
 fn default_concurrency() -> usize {
     8
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_batch_size() -> usize {
@@ -261,6 +266,10 @@ connection! {
         /// Queries per request (1: one query per request).
         #[serde(default = "default_batch_size")]
         batch_size: usize,
+        /// SLOs whose queries differ only by a label's value share one
+        /// query per window ([`slo_core::shared`]).
+        #[serde(default = "default_true")]
+        share_queries: bool,
         /// `partial_response` sent with every query (Thanos Query).
         #[serde(default)]
         partial_response: Option<bool>,

@@ -357,6 +357,7 @@ impl Daemon {
             .is_none_or(|t| t.elapsed() >= PERIOD_REFRESH);
         let batching = evaluate::Batching {
             queries: self.config.prometheus.batch_size,
+            share: self.config.prometheus.share_queries,
             ..evaluate::Batching::default()
         };
         let concurrency = self.config.prometheus.concurrency;

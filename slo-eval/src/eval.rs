@@ -59,6 +59,8 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
         .map(|ms| ms as f64 / 1000.0);
     let batching = evaluate::Batching {
         queries: args.batch_size,
+        // `--batch-size 1`: each query on its own, nothing combined.
+        share: args.batch_size > 1,
         ..evaluate::Batching::default()
     };
     let report = command::runtime()?.block_on(eval_once(

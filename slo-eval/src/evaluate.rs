@@ -15,7 +15,8 @@ use slo_core::alert::{Hold, Measurement, PairDecision};
 use slo_core::batch;
 use slo_core::duration::Duration;
 use slo_core::evaluation::{self, Answers, InstanceResult, Part, Status};
-use slo_core::spec::Slo;
+use slo_core::shared;
+use slo_core::spec::{Labels, Slo};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -29,17 +30,31 @@ pub struct Batching {
     pub queries: usize,
     /// Most bytes of combined PromQL per request.
     pub bytes: usize,
+    /// SLOs of one shape share their queries ([`slo_core::shared`]).
+    pub share: bool,
 }
 
 /// Queries per request by default: 1,000 SLOs (16,000 queries) in about
 /// 40 requests (the daemon re-reads the period every 5 minutes: 14,000).
 pub const DEFAULT_BATCH: usize = 400;
 
+impl Batching {
+    /// How far queries are shared ([`slo_core::shared`]).
+    pub(crate) fn limits(self) -> shared::Limits {
+        if self.share {
+            shared::Limits::default()
+        } else {
+            shared::Limits::NONE
+        }
+    }
+}
+
 impl Default for Batching {
     fn default() -> Self {
         Self {
             queries: DEFAULT_BATCH,
             bytes: 256 * 1024,
+            share: true,
         }
     }
 }
@@ -171,7 +186,7 @@ pub(crate) struct Asked {
 }
 
 /// Asks the queries `queries_of` gives for each SLO of `slos` as instant
-/// queries at `at`, in bounded batches, `limiter` requests at a time.
+/// queries at `at` ([`ask_plan`]), and gathers each SLO's answers.
 pub(crate) async fn ask_instant(
     client: &Arc<Client>,
     slos: &[&Slo],
@@ -180,60 +195,23 @@ pub(crate) async fn ask_instant(
     batching: Batching,
     queries_of: impl Fn(&Slo) -> Vec<(Part, String)>,
 ) -> Asked {
-    let jobs: Vec<(usize, Part, String)> = slos
-        .iter()
-        .enumerate()
-        .flat_map(|(i, slo)| {
-            queries_of(slo)
-                .into_iter()
-                .map(move |(part, q)| (i, part, q))
-        })
-        .collect();
-    let texts: Vec<&str> = jobs.iter().map(|(_, _, q)| q.as_str()).collect();
-    let mut set = JoinSet::new();
-    for range in batch::pack(&texts, batching.queries, batching.bytes) {
-        let queries: Vec<String> = jobs[range.clone()].iter().map(|j| j.2.clone()).collect();
-        let client = Arc::clone(client);
-        let limiter = Arc::clone(limiter);
-        set.spawn(async move {
-            let _permit = limiter.acquire_owned().await;
-            let asked = ask(&queries, |q| {
-                let client = Arc::clone(&client);
-                async move { client.query(&q, at).await }
-            })
-            .await;
-            (range.start, asked)
-        });
-    }
+    let plan = shared::plan(slos, queries_of, batching.limits());
+    let client = Arc::clone(client);
+    let asked = ask_plan(&plan, limiter, batching, move |q| {
+        let client = Arc::clone(&client);
+        async move { client.query(&q, at).await }
+    })
+    .await;
     let mut answers: Vec<Answers> = slos.iter().map(|_| Answers::new()).collect();
     let mut failed: Vec<Option<QueryError>> = slos.iter().map(|_| None).collect();
-    let mut answered = vec![false; jobs.len()];
-    let mut requests = 0;
-    while let Some(joined) = set.join_next().await {
-        let Ok((first, (results, sent))) = joined else {
-            continue;
-        };
-        requests += sent;
-        for (k, result) in results.into_iter().enumerate() {
-            let Some((i, part, _)) = jobs.get(first + k) else {
-                continue;
-            };
-            answered[first + k] = true;
-            match result {
-                Ok(samples) => {
-                    let samples = samples.into_iter().map(|s| (s.labels, s.value)).collect();
-                    answers[*i].insert(part.clone(), samples);
-                }
-                Err(e) => {
-                    failed[*i].get_or_insert(e);
-                }
+    for (slo, part, result) in asked.reads {
+        match result {
+            Ok(series) => {
+                answers[slo].insert(part, series);
             }
-        }
-    }
-    // A batch whose task died leaves its queries unanswered: their SLOs fail.
-    for (j, (i, _, _)) in jobs.iter().enumerate() {
-        if !answered[j] {
-            failed[*i].get_or_insert(QueryError::Decode("query task died".into()));
+            Err(e) => {
+                failed[slo].get_or_insert(e);
+            }
         }
     }
     Asked {
@@ -245,26 +223,168 @@ pub(crate) async fn ask_instant(
                 None => Ok(a),
             })
             .collect(),
-        queries: jobs.len(),
+        queries: asked.queries,
+        requests: asked.requests,
+    }
+}
+
+/// One query's series (labels and value), or why it has none.
+pub(crate) type Series<V> = Result<Vec<(Labels, V)>, QueryError>;
+
+/// What each reader of a plan read: its SLO, part and series (or why
+/// not), and what asking cost.
+pub(crate) struct Read<V> {
+    pub reads: Vec<(usize, Part, Series<V>)>,
+    pub queries: usize,
+    pub requests: usize,
+}
+
+/// Asks the queries of `plan` ([`slo_core::shared`]) with `fetch` (instant
+/// or range queries) in bounded batches, `limiter` requests at a time, and
+/// splits each answer between its readers. A shared query refused for
+/// what it asks (400, 422: e.g. too many samples) is asked again as each
+/// reader's own query, so one SLO never fails another; any other failure
+/// (unreachable, timeout, 5xx) fails its readers at once.
+pub(crate) async fn ask_plan<S, F, Fut>(
+    plan: &[shared::Shared],
+    limiter: &Arc<Semaphore>,
+    batching: Batching,
+    fetch: F,
+) -> Read<S::Value>
+where
+    S: Tagged + Send + 'static,
+    F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Vec<S>, QueryError>> + Send + 'static,
+{
+    let texts: Vec<&str> = plan.iter().map(|s| s.text.as_str()).collect();
+    let (results, mut requests) = ask_texts(limiter, batching, &texts, fetch.clone()).await;
+    let mut reads = Vec::new();
+    let mut alone: Vec<&shared::Reader> = Vec::new();
+    for (query, result) in plan.iter().zip(results) {
+        match result {
+            Ok(answer) => {
+                let series: Vec<(Labels, S::Value)> =
+                    answer.into_iter().map(Tagged::into_pair).collect();
+                if query.alone() {
+                    let r = &query.readers[0];
+                    reads.push((r.slo, r.part.clone(), Ok(series)));
+                    continue;
+                }
+                for (r, own) in query.readers.iter().zip(query.split(&series)) {
+                    reads.push((r.slo, r.part.clone(), Ok(own)));
+                }
+            }
+            Err(QueryError::Status {
+                status: 400 | 422, ..
+            }) if !query.alone() => alone.extend(&query.readers),
+            Err(e) => {
+                for r in &query.readers {
+                    reads.push((r.slo, r.part.clone(), Err(e.clone())));
+                }
+            }
+        }
+    }
+    let mut queries = plan.len();
+    if !alone.is_empty() {
+        tracing::warn!(
+            queries = alone.len(),
+            "a shared query was refused; asking each SLO's own"
+        );
+        let texts: Vec<&str> = alone.iter().map(|r| r.own.as_str()).collect();
+        let (results, sent) = ask_texts(limiter, batching, &texts, fetch).await;
+        requests += sent;
+        queries += alone.len();
+        for (r, result) in alone.iter().zip(results) {
+            let result = result.map(|answer| answer.into_iter().map(Tagged::into_pair).collect());
+            reads.push((r.slo, r.part.clone(), result));
+        }
+    }
+    Read {
+        reads,
+        queries,
         requests,
     }
 }
 
+/// Asks `texts` with `fetch` in bounded batches ([`ask`]), `limiter`
+/// requests at a time: each text's answer, in order, and the requests
+/// sent.
+async fn ask_texts<S, F, Fut>(
+    limiter: &Arc<Semaphore>,
+    batching: Batching,
+    texts: &[&str],
+    fetch: F,
+) -> (Vec<Result<Vec<S>, QueryError>>, usize)
+where
+    S: Tagged + Send + 'static,
+    F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Vec<S>, QueryError>> + Send + 'static,
+{
+    let mut set = JoinSet::new();
+    for range in batch::pack(texts, batching.queries, batching.bytes) {
+        let queries: Vec<String> = texts[range.clone()]
+            .iter()
+            .map(|t| (*t).to_owned())
+            .collect();
+        let limiter = Arc::clone(limiter);
+        let fetch = fetch.clone();
+        set.spawn(async move {
+            let _permit = limiter.acquire_owned().await;
+            (range.start, ask(&queries, fetch).await)
+        });
+    }
+    let mut out: Vec<Option<Result<Vec<S>, QueryError>>> = texts.iter().map(|_| None).collect();
+    let mut requests = 0;
+    while let Some(joined) = set.join_next().await {
+        let Ok((first, (results, sent))) = joined else {
+            continue;
+        };
+        requests += sent;
+        for (k, result) in results.into_iter().enumerate() {
+            if let Some(slot) = out.get_mut(first + k) {
+                *slot = Some(result);
+            }
+        }
+    }
+    // A batch whose task died leaves its queries unanswered: they fail.
+    let results = out
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(QueryError::Decode("query task died".into()))))
+        .collect();
+    (results, requests)
+}
+
 /// A series of an answer, whose labels carry the batch's tag.
 pub(crate) trait Tagged {
+    /// What a series holds besides its labels.
+    type Value: Clone + Send + 'static;
     /// Its labels.
     fn labels_mut(&mut self) -> &mut BTreeMap<String, String>;
+    /// Its labels and value, apart.
+    fn into_pair(self) -> (Labels, Self::Value);
 }
 
 impl Tagged for Sample {
+    type Value = f64;
+
     fn labels_mut(&mut self) -> &mut BTreeMap<String, String> {
         &mut self.labels
+    }
+
+    fn into_pair(self) -> (Labels, f64) {
+        (self.labels, self.value)
     }
 }
 
 impl Tagged for RangeSeries {
+    type Value = Vec<(f64, f64)>;
+
     fn labels_mut(&mut self) -> &mut BTreeMap<String, String> {
         &mut self.labels
+    }
+
+    fn into_pair(self) -> (Labels, Vec<(f64, f64)>) {
+        (self.labels, self.points)
     }
 }
 

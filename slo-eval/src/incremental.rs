@@ -20,9 +20,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use slo_core::batch;
-use slo_core::evaluation;
+use slo_core::duration::Duration;
+use slo_core::evaluation::{self, Part};
 use slo_core::ledger::slo_id;
+use slo_core::shared;
 use slo_core::spec::{Labels, Slo};
 use slo_core::steps::{self, BUCKET_MS, STEP_MS, Store};
 use tokio::sync::Semaphore;
@@ -74,16 +75,16 @@ pub struct Stats {
     pub bytes: usize,
 }
 
-/// An SLO asking for steps: its index, its bad and total step queries.
-type Asker = (usize, String, String);
+/// A range answer's points: `(Unix seconds, value)`.
+type Points = Vec<(f64, f64)>;
 
 /// One back-fill request's worth: a range of steps (or of whole hour
-/// buckets, `every` 1h) and who asks it.
+/// buckets, `every` 1h) and the SLOs (indices) asking it.
 struct Chunk {
     start: i64,
     end: i64,
     every: i64,
-    slos: Vec<Asker>,
+    slos: Vec<usize>,
 }
 
 /// Points per series one range query may return (Prometheus refuses more
@@ -169,14 +170,10 @@ impl Incremental {
     /// [`FILL_CHUNKS_PER_CYCLE`] days.
     fn plan(&self, slos: &[&Slo]) -> Vec<Chunk> {
         let day = FILL_CHUNK_STEPS * STEP_MS;
-        let mut by_range: BTreeMap<(i64, i64), Vec<Asker>> = BTreeMap::new();
-        let mut by_buckets: BTreeMap<(i64, i64), Vec<Asker>> = BTreeMap::new();
+        let mut by_range: BTreeMap<(i64, i64), Vec<usize>> = BTreeMap::new();
+        let mut by_buckets: BTreeMap<(i64, i64), Vec<usize>> = BTreeMap::new();
         for (i, slo) in slos.iter().enumerate() {
-            let (Some(store), Some((bad, total)), Some((bucket_bad, bucket_total))) = (
-                self.stores.get(&slo_id(slo)),
-                steps::step_queries(slo),
-                steps::bucket_queries(slo),
-            ) else {
+            let Some(store) = self.stores.get(&slo_id(slo)) else {
                 continue;
             };
             // History older than the fine steps comes an hour at a time:
@@ -190,11 +187,7 @@ impl Incremental {
                     }
                     _ => {
                         if let Some(r) = run.take() {
-                            by_buckets.entry(r).or_default().push((
-                                i,
-                                bucket_bad.clone(),
-                                bucket_total.clone(),
-                            ));
+                            by_buckets.entry(r).or_default().push(i);
                         }
                         run = (b != i64::MIN).then_some((b, b));
                     }
@@ -216,10 +209,7 @@ impl Incremental {
                 r.1 = r.1.max(t);
             }
             for range in days.into_values() {
-                by_range
-                    .entry(range)
-                    .or_default()
-                    .push((i, bad.clone(), total.clone()));
+                by_range.entry(range).or_default().push(i);
             }
         }
         let days: BTreeSet<i64> = by_range
@@ -270,61 +260,83 @@ impl Incremental {
                 "filling steps from history"
             );
         }
+        // Each range's bad and total step queries of its SLOs, shared by
+        // SLOs of one shape; the ranges asked side by side.
         let mut set = JoinSet::new();
-        let mut queries = 0;
         for (c, chunk) in chunks.iter().enumerate() {
-            // Bad and total of each SLO, side by side.
-            let texts: Vec<String> = chunk
-                .slos
-                .iter()
-                .flat_map(|(_, b, t)| [b.clone(), t.clone()])
-                .collect();
-            queries += texts.len();
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            for range in batch::pack(&refs, batching.queries, batching.bytes) {
-                let batch: Vec<String> = texts[range.clone()].to_vec();
-                let client = Arc::clone(client);
-                let limiter = Arc::clone(limiter);
-                let (start, end) = (chunk.start as f64 / 1000.0, chunk.end as f64 / 1000.0);
-                let every = chunk.every as f64 / 1000.0;
-                set.spawn(async move {
-                    let _permit = limiter.acquire_owned().await;
-                    let asked = evaluate::ask(&batch, |q| {
-                        let client = Arc::clone(&client);
-                        async move { client.query_range(&q, start, end, every).await }
+            let asking: Vec<&Slo> = chunk.slos.iter().map(|&i| slos[i]).collect();
+            let bucket = chunk.every == BUCKET_MS;
+            let window = Duration::from_millis(chunk.every as u64);
+            let plan = shared::plan(
+                &asking,
+                |slo| {
+                    let queries = if bucket {
+                        steps::bucket_queries(slo)
+                    } else {
+                        steps::step_queries(slo)
+                    };
+                    queries.map_or_else(Vec::new, |(bad, total)| {
+                        vec![(Part::Bad(window), bad), (Part::Total(window), total)]
                     })
-                    .await;
-                    (c, range.start, asked)
-                });
-            }
+                },
+                batching.limits(),
+            );
+            let client = Arc::clone(client);
+            let limiter = Arc::clone(limiter);
+            let (start, end) = (chunk.start as f64 / 1000.0, chunk.end as f64 / 1000.0);
+            let every = chunk.every as f64 / 1000.0;
+            set.spawn(async move {
+                let read = evaluate::ask_plan(&plan, &limiter, batching, move |q| {
+                    let client = Arc::clone(&client);
+                    async move { client.query_range(&q, start, end, every).await }
+                })
+                .await;
+                (c, read)
+            });
         }
-        let mut results: BTreeMap<(usize, usize), Result<Vec<RangeSeries>, QueryError>> =
-            BTreeMap::new();
+        let mut queries = 0;
         let mut requests = 0;
+        let mut read: Vec<(usize, evaluate::Read<Points>)> = Vec::new();
         while let Some(joined) = set.join_next().await {
-            let Ok((c, first, (answers, sent))) = joined else {
-                continue;
-            };
-            requests += sent;
-            for (k, r) in answers.into_iter().enumerate() {
-                results.insert((c, first + k), r);
+            match joined {
+                Ok((c, r)) => {
+                    queries += r.queries;
+                    requests += r.requests;
+                    read.push((c, r));
+                }
+                // A range whose task died stays missing; its SLOs fail.
+                Err(e) => tracing::warn!(error = %e, "a step query task died"),
             }
         }
-        for (c, chunk) in chunks.iter().enumerate() {
-            for (k, (i, _, _)) in chunk.slos.iter().enumerate() {
-                let mut take = |j: usize| {
-                    results
-                        .remove(&(c, j))
-                        .unwrap_or_else(|| Err(QueryError::Decode("query task died".into())))
-                };
-                let (bad, total) = match (take(2 * k), take(2 * k + 1)) {
-                    (Ok(b), Ok(t)) => (b, t),
-                    (Err(e), _) | (_, Err(e)) => {
-                        failed.entry(*i).or_insert(e);
+        let mut answered: BTreeSet<(usize, usize)> = BTreeSet::new();
+        for (c, r) in read {
+            let chunk = &chunks[c];
+            // Each SLO's bad and total, by its index in the chunk.
+            let mut pairs: BTreeMap<usize, [Option<Vec<RangeSeries>>; 2]> = BTreeMap::new();
+            for (k, part, result) in r.reads {
+                let i = chunk.slos[k];
+                let series = match result {
+                    Ok(series) => series,
+                    Err(e) => {
+                        failed.entry(i).or_insert(e);
                         continue;
                     }
                 };
-                let Some(store) = self.stores.get_mut(&slo_id(slos[*i])) else {
+                let side = usize::from(matches!(part, Part::Total(_)));
+                pairs.entry(k).or_default()[side] = Some(
+                    series
+                        .into_iter()
+                        .map(|(labels, points)| RangeSeries { labels, points })
+                        .collect(),
+                );
+            }
+            for (k, pair) in pairs {
+                let i = chunk.slos[k];
+                let [Some(bad), Some(total)] = pair else {
+                    continue;
+                };
+                answered.insert((c, k));
+                let Some(store) = self.stores.get_mut(&slo_id(slos[i])) else {
                     continue;
                 };
                 let (bad, total) = (at_steps(bad), at_steps(total));
@@ -337,6 +349,15 @@ impl Incremental {
                     } else {
                         store.record(t, b, v)
                     };
+                }
+            }
+        }
+        for (c, chunk) in chunks.iter().enumerate() {
+            for (k, &i) in chunk.slos.iter().enumerate() {
+                if !answered.contains(&(c, k)) && steps::step_queries(slos[i]).is_some() {
+                    failed
+                        .entry(i)
+                        .or_insert_with(|| QueryError::Decode("query task died".into()));
                 }
             }
         }

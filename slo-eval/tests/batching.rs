@@ -1,7 +1,9 @@
 //! Many queries per request: the batched evaluation equals the one query
 //! per request evaluation on a real Prometheus, in far fewer requests; a
 //! batch failing because of one query is split until that query fails
-//! alone; a dead server is not asked once per query.
+//! alone; a dead server is not asked once per query. Sharing queries
+//! between SLOs ([`slo_core::shared`], `tests/shared.rs`) is off here: these
+//! SLOs ask the same queries, which sharing would ask once.
 
 mod support;
 
@@ -11,6 +13,14 @@ use slo_core::spec::Spec;
 use slo_eval::evaluate::{Batching, evaluate_batched};
 use slo_eval::prometheus::{Client, Endpoint};
 use support::{OpenMetrics, Prometheus};
+
+/// Batched as by default, nothing shared.
+fn unshared() -> Batching {
+    Batching {
+        share: false,
+        ..Batching::default()
+    }
+}
 
 fn client(url: &str) -> Arc<Client> {
     Arc::new(
@@ -77,10 +87,11 @@ async fn batched_answers_equal_one_query_per_request_in_fewer_requests() {
 
     let one = Batching {
         queries: 1,
+        share: false,
         ..Batching::default()
     };
     let alone = evaluate_batched(&c, &slos, at, 4, true, one).await;
-    let batched = evaluate_batched(&c, &slos, at, 4, true, Batching::default()).await;
+    let batched = evaluate_batched(&c, &slos, at, 4, true, unshared()).await;
     let json = |e: &slo_eval::evaluate::Evaluated<'_>| -> Vec<String> {
         e.outcomes
             .iter()
@@ -103,7 +114,7 @@ async fn batched_answers_equal_one_query_per_request_in_fewer_requests() {
     );
     // Without them, every query of the ratio SLOs goes in one request.
     let ratios = &slos[..3];
-    let one_request = evaluate_batched(&c, ratios, at, 4, true, Batching::default()).await;
+    let one_request = evaluate_batched(&c, ratios, at, 4, true, unshared()).await;
     assert!(one_request.outcomes.iter().all(|o| o.result.is_ok()));
     assert_eq!(one_request.queries, 48);
     assert_eq!(one_request.requests, 1);
@@ -166,7 +177,7 @@ mod faults {
         let spec = specs(20, 7);
         let slos: Vec<_> = spec.slos.iter().collect();
         let c = client(&server.uri());
-        let out = evaluate_batched(&c, &slos, Some(1e9), 2, true, Batching::default()).await;
+        let out = evaluate_batched(&c, &slos, Some(1e9), 2, true, unshared()).await;
         for o in &out.outcomes {
             match (&o.result, o.slo.name.as_str()) {
                 (Err(e), "s7") => assert!(e.to_string().contains("bad_data"), "{e}"),
@@ -192,7 +203,7 @@ mod faults {
         let c = client(&format!("http://127.0.0.1:{port}"));
         let spec = specs(30, usize::MAX);
         let slos: Vec<_> = spec.slos.iter().collect();
-        let out = evaluate_batched(&c, &slos, Some(1e9), 2, true, Batching::default()).await;
+        let out = evaluate_batched(&c, &slos, Some(1e9), 2, true, unshared()).await;
         assert!(out.outcomes.iter().all(|o| o.result.is_err()));
         assert_eq!(out.requests, 2, "{} queries in batches of 400", out.queries);
     }

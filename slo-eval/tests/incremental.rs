@@ -602,37 +602,47 @@ mod faults {
         let spec = slo_core::load::load_str(&yaml).unwrap_or_else(|d| panic!("{d:?}"));
         let slos: Vec<_> = spec.slos.iter().collect();
         let client = client_of(&server.uri(), 30);
-        let mut inc = Incremental::default();
         let now = 1_800_000_000_000;
-        let mut requests = Vec::new();
-        for cycle in 0..3 {
-            let out = inc
-                .evaluate(
-                    &client,
-                    &slos,
-                    now + cycle * 300_000,
-                    8,
-                    Batching::default(),
-                    false,
-                )
-                .await;
-            assert!(out.outcomes.iter().all(|o| o.result.is_ok()));
-            requests.push((out.queries, out.requests));
-        }
-        eprintln!("1,000 SLOs, (queries, requests) per cycle: {requests:?}");
-        // 6,000 raw-window queries in 15 requests; 2,000 step queries in 5
-        // per range of back-fill: at first a range per day of the 3d of 5m
-        // steps (3 or 4 days, as they fall) and one for the older days of
-        // the period, in hour buckets.
-        let ranges = (requests[0].1 - 15) / 5;
-        assert!((4..=5).contains(&ranges), "{requests:?}");
-        assert_eq!(
-            requests[0],
-            (6_000 + ranges * 2_000, 15 + ranges * 5),
-            "{requests:?}"
-        );
-        assert_eq!(requests[1], (8_000, 20), "{requests:?}");
-        assert_eq!(requests[2], requests[1]);
-        assert_eq!(inc.stats().missing, 0);
+        let cycles = |batching: Batching| {
+            let client = Arc::clone(&client);
+            let slos = slos.clone();
+            async move {
+                let mut inc = Incremental::default();
+                let mut requests = Vec::new();
+                for cycle in 0..3 {
+                    let out = inc
+                        .evaluate(&client, &slos, now + cycle * 300_000, 8, batching, false)
+                        .await;
+                    assert!(out.outcomes.iter().all(|o| o.result.is_ok()));
+                    requests.push((out.queries, out.requests));
+                }
+                assert_eq!(inc.stats().missing, 0);
+                requests
+            }
+        };
+        // Each SLO's own queries, batched: 6,000 raw-window queries in 15
+        // requests; 2,000 step queries in 5 per range of back-fill: at
+        // first a range per day of the 3d of 5m steps (3 or 4 days, as
+        // they fall) and one for the older days of the period, in hour
+        // buckets.
+        let own = cycles(Batching {
+            share: false,
+            ..Batching::default()
+        })
+        .await;
+        eprintln!("1,000 SLOs, own queries, (queries, requests) per cycle: {own:?}");
+        let ranges = (own[0].1 - 15) / 5;
+        assert!((4..=5).contains(&ranges), "{own:?}");
+        assert_eq!(own[0], (6_000 + ranges * 2_000, 15 + ranges * 5), "{own:?}");
+        assert_eq!(own[1], (8_000, 20), "{own:?}");
+        assert_eq!(own[2], own[1]);
+        // Shared: the SLOs differ only by the label `i`, so one query per
+        // window and side answers all of them: 6 raw-window queries in one
+        // request, then 2 step queries per range.
+        let shared = cycles(Batching::default()).await;
+        eprintln!("1,000 SLOs, shared queries, (queries, requests) per cycle: {shared:?}");
+        assert_eq!(shared[0], (6 + ranges * 2, 1 + ranges), "{shared:?}");
+        assert_eq!(shared[1], (8, 2), "{shared:?}");
+        assert_eq!(shared[2], shared[1]);
     }
 }
