@@ -373,9 +373,12 @@ impl Incremental {
     }
 
     /// Evaluates `slos` at `now_ms`: the steps missing, then the windows
-    /// read raw, then each SLO assembled from both. An SLO any of whose
-    /// queries failed fails as a whole (its alerts are held); `with_period`
-    /// asks the period of SLOs without steps.
+    /// read raw, then each SLO assembled from both. An SLO any of whose raw
+    /// queries failed fails as a whole (its alerts are held). Steps that
+    /// could not be fetched stay missing, and the windows summed from them
+    /// have no answer, so only the pairs reading them are held: a short
+    /// pair over raw windows still pages, and a long one never reads a gap
+    /// as zero. `with_period` asks the period of SLOs without steps.
     pub async fn evaluate<'a>(
         &mut self,
         client: &Arc<Client>,
@@ -387,8 +390,16 @@ impl Incremental {
     ) -> Evaluated<'a> {
         let limiter = Arc::new(Semaphore::new(concurrency.max(1)));
         self.prepare(slos, now_ms);
-        let (mut failed, fill_queries, fill_requests) =
+        let (unfilled, fill_queries, fill_requests) =
             self.fill(client, slos, &limiter, batching).await;
+        if let Some((&i, e)) = unfilled.iter().next() {
+            tracing::warn!(
+                slos = unfilled.len(),
+                first = %format!("{}/{}", slos[i].service, slos[i].name),
+                error = %e,
+                "steps could not be fetched: the windows summed from them are held until they are"
+            );
+        }
         let at = Some(now_ms as f64 / 1000.0);
         let asked = evaluate::ask_instant(client, slos, at, &limiter, batching, |slo| {
             steps::raw_queries(slo, with_period)
@@ -397,11 +408,10 @@ impl Incremental {
         let outcomes = slos
             .iter()
             .zip(asked.answers)
-            .enumerate()
-            .map(|(i, (slo, answers))| {
-                let result = match (failed.remove(&i), answers) {
-                    (Some(e), _) | (None, Err(e)) => Err(e),
-                    (None, Ok(mut answers)) => {
+            .map(|(slo, answers)| {
+                let result = match answers {
+                    Err(e) => Err(e),
+                    Ok(mut answers) => {
                         if let Some(store) = self.stores.get(&slo_id(slo)) {
                             answers.extend(store.answers());
                         }
