@@ -164,6 +164,19 @@ impl FromStr for Selector {
     /// Reads `metric`, `metric{matchers}` or `{matchers}`; an empty string
     /// is the selector that matches everything.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Selector::read(s, true)
+    }
+}
+
+impl Selector {
+    /// Reads a selector for its terms only, without compiling its regexes
+    /// (the costly part of reading one): such a selector's regex matchers
+    /// match nothing, so it is for reading and rewriting, never matching.
+    pub(crate) fn terms(s: &str) -> Result<Self, SelectorError> {
+        Selector::read(s, false)
+    }
+
+    fn read(s: &str, compile: bool) -> Result<Self, SelectorError> {
         let mut p = Reader { s, pos: 0 };
         p.spaces();
         let mut sel = Selector::default();
@@ -206,7 +219,16 @@ impl FromStr for Selector {
                 };
                 p.spaces();
                 let value = p.string()?;
-                sel.matchers.push(Matcher::new(label, op, &value)?);
+                sel.matchers.push(if compile {
+                    Matcher::new(label, op, &value)?
+                } else {
+                    Matcher {
+                        label: label.to_owned(),
+                        op,
+                        value,
+                        regex: None,
+                    }
+                });
                 p.spaces();
                 if p.eat(',') {
                     continue;

@@ -353,9 +353,12 @@ fn selectors(sli: &Sli) -> Option<Vec<Selector>> {
             let counted = match &r.counted {
                 Counted::Errors(s) | Counted::Good(s) => s,
             };
-            Some(vec![counted.parse().ok()?, r.total.parse().ok()?])
+            Some(vec![
+                Selector::terms(counted).ok()?,
+                Selector::terms(&r.total).ok()?,
+            ])
         }
-        Sli::Latency(l) => Some(vec![l.selector.parse().ok()?]),
+        Sli::Latency(l) => Some(vec![Selector::terms(&l.selector).ok()?]),
         Sli::Events(_) | Sli::Raw(_) | Sli::Slices(_) => None,
     }
 }
