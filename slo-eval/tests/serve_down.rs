@@ -245,3 +245,41 @@ fn ui_while_prometheus_hangs_answers_within_the_timeout() {
     drop(d);
     drop(server);
 }
+
+/// `serve --prometheus` at a port where nothing listens (connection
+/// refused from the start): it still serves, and lists the SLO as held and
+/// never evaluated rather than dropping it from the list and the API.
+#[test]
+fn serve_with_a_dead_prometheus_lists_every_slo_as_never_evaluated() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let spec = dir.path().join("checkout.yaml");
+    std::fs::write(&spec, SPEC).unwrap_or_else(|e| panic!("{e}"));
+    let dead = format!("http://127.0.0.1:{}", support::free_port());
+    let served = support::Served::start(&[
+        "--prometheus",
+        &dead,
+        "--timeout",
+        "2s",
+        &spec.display().to_string(),
+    ]);
+    let (status, list) = served.get("/");
+    assert_eq!(status, 200, "{list}");
+    assert!(
+        list.contains("Stale: the last cycle")
+            && list.contains("data-slo=\"availability\" data-budget=\"null\" data-status=\"held\"")
+            && list.contains("never evaluated"),
+        "the SLO is not listed as held and never evaluated:\n{list}"
+    );
+    assert!(!list.contains("No SLO matches"), "{list}");
+    let api = served.json("/api/v1/slos");
+    assert_eq!(api["slos"], Value::Array(Vec::new()), "{api}");
+    assert_eq!(api["failed"][0]["slo"], "availability", "{api}");
+    let (status, detail) = served.get("/slos/checkout/availability");
+    assert_eq!(status, 200, "{detail}");
+    assert!(
+        detail.contains("Stale: could not be evaluated")
+            && detail.contains("not been evaluated since this server started")
+            && detail.contains("No graphs:"),
+        "{detail}"
+    );
+}
