@@ -271,6 +271,12 @@ fn serve_with_a_dead_prometheus_lists_every_slo_as_never_evaluated() {
         "the SLO is not listed as held and never evaluated:\n{list}"
     );
     assert!(!list.contains("No SLO matches"), "{list}");
+    // Filters apply to it as to any row.
+    let (_, filtered) = served.get("/?label=team%3Dnobody");
+    assert!(
+        filtered.contains("No SLO matches") && !filtered.contains("data-slo=\"availability\""),
+        "{filtered}"
+    );
     let api = served.json("/api/v1/slos");
     assert_eq!(api["slos"], Value::Array(Vec::new()), "{api}");
     assert_eq!(api["failed"][0]["slo"], "availability", "{api}");

@@ -165,15 +165,24 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
         .filter(|s| !s.is_empty())
         .map(|s| s.split_once('=').unwrap_or((s, "")));
     let mut rows = super::instances(ui, cycle);
-    rows.retain(|(e, i, _)| {
+    let shown = |e: &Entry, labels: &std::collections::BTreeMap<String, String>| {
         service.is_none_or(|s| e.slo.service == s)
             && label.is_none_or(|(k, v)| {
                 let has = |l: &std::collections::BTreeMap<String, String>| {
                     l.get(k).is_some_and(|x| v.is_empty() || x == v)
                 };
-                has(&i.labels) || has(&e.slo.labels)
+                has(labels) || has(&e.slo.labels)
             })
-    });
+    };
+    rows.retain(|(e, i, _)| shown(e, &i.labels));
+    // SLOs never evaluated have no instance: listed all the same, unknown.
+    let never: Vec<(&Entry, &super::Stale)> = ui
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(n, e)| Some((e, cycle.stale(n).filter(|s| s.last_good.is_none())?)))
+        .filter(|(e, _)| shown(e, &Default::default()))
+        .collect();
     rows.sort_by(|(_, a, _), (_, b, _)| {
         let key = |i: &InstanceResult| i.budget_remaining.unwrap_or(f64::NEG_INFINITY);
         key(a).total_cmp(&key(b))
@@ -274,14 +283,7 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
         b,
         "<div class=\"scroll\"><table class=\"slos\">\n<thead><tr><th scope=\"col\">SLO</th><th scope=\"col\">Labels</th><th scope=\"col\">Objective</th><th scope=\"col\">Period</th><th scope=\"col\">SLI</th><th scope=\"col\">Availability</th><th scope=\"col\">Budget left</th><th scope=\"col\">Page</th><th scope=\"col\">Ticket</th><th scope=\"col\">Status</th></tr></thead>\n<tbody>"
     );
-    // SLOs that never evaluated: in the list all the same, unknown.
-    for (n, e) in ui.entries.iter().enumerate() {
-        let Some(st) = cycle.stale(n).filter(|s| s.last_good.is_none()) else {
-            continue;
-        };
-        if service.is_some_and(|s| e.slo.service != s) {
-            continue;
-        }
+    for (e, st) in &never {
         let _ = writeln!(
             b,
             "<tr data-service=\"{0}\" data-slo=\"{1}\" data-budget=\"null\" data-status=\"held\" data-stale=\"{2}\"><th scope=\"row\"><a href=\"{3}\">{0}<span class=\"sep\">/</span>{1}</a></th><td class=\"labels\" data-label=\"Labels\">{4}</td><td data-label=\"Objective\">{5}</td><td data-label=\"Period\">{6}</td><td data-label=\"SLI\">{7}</td><td data-label=\"Availability\">unknown</td><td data-label=\"Budget left\">{8}</td><td data-label=\"Page\">unknown</td><td data-label=\"Ticket\">unknown</td><td data-label=\"Status\">{9}</td></tr>",
@@ -349,13 +351,7 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
         };
         let _ = writeln!(b, "<td data-label=\"Status\">{status}</td></tr>");
     }
-    if rows.is_empty()
-        && ui
-            .entries
-            .iter()
-            .enumerate()
-            .all(|(n, _)| cycle.stale(n).is_none())
-    {
+    if rows.is_empty() && never.is_empty() {
         let _ = writeln!(
             b,
             "<tr><td colspan=\"10\">No SLO matches the filter.</td></tr>"
