@@ -206,6 +206,62 @@ fn scores_precision_and_recall() {
     assert!((spent - 20.0 / 43.2).abs() < 0.01, "{spent}");
 }
 
+/// Regression: a range starting while an alert was already firing (for an
+/// outage just before the range) scored that alert as a false positive.
+/// Now it is unscored when it catches nothing in the range, matched when
+/// an incident is in progress at the range's start (its detection time
+/// unknown), and an alert that starts in the range is judged as before.
+#[test]
+fn an_alert_already_firing_at_the_range_start_is_not_a_false_positive() {
+    let (a, c) = (3 * HOUR, 8 * HOUR);
+    let outage = |t: i64, at: i64| t > at && t <= at + 20 * MIN;
+    let data = requests(0, 12 * HOUR, 15 * S, 10.0, |t| {
+        if outage(t, a) || outage(t, c) {
+            1.0
+        } else {
+            0.0
+        }
+    });
+    let page_row = |inst: &backtest::InstanceReport| {
+        let q = inst
+            .quality_of(Some(Severity::Page))
+            .copied()
+            .unwrap_or_else(|| panic!("page row"));
+        (q.alerts, q.true_alerts, q.unscored, q.precision)
+    };
+
+    // Detected incidents: A ended before the range (only C is found); the
+    // page still firing for A at the start is not called false.
+    let start = a + 30 * MIN;
+    let report = backtest::backtest(&slo(99.9, ""), &data, &Options::new(start, 12 * HOUR))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let inst = &report.instances[0];
+    let first = inst.alerts_of(Severity::Page).next().map(|x| x.start);
+    assert_eq!(first, Some(start), "{:?}", inst.alerts);
+    assert_eq!(inst.incidents.len(), 1, "{:?}", inst.incidents);
+    assert_eq!(page_row(inst), (2, 1, 1, Some(1.0)));
+
+    // A listed and in progress at the range's start: the page firing
+    // since before the range caught it, when is unknown; C, unlisted, is
+    // a false page as ever.
+    let start = a + 10 * MIN;
+    let mut options = Options::new(start, 12 * HOUR);
+    options.incidents =
+        Incidents::Given(vec![Incident::new(a, a + 20 * MIN, Some(Severity::Page))]);
+    let report =
+        backtest::backtest(&slo(99.9, ""), &data, &options).unwrap_or_else(|e| panic!("{e}"));
+    let inst = &report.instances[0];
+    assert_eq!(page_row(inst), (2, 1, 0, Some(0.5)));
+    let q = inst
+        .quality_of(Some(Severity::Page))
+        .copied()
+        .unwrap_or_else(|| panic!("page row"));
+    assert_eq!((q.detected, q.recall), (1, Some(1.0)));
+    let d = inst.incidents[0].detections[0];
+    assert_eq!(d.fired_at, Some(start));
+    assert_eq!((d.detection_secs, d.budget_before_firing), (None, None));
+}
+
 #[test]
 fn detects_significant_burns_without_an_incident_list() {
     let (a, b) = (3 * HOUR, 10 * HOUR);

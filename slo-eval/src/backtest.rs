@@ -562,6 +562,11 @@ pub fn text(reports: &[Report]) -> String {
                         .map(|s| format!(" ({s})"))
                         .unwrap_or_default(),
                     match any.and_then(|d| d.fired_at) {
+                        // Both began before the range: when it fired is
+                        // not in the replay.
+                        Some(_) if any.is_some_and(|d| d.detection_secs.is_none()) => {
+                            "an alert was already firing at the range's start".to_owned()
+                        }
                         Some(_) => format!(
                             "detected after {}, {} of the budget spent first",
                             secs(any.and_then(|d| d.detection_secs)),
@@ -577,12 +582,17 @@ pub fn text(reports: &[Report]) -> String {
                     .map_or_else(|| "all".to_owned(), |s| s.to_string());
                 let _ = writeln!(
                     out,
-                    "  {tier:<6} precision {:<6} recall {:<6} ({}/{} incidents, {} alerts)  detection mean {} max {}  reset mean {}",
+                    "  {tier:<6} precision {:<6} recall {:<6} ({}/{} incidents, {} alerts{})  detection mean {} max {}  reset mean {}",
                     share(q.precision),
                     share(q.recall),
                     q.detected,
                     q.incidents,
                     q.alerts,
+                    if q.unscored > 0 {
+                        format!(", {} firing since before the range, unscored", q.unscored)
+                    } else {
+                        String::new()
+                    },
                     secs(q.mean_detection_secs),
                     secs(q.max_detection_secs),
                     secs(q.mean_reset_secs),

@@ -289,13 +289,24 @@ pub async fn from_prometheus(
             .push((i, q.coverage.as_str()));
     }
     let secs = |ms: Timestamp| ms as f64 / 1000.0;
+    // Once Prometheus is unreachable or silent, the other batches fail the
+    // same way without waiting a timeout each: a report page answers in
+    // one timeout while the TSDB is down.
+    let mut down: Option<QueryError> = None;
     for (at, jobs) in &instants {
         let texts: Vec<&str> = jobs.iter().map(|j| j.2).collect();
         for range in batch::pack(&texts, batch_size, evaluate::Batching::default().bytes) {
             let queries: Vec<String> = texts[range.clone()].iter().map(|s| s.to_string()).collect();
             let at = Some(secs(*at));
-            let (results, _) =
-                evaluate::ask(&queries, |q| async move { client.query(&q, at).await }).await;
+            let results = match &down {
+                Some(e) => queries.iter().map(|_| Err(e.clone())).collect(),
+                None => {
+                    evaluate::ask(&queries, |q| async move { client.query(&q, at).await })
+                        .await
+                        .0
+                }
+            };
+            down = down.or_else(|| unreachable(&results));
             for ((i, bad, _), result) in jobs[range].iter().zip(results) {
                 let a = &mut answers[*i];
                 match result {
@@ -311,14 +322,23 @@ pub async fn from_prometheus(
     for ((first, at, step), jobs) in &ranges {
         let texts: Vec<&str> = jobs.iter().map(|j| j.1).collect();
         for range in batch::pack(&texts, batch_size, evaluate::Batching::default().bytes) {
-            let results = ask_range(
-                client,
-                &texts[range.clone()],
-                secs(*first),
-                secs(*at),
-                secs(*step),
-            )
-            .await;
+            let results = match &down {
+                Some(e) => texts[range.clone()]
+                    .iter()
+                    .map(|_| Err(e.clone()))
+                    .collect(),
+                None => {
+                    ask_range(
+                        client,
+                        &texts[range.clone()],
+                        secs(*first),
+                        secs(*at),
+                        secs(*step),
+                    )
+                    .await
+                }
+            };
+            down = down.or_else(|| unreachable(&results));
             for ((i, _), result) in jobs[range].iter().zip(results) {
                 match result {
                     Ok(series) => answers[*i].coverage = series,
@@ -342,6 +362,15 @@ pub async fn from_prometheus(
         );
     }
     doc
+}
+
+/// The first failure in `results` saying Prometheus cannot be reached or
+/// did not answer in time.
+fn unreachable<T>(results: &[Result<T, QueryError>]) -> Option<QueryError> {
+    results.iter().find_map(|r| match r {
+        Err(e @ (QueryError::Unreachable(_) | QueryError::Timeout)) => Some(e.clone()),
+        _ => None,
+    })
 }
 
 /// Range queries joined in one request ([`batch::combine`]); when that

@@ -147,6 +147,15 @@ fn percent(ratio: f64) -> String {
     format!("{}%", num::format(ratio * 100.0))
 }
 
+/// A number derived from the spec (a factor, threshold or budget share),
+/// to 4 significant digits: over a 4w period a 1h pair's share is
+/// 1/672 of the budget times its factor, which has no short decimal form.
+/// The inputs (objective, budget, error ratio) print as given, and
+/// `--json` keeps every digit.
+fn derived(x: f64) -> String {
+    num::format(num::round_sig(x, 4))
+}
+
 /// The human-readable table for one SLO.
 pub fn table(e: &SloExplanation) -> String {
     let mut out = String::new();
@@ -202,9 +211,9 @@ pub fn table(e: &SloExplanation) -> String {
                 a.severity.to_string(),
                 a.long.to_string(),
                 a.short.to_string(),
-                num::format(a.factor),
-                percent(a.error_ratio_threshold),
-                percent(a.budget_consumed),
+                derived(a.factor),
+                format!("{}%", derived(a.error_ratio_threshold * 100.0)),
+                format!("{}%", derived(a.budget_consumed * 100.0)),
                 if a.can_fire {
                     human(a.detection_seconds)
                 } else {

@@ -9,6 +9,11 @@
 //! data in memory, or over its history fetched from Prometheus (a few
 //! bounded range queries for that SLO), cached per range.
 //!
+//! An SLO a cycle could not evaluate (Prometheus down or hanging) keeps
+//! its last good cycle on the pages and the API, marked held and stale
+//! since its first failed cycle; the detail page's graphs wait at most one
+//! query timeout.
+//!
 //! - `GET /`: every SLO instance, sorted by budget left.
 //! - `GET /slos/{service}/{slo}`: tiles, alerts table, burn-rate graphs, the
 //!   spec source.
@@ -148,9 +153,73 @@ struct Cycle {
     /// `for`, firing held on unknown), by [`ledger::alert_key`]. Empty over
     /// recorded data, evaluated once: there the state is the decision.
     states: BTreeMap<String, AlertState>,
+    /// Per entry, in entry order: for an SLO whose evaluation failed this
+    /// cycle, since when it fails and what it last decided. Empty before
+    /// the first cycle.
+    stale: Vec<Option<Stale>>,
+}
+
+/// An SLO that could not be evaluated (Prometheus down or hanging): the
+/// pages keep showing its last good cycle, marked as such, as its alerts
+/// are held as they were. Never a fresh "ok", never silently gone.
+#[derive(Clone, Debug)]
+struct Stale {
+    /// The first failed cycle of this run of failures.
+    since: Timestamp,
+    /// The last cycle that evaluated it and what it decided then (none when
+    /// it never was).
+    last_good: Option<Arc<(Timestamp, Vec<InstanceResult>)>>,
+    /// This cycle's error.
+    error: String,
 }
 
 impl Cycle {
+    /// The cycle after `prev`: `results` at `at`, each failed SLO carrying
+    /// its failure's start and last good result over from `prev`.
+    fn next(
+        prev: &Cycle,
+        at: Timestamp,
+        results: Vec<Result<Vec<InstanceResult>, String>>,
+        states: BTreeMap<String, AlertState>,
+    ) -> Self {
+        let stale = results
+            .iter()
+            .enumerate()
+            .map(|(n, r)| {
+                let error = r.as_ref().err()?.clone();
+                Some(
+                    match (
+                        prev.results.get(n),
+                        prev.stale.get(n).and_then(Option::as_ref),
+                    ) {
+                        (Some(Ok(good)), _) => Stale {
+                            since: at,
+                            last_good: Some(Arc::new((prev.at, good.clone()))),
+                            error,
+                        },
+                        (_, Some(s)) => Stale { error, ..s.clone() },
+                        _ => Stale {
+                            since: at,
+                            last_good: None,
+                            error,
+                        },
+                    },
+                )
+            })
+            .collect();
+        Self {
+            at,
+            results,
+            states,
+            stale,
+        }
+    }
+
+    /// Entry `n`'s failure, when this cycle could not evaluate it.
+    fn stale(&self, n: usize) -> Option<&Stale> {
+        self.stale.get(n).and_then(Option::as_ref)
+    }
+
     /// A tier's state and since when (pending or firing), the ledger's
     /// where it has one.
     fn tier(
@@ -309,11 +378,7 @@ impl Ui {
                             .map_err(|e| e.to_string())
                     })
                     .collect();
-                Cycle {
-                    at,
-                    results,
-                    states: BTreeMap::new(),
-                }
+                Cycle::next(&Cycle::default(), at, results, BTreeMap::new())
             }
             Source::Prometheus {
                 client,
@@ -335,11 +400,7 @@ impl Ui {
                     .map(|o| o.result.map_err(|e| e.to_string()))
                     .collect();
                 let states = self.advance(at, &results);
-                Cycle {
-                    at,
-                    results,
-                    states,
-                }
+                Cycle::next(&self.cycle(), at, results, states)
             }
         };
         if let Ok(mut c) = self.cycle.write() {
@@ -607,12 +668,25 @@ impl TierState {
     }
 }
 
-/// Every instance of the cycle with its SLO, in entry order.
-fn instances<'a>(ui: &'a Ui, cycle: &'a Cycle) -> Vec<(&'a Entry, &'a InstanceResult)> {
+/// Every instance of the cycle with its SLO, in entry order; those of an
+/// SLO that failed this cycle from its last good cycle, with the failure.
+fn instances<'a>(
+    ui: &'a Ui,
+    cycle: &'a Cycle,
+) -> Vec<(&'a Entry, &'a InstanceResult, Option<&'a Stale>)> {
     ui.entries
         .iter()
         .zip(&cycle.results)
-        .flat_map(|(e, r)| r.iter().flatten().map(move |i| (e, i)))
+        .enumerate()
+        .flat_map(|(n, (e, r))| {
+            let stale = cycle.stale(n);
+            let list = match (r, stale.and_then(|s| s.last_good.as_deref())) {
+                (Ok(list), _) => list.as_slice(),
+                (Err(_), Some((_, list))) => list.as_slice(),
+                (Err(_), None) => &[],
+            };
+            list.iter().map(move |i| (e, i, stale))
+        })
         .collect()
 }
 
@@ -712,7 +786,26 @@ async fn detail_page(
     };
     let cycle = ui.cycle();
     let replay = match range_of(&ui, entry, &q) {
-        Ok((start, end, step)) => ui.replay(entry, start, end, step, true).await,
+        Ok((start, end, step)) => {
+            let replay = ui.replay(entry, start, end, step, true);
+            // A hanging Prometheus must not hang the page: its graphs get
+            // one query timeout in all, however many queries they take.
+            match &ui.source {
+                Source::Prometheus { endpoint, .. } => tokio::time::timeout(
+                    endpoint.timeout,
+                    replay,
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ApiError::upstream(format!(
+                        "Prometheus at {} did not send this SLO's history within {} (its timeout)",
+                        endpoint.url,
+                        Duration::from_millis(endpoint.timeout.as_millis() as u64)
+                    )))
+                }),
+                Source::Data(..) => replay.await,
+            }
+        }
         Err(e) => Err(e),
     };
     html::page(html::detail(&ui, &cycle, entry, &q, replay))

@@ -90,6 +90,39 @@ fn explain_every_sli_kind_and_disabled_tiers() {
     );
 }
 
+/// Regression: over a 4w period a 1h/5m pair at 14.4x spends 14.4/672 of
+/// the budget, which `explain` printed as `2.14285714285714%` (and a
+/// Workbook factor as `0.933333333333333`). Derived numbers now print to 4
+/// significant digits.
+#[test]
+fn explain_4w_budget_share_is_not_printed_with_15_digits() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let spec = dir.path().join("4w.yaml");
+    std::fs::write(
+        &spec,
+        "version: slo/v1\nservice: checkout\nslos:\n  - name: a\n    objective: 99.9\n    period: 4w\n    sli:\n      ratio: {errors: 'e{code=\"500\"}', total: e}\n    alerting:\n      windows:\n        - {severity: page, long: 1h, short: 5m, factor: 14.4}\n        - {severity: ticket, long: 3d, short: 6h, factor: 0.9333333333333333}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let spec = spec.display().to_string();
+    let out = shown(&["explain", &spec], &Redactions::default());
+    let row = |tier: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(tier))
+            .unwrap_or_else(|| panic!("no {tier} row:\n{out}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    // tier long short factor threshold budget detect reset
+    let page = row("page");
+    assert_eq!(page[3..6], ["14.4", "1.44%", "2.143%"], "{out}");
+    let ticket = row("ticket");
+    assert_eq!(ticket[3..6], ["0.9333", "0.09333%", "10%"], "{out}");
+    // Every digit is still in --json.
+    let json = shown(&["explain", "--json", &spec], &Redactions::default());
+    assert!(json.contains("0.02142857142857"), "{json}");
+}
+
 /// Sloth and OpenSLO specs explain as slo/v1 does, slices counted whole.
 #[test]
 fn explain_sloth_and_openslo_examples() {

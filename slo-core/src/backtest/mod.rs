@@ -52,6 +52,14 @@
 //!
 //! The row with no severity scores all tiers together.
 //!
+//! An alert already active at the range's first step began at or before
+//! it, and so may be about an incident before the range, which is neither
+//! detected nor, usually, listed. It catches an incident in progress at
+//! the range's start as any alert does; one that catches none is
+//! *unscored*: counted among the alerts, left out of precision rather
+//! than called false. Its detection time (and the budget spent before it)
+//! for an incident also begun before the range is unknown: `None`.
+//!
 //! # Detected incidents
 //!
 //! Without an incidents file, incidents are the significant budget burns
@@ -364,7 +372,9 @@ pub struct Detection {
     pub expected: bool,
     /// When the first alert that caught it fired; `None`: missed.
     pub fired_at: Option<Timestamp>,
-    /// Seconds from the incident's start to `fired_at`.
+    /// Seconds from the incident's start to `fired_at`; `None` when missed,
+    /// or when both began before the range (the real firing time is not
+    /// in it).
     pub detection_secs: Option<f64>,
     /// Seconds from the incident's end to the end of the last alert that
     /// caught it; `None` when missed or still firing at the end.
@@ -384,7 +394,11 @@ pub struct TierQuality {
     /// Alerts that caught an incident the tier is expected to catch (for
     /// tickets and all tiers: any incident).
     pub true_alerts: usize,
-    /// `true_alerts / alerts`; `None` without alerts.
+    /// Alerts already active at the range's start that caught no incident
+    /// in it: what they were about may lie before the range, so they are
+    /// neither true nor false alerts (see Scoring in the module's docs).
+    pub unscored: usize,
+    /// `true_alerts / (alerts - unscored)`; `None` without such alerts.
     pub precision: Option<f64>,
     /// Incidents the tier is expected to catch.
     pub incidents: usize,

@@ -112,6 +112,7 @@ impl<'a> Replayer<'a> {
             step: self.options.step,
             inst,
             alerts: &alerts,
+            start: self.steps.at(0),
         };
         let outcomes: Vec<IncidentOutcome> = incidents.iter().map(|i| scorer.outcome(i)).collect();
         let quality = scorer.quality(&outcomes);

@@ -8,6 +8,7 @@ use crate::policy::Severity;
 use crate::budget::ErrorBudget;
 use crate::duration::Duration;
 use crate::spec::Slo;
+use crate::time::Timestamp;
 
 use super::{AlertInterval, Detection, IncidentOutcome, TierQuality, budget_spent, millis};
 
@@ -19,6 +20,8 @@ pub(super) struct Scorer<'r, 'a> {
     pub(super) step: Duration,
     pub(super) inst: &'r EventSeries<'a>,
     pub(super) alerts: &'r [AlertInterval],
+    /// The range's first step.
+    pub(super) start: Timestamp,
 }
 
 impl Scorer<'_, '_> {
@@ -47,6 +50,11 @@ impl Scorer<'_, '_> {
             .filter(move |a| severity.is_none_or(|s| s == a.severity))
     }
 
+    /// Active at the range's first step: it began at or before it.
+    fn carried_over(&self, alert: &AlertInterval) -> bool {
+        alert.active_since <= self.start
+    }
+
     fn catches(&self, alert: &AlertInterval, incident: &Incident) -> bool {
         let grace = self.grace(alert.severity);
         let early = millis(self.step);
@@ -65,15 +73,24 @@ impl Scorer<'_, '_> {
                     .collect();
                 let fired_at = caught.iter().map(|a| a.start).min();
                 let last_end = caught.iter().max_by_key(|a| a.start).map(|a| a.end);
+                // Both began before the range: when it really fired is
+                // not in the data replayed.
+                let unknown = incident.start <= self.start
+                    && caught
+                        .iter()
+                        .min_by_key(|a| a.start)
+                        .is_some_and(|a| self.carried_over(a));
+                let fired_at_known = fired_at.filter(|_| !unknown);
                 Detection {
                     severity,
                     expected: incident.expects(severity),
                     fired_at,
-                    detection_secs: fired_at.map(|f| secs(f.saturating_sub(incident.start).max(0))),
+                    detection_secs: fired_at_known
+                        .map(|f| secs(f.saturating_sub(incident.start).max(0))),
                     reset_secs: last_end
                         .flatten()
                         .map(|e| secs(e.saturating_sub(incident.end).max(0))),
-                    budget_before_firing: fired_at.and_then(|f| {
+                    budget_before_firing: fired_at_known.and_then(|f| {
                         budget_spent(self.slo, self.budget, self.inst, incident.start, f)
                     }),
                 }
@@ -97,15 +114,21 @@ impl Scorer<'_, '_> {
             .into_iter()
             .map(|severity| {
                 let alerts: Vec<&AlertInterval> = self.alerts_of(severity).collect();
-                let true_alerts = alerts
+                let caught: Vec<bool> = alerts
                     .iter()
-                    .filter(|a| {
+                    .map(|a| {
                         outcomes.iter().any(|o| {
                             let relevant =
                                 severity != Some(Severity::Page) || o.incident.expects(severity);
                             relevant && self.catches(a, &o.incident)
                         })
                     })
+                    .collect();
+                let true_alerts = caught.iter().filter(|c| **c).count();
+                let unscored = alerts
+                    .iter()
+                    .zip(&caught)
+                    .filter(|(a, c)| !**c && self.carried_over(a))
                     .count();
                 let expected: Vec<&Detection> = outcomes
                     .iter()
@@ -128,7 +151,8 @@ impl Scorer<'_, '_> {
                     severity,
                     alerts: alerts.len(),
                     true_alerts,
-                    precision: ratio(true_alerts, alerts.len()),
+                    unscored,
+                    precision: ratio(true_alerts, alerts.len() - unscored),
                     incidents: expected.len(),
                     detected: detected.len(),
                     recall: ratio(detected.len(), expected.len()),

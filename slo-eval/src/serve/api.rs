@@ -43,6 +43,11 @@ impl ApiError {
             message,
         }
     }
+
+    /// True when Prometheus could not answer (not the request's fault).
+    pub(super) fn is_upstream(&self) -> bool {
+        self.status == StatusCode::BAD_GATEWAY
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -74,7 +79,23 @@ struct ApiSlo<'a> {
     windows: Windows<'a>,
     no_data: &'a [String],
     alerts: Vec<ApiAlert>,
+    /// `held` while the SLO cannot be evaluated ([`ApiStale`]).
     status: Status,
+    /// When this cycle could not evaluate the SLO: the numbers above are
+    /// its last good cycle's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stale: Option<ApiStale>,
+}
+
+/// Why and since when an SLO's numbers are not this cycle's.
+#[derive(Debug, Serialize)]
+struct ApiStale {
+    /// The first failed cycle of this run of failures.
+    since: String,
+    /// The cycle the numbers come from.
+    last_good_at: Option<String>,
+    /// This cycle's error.
+    error: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,7 +126,7 @@ pub(super) async fn api_slos(State(ui): State<Arc<Ui>>) -> Response {
     let cycle = ui.cycle();
     let slos = instances(&ui, &cycle)
         .into_iter()
-        .map(|(e, i)| ApiSlo {
+        .map(|(e, i, stale)| ApiSlo {
             service: &i.service,
             slo: &i.slo,
             labels: &i.labels,
@@ -129,7 +150,16 @@ pub(super) async fn api_slos(State(ui): State<Arc<Ui>>) -> Response {
                     }
                 })
                 .collect(),
-            status: i.status,
+            status: if stale.is_some() {
+                Status::Held
+            } else {
+                i.status
+            },
+            stale: stale.map(|s| ApiStale {
+                since: slo_core::time::format(s.since),
+                last_good_at: s.last_good.as_ref().map(|g| slo_core::time::format(g.0)),
+                error: s.error.clone(),
+            }),
         })
         .collect();
     let doc = SlosDoc {

@@ -165,16 +165,25 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
         .filter(|s| !s.is_empty())
         .map(|s| s.split_once('=').unwrap_or((s, "")));
     let mut rows = super::instances(ui, cycle);
-    rows.retain(|(e, i)| {
+    let shown = |e: &Entry, labels: &std::collections::BTreeMap<String, String>| {
         service.is_none_or(|s| e.slo.service == s)
             && label.is_none_or(|(k, v)| {
                 let has = |l: &std::collections::BTreeMap<String, String>| {
                     l.get(k).is_some_and(|x| v.is_empty() || x == v)
                 };
-                has(&i.labels) || has(&e.slo.labels)
+                has(labels) || has(&e.slo.labels)
             })
-    });
-    rows.sort_by(|(_, a), (_, b)| {
+    };
+    rows.retain(|(e, i, _)| shown(e, &i.labels));
+    // SLOs never evaluated have no instance: listed all the same, unknown.
+    let never: Vec<(&Entry, &super::Stale)> = ui
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(n, e)| Some((e, cycle.stale(n).filter(|s| s.last_good.is_none())?)))
+        .filter(|(e, _)| shown(e, &Default::default()))
+        .collect();
+    rows.sort_by(|(_, a, _), (_, b, _)| {
         let key = |i: &InstanceResult| i.budget_remaining.unwrap_or(f64::NEG_INFINITY);
         key(a).total_cmp(&key(b))
     });
@@ -200,6 +209,7 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
             slo_core::time::format(since)
         );
     }
+    stale_banner(&mut b, ui, cycle);
     // Filter form: plain GET, works without scripts.
     let _ = write!(
         b,
@@ -216,15 +226,22 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
     );
     // Warnings: never silently healthy.
     let mut warnings = Vec::new();
-    for f in super::failures(ui, cycle) {
-        warnings.push(format!(
-            "<strong>{}/{}</strong> could not be evaluated: {}",
-            esc(&f.service),
-            esc(&f.slo),
-            esc(&f.error)
-        ));
+    for (n, e) in ui.entries.iter().enumerate() {
+        if let Some(st) = cycle.stale(n) {
+            warnings.push(format!(
+                "<strong>{}/{}</strong> could not be evaluated since <time>{}</time>: {}",
+                esc(&e.slo.service),
+                esc(&e.slo.name),
+                slo_core::time::format(st.since),
+                esc(&st.error)
+            ));
+        }
     }
-    for (_, i) in &rows {
+    for (_, i, stale) in &rows {
+        // A stale result's warnings are the last good cycle's, not news.
+        if stale.is_some() {
+            continue;
+        }
         let name = format!(
             "{}/{}{}",
             i.service,
@@ -266,17 +283,41 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
         b,
         "<div class=\"scroll\"><table class=\"slos\">\n<thead><tr><th scope=\"col\">SLO</th><th scope=\"col\">Labels</th><th scope=\"col\">Objective</th><th scope=\"col\">Period</th><th scope=\"col\">SLI</th><th scope=\"col\">Availability</th><th scope=\"col\">Budget left</th><th scope=\"col\">Page</th><th scope=\"col\">Ticket</th><th scope=\"col\">Status</th></tr></thead>\n<tbody>"
     );
-    for (e, i) in &rows {
+    for (e, st) in &never {
+        let _ = writeln!(
+            b,
+            "<tr data-service=\"{0}\" data-slo=\"{1}\" data-budget=\"null\" data-status=\"held\" data-stale=\"{2}\"><th scope=\"row\"><a href=\"{3}\">{0}<span class=\"sep\">/</span>{1}</a></th><td class=\"labels\" data-label=\"Labels\">{4}</td><td data-label=\"Objective\">{5}</td><td data-label=\"Period\">{6}</td><td data-label=\"SLI\">{7}</td><td data-label=\"Availability\">unknown</td><td data-label=\"Budget left\">{8}</td><td data-label=\"Page\">unknown</td><td data-label=\"Ticket\">unknown</td><td data-label=\"Status\">{9}</td></tr>",
+            esc(&e.slo.service),
+            esc(&e.slo.name),
+            slo_core::time::format(st.since),
+            detail_href(&e.slo.service, &e.slo.name),
+            esc(&label_text(&e.slo.labels)),
+            percent(e.slo.objective.ratio()),
+            e.slo.period,
+            e.slo.sli.kind(),
+            budget_cell(None),
+            stale_badge(st),
+        );
+    }
+    for (e, i, stale) in &rows {
         let mut labels = e.slo.labels.clone();
         labels.extend(i.labels.clone());
         let _ = write!(
             b,
-            "<tr data-service=\"{}\" data-slo=\"{}\" data-budget=\"{}\" data-status=\"{}\">",
+            "<tr data-service=\"{}\" data-slo=\"{}\" data-budget=\"{}\" data-status=\"{}\"{}>",
             esc(&i.service),
             esc(&i.slo),
             i.budget_remaining
                 .map_or_else(|| "null".to_owned(), |x| x.to_string()),
-            status_word(i.status)
+            if stale.is_some() {
+                "held"
+            } else {
+                status_word(i.status)
+            },
+            stale.map_or_else(String::new, |st| format!(
+                " data-stale=\"{}\"",
+                slo_core::time::format(st.since)
+            ))
         );
         let _ = write!(
             b,
@@ -304,13 +345,13 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
                 tier_cell(cycle, &e.slo, i, severity)
             );
         }
-        let _ = writeln!(
-            b,
-            "<td data-label=\"Status\">{}</td></tr>",
-            status_badge(i.status)
-        );
+        let status = match stale {
+            Some(st) => stale_badge(st),
+            None => status_badge(i.status).to_owned(),
+        };
+        let _ = writeln!(b, "<td data-label=\"Status\">{status}</td></tr>");
     }
-    if rows.is_empty() {
+    if rows.is_empty() && never.is_empty() {
         let _ = writeln!(
             b,
             "<tr><td colspan=\"10\">No SLO matches the filter.</td></tr>"
@@ -321,6 +362,45 @@ pub(super) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
         title: "SLOs".into(),
         body: b,
     }
+}
+
+/// The list page's banner when the last cycle failed for some SLOs: the
+/// page is not current for them, and says so above everything else.
+fn stale_banner(b: &mut String, ui: &Ui, cycle: &Cycle) {
+    let failed: Vec<&super::Stale> = (0..ui.entries.len())
+        .filter_map(|n| cycle.stale(n))
+        .collect();
+    let Some(since) = failed.iter().map(|s| s.since).min() else {
+        return;
+    };
+    let mut errors: Vec<&str> = failed.iter().map(|s| s.error.as_str()).collect();
+    errors.sort_unstable();
+    errors.dedup();
+    let error = match errors.as_slice() {
+        [one] => esc(one),
+        _ => "see each SLO below".to_owned(),
+    };
+    let _ = writeln!(
+        b,
+        "<section class=\"warnings stale\" role=\"alert\"><p><strong>Stale: the last cycle (<time>{}</time>) failed</strong> for {} of {} SLOs, failing since <time>{}</time>: {error}. They show their last good cycle's numbers, marked held; their alerts are held as they were, never resolved, until {} answers again.</p></section>",
+        slo_core::time::format(cycle.at),
+        failed.len(),
+        ui.entries.len(),
+        slo_core::time::format(since),
+        esc(&source_text(ui))
+    );
+}
+
+/// A failed SLO's status: held, stale since when, numbers from when.
+fn stale_badge(st: &super::Stale) -> String {
+    let from = st.last_good.as_ref().map_or_else(
+        || "never evaluated".to_owned(),
+        |g| format!("numbers from <time>{}</time>", slo_core::time::format(g.0)),
+    );
+    format!(
+        "<span class=\"badge held\">held</span> <small class=\"stale\">stale since <time>{}</time>, {from}</small>",
+        slo_core::time::format(st.since)
+    )
 }
 
 fn status_word(s: Status) -> &'static str {
@@ -391,10 +471,13 @@ pub(super) fn detail(
     let e: &Entry = &ui.entries[entry];
     let slo = &e.slo;
     let result = cycle.results.get(entry);
-    let instances: Vec<&InstanceResult> = result
-        .and_then(|r| r.as_ref().ok())
-        .map(|v| v.iter().collect())
-        .unwrap_or_default();
+    let stale = cycle.stale(entry);
+    // A failed SLO shows its last good cycle, flagged.
+    let instances: Vec<&InstanceResult> = match (result, stale) {
+        (Some(Ok(v)), _) => v.iter().collect(),
+        (_, Some(st)) => st.last_good.iter().flat_map(|g| &g.1).collect(),
+        _ => Vec::new(),
+    };
     let wanted = slo_core::instance::from_text(q.instance.as_deref().unwrap_or(""));
     let inst = instances
         .iter()
@@ -444,16 +527,27 @@ pub(super) fn detail(
         }
         let _ = writeln!(b, "</nav>");
     }
-    match (result, inst) {
-        (Some(Err(error)), _) => {
-            let _ = writeln!(
-                b,
-                "<section class=\"warnings\"><p>Could not be evaluated: {}</p></section>",
-                esc(error)
-            );
-        }
-        (_, Some(i)) => instance_section(&mut b, cycle, slo, i, ui.data_since(slo, cycle.at)),
-        _ => {}
+    if let Some(st) = stale {
+        let shown = st.last_good.as_ref().map_or_else(
+            || "It has not been evaluated since this server started: nothing to show.".to_owned(),
+            |g| format!(
+                "The tiles and alerts below are from the last good cycle at <time>{}</time>; the alerts are held as they were.",
+                slo_core::time::format(g.0)
+            ),
+        );
+        let _ = writeln!(
+            b,
+            "<section class=\"warnings stale\" role=\"alert\"><p><strong>Stale: could not be evaluated</strong> since <time>{}</time> (last cycle <time>{}</time>): {}. {shown}</p></section>",
+            slo_core::time::format(st.since),
+            slo_core::time::format(cycle.at),
+            esc(&st.error)
+        );
+    }
+    if let Some(i) = inst {
+        let at = stale
+            .and_then(|s| s.last_good.as_ref())
+            .map_or(cycle.at, |g| g.0);
+        instance_section(&mut b, cycle, slo, i, ui.data_since(slo, at));
     }
     graphs(&mut b, ui, entry, inst, q, replay);
     b.push_str(&super::lab::detail_section(slo, inst.map(|i| &i.labels)));

@@ -234,12 +234,24 @@ async fn lab(ui: &Ui, service: &str, name: &str, mut req: LabRequest) -> Respons
     let mut replays = Vec::new();
     match range_of(ui, entry, &req.range) {
         Ok((start, end, step)) => {
+            // Every column reads the same history: once Prometheus did not
+            // answer, the others would only wait a timeout each to fail.
+            let mut down: Option<String> = None;
             for c in &columns {
+                if let Some(message) = &down {
+                    replays.push(Err(ApiError::upstream(message.clone())));
+                    continue;
+                }
                 let alt = super::Alt {
                     slo: c.slo.as_ref(),
                     incidents: incidents.as_deref(),
                 };
                 let r = ui.replay_policy(entry, alt, start, end, step, false).await;
+                if let Err(e) = &r
+                    && e.is_upstream()
+                {
+                    down = Some(e.message.clone());
+                }
                 replays.push(r);
             }
         }

@@ -91,11 +91,8 @@ impl Live {
             })
             .collect();
         if let Ok(mut c) = ui.cycle.write() {
-            *c = Arc::new(Cycle {
-                at,
-                results,
-                states,
-            });
+            let next = Cycle::next(&c, at, results, states);
+            *c = Arc::new(next);
         }
     }
 
