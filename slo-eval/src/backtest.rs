@@ -124,6 +124,7 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
     for inst in reports.iter_mut().flat_map(|r| &mut r.instances) {
         inst.burn_rates.clear();
         inst.traffic = None;
+        inst.latency = None;
     }
     let doc = Document {
         slos: reports,

@@ -132,6 +132,7 @@ impl<'a> Replayer<'a> {
                 .burn_rates
                 .then(|| self.traffic(inst.counts))
                 .flatten(),
+            latency: None,
         }
     }
 
