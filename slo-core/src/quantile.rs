@@ -137,14 +137,26 @@ pub struct Latency {
 }
 
 impl Latency {
-    /// No points, and why.
-    pub fn failed(slo: &LatencySli, window: Duration, error: String) -> Self {
+    /// The [`PERCENTILES`] of `slo` over `window` at these points.
+    pub fn new(
+        slo: &LatencySli,
+        window: Duration,
+        points: Vec<(Timestamp, Vec<Option<f64>>)>,
+    ) -> Self {
         Self {
             window,
             quantiles: PERCENTILES.to_vec(),
             unit: unit(&slo.histogram).to_owned(),
-            points: Vec::new(),
+            points,
+            error: None,
+        }
+    }
+
+    /// No points, and why.
+    pub fn failed(slo: &LatencySli, window: Duration, error: String) -> Self {
+        Self {
             error: Some(error),
+            ..Self::new(slo, window, Vec::new())
         }
     }
 }
@@ -229,16 +241,7 @@ pub fn percentiles(
                 points.push((t, values));
             }
         }
-        out.insert(
-            labels,
-            Latency {
-                window,
-                quantiles: PERCENTILES.to_vec(),
-                unit: unit(&slo.histogram).to_owned(),
-                points,
-                error: None,
-            },
-        );
+        out.insert(labels, Latency::new(slo, window, points));
     }
     Ok(out)
 }
