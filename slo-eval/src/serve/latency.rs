@@ -78,3 +78,100 @@ fn chart(slo: &Slo, l: &LatencySli, report: &Report, lat: &Latency) -> String {
         (report.start, report.end),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slo_core::duration::Duration;
+
+    fn slo() -> Slo {
+        let spec = slo_core::load::load_str(
+            "version: slo/v1\nservice: api\nslos:\n  - name: fast\n    objective: 99\n    sli:\n      latency: {histogram: rpc_duration_seconds, threshold: 0.3}\n",
+        )
+        .unwrap_or_else(|d| panic!("{}", d[0]));
+        spec.slos[0].clone()
+    }
+
+    fn sli(slo: &Slo) -> &LatencySli {
+        match &slo.sli {
+            slo_core::spec::Sli::Latency(l) => l,
+            _ => panic!("not latency"),
+        }
+    }
+
+    /// A replay of 11 steps, a minute apart, with `latency`.
+    fn report(slo: &Slo, latency: Latency) -> Report {
+        Report {
+            service: "api".into(),
+            slo: "fast".into(),
+            objective: 99.0,
+            period: slo.period,
+            start: 0,
+            end: 600_000,
+            step: Duration::from_mins(1),
+            steps: 11,
+            budget_history: slo.period,
+            incident_source: slo_core::backtest::IncidentSource::Detected,
+            instances: vec![InstanceReport {
+                labels: Default::default(),
+                steps_with_data: 11,
+                alerts: Vec::new(),
+                budget: Vec::new(),
+                incidents: Vec::new(),
+                quality: Vec::new(),
+                burn_rates: Vec::new(),
+                traffic: None,
+                latency: Some(latency),
+            }],
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_failed_query_is_a_message_on_the_chart_and_no_line() {
+        let slo = slo();
+        let lat = Latency::failed(
+            sli(&slo),
+            Duration::from_mins(5),
+            "the p50 query to Prometheus failed: 500".into(),
+        );
+        let report = report(&slo, lat);
+        let html = section(&slo, &report, &report.instances[0]);
+        assert!(
+            html.contains("No latency percentiles: the p50 query"),
+            "{html}"
+        );
+        assert!(
+            html.contains(">the p50 query to Prometheus failed: 500</text>"),
+            "{html}"
+        );
+        assert!(!html.contains("<path"), "a line without data: {html}");
+        assert!(html.contains(">SLO 0.3 s<"), "{html}");
+    }
+
+    #[test]
+    fn gaps_are_said_and_never_drawn_as_zero() {
+        let slo = slo();
+        // Values at minutes 0-3 and 8-10 only.
+        let points = [0, 1, 2, 3, 8, 9, 10]
+            .into_iter()
+            .map(|m| (m * 60_000, vec![Some(0.1), Some(0.2), Some(0.25)]))
+            .collect();
+        let report = report(
+            &slo,
+            Latency::new(sli(&slo), Duration::from_mins(5), points),
+        );
+        let html = section(&slo, &report, &report.instances[0]);
+        assert!(
+            html.contains("no percentile at 4 of 11 evaluations"),
+            "{html}"
+        );
+        // Each line breaks at the gap (a new M), none drops to the axis.
+        let p50 = html
+            .split("<path class=\"line q0\" d=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_else(|| panic!("no p50: {html}"));
+        assert_eq!(p50.matches('M').count(), 2, "{p50}");
+    }
+}
