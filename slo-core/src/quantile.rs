@@ -54,6 +54,42 @@ pub const PERCENTILES: [f64; 3] = [0.5, 0.9, 0.99];
 /// The `q`-quantile of `buckets` (`(upper bound, cumulative count)`), as
 /// Prometheus's `histogram_quantile`; see the module docs for NaN.
 pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
+    quantile_of(q, &Buckets::new(buckets))
+}
+
+/// Buckets ready for quantiles: sorted, one per bound, counts monotone;
+/// `None` without a `+Inf` bucket.
+struct Buckets(Option<Vec<(f64, f64)>>);
+
+impl Buckets {
+    fn new(buckets: &[(f64, f64)]) -> Self {
+        let mut sorted: Vec<(f64, f64)> = buckets
+            .iter()
+            .copied()
+            .filter(|(bound, _)| !bound.is_nan())
+            .collect();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if sorted.last().is_none_or(|b| b.0 != f64::INFINITY) {
+            return Self(None);
+        }
+        let mut merged: Vec<(f64, f64)> = Vec::with_capacity(sorted.len());
+        for (bound, count) in sorted {
+            match merged.last_mut() {
+                Some(last) if crate::bucket::same_bound(last.0, bound) => last.1 += count,
+                _ => merged.push((bound, count)),
+            }
+        }
+        let mut highest = f64::NEG_INFINITY;
+        for b in &mut merged {
+            highest = highest.max(b.1);
+            b.1 = highest;
+        }
+        Self(Some(merged))
+    }
+}
+
+/// [`histogram_quantile`] over prepared buckets.
+fn quantile_of(q: f64, buckets: &Buckets) -> f64 {
     if q.is_nan() {
         return f64::NAN;
     }
@@ -63,27 +99,9 @@ pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    let mut sorted: Vec<(f64, f64)> = buckets
-        .iter()
-        .copied()
-        .filter(|(bound, _)| !bound.is_nan())
-        .collect();
-    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-    if sorted.last().is_none_or(|b| b.0 != f64::INFINITY) {
+    let Some(merged) = &buckets.0 else {
         return f64::NAN;
-    }
-    let mut merged: Vec<(f64, f64)> = Vec::with_capacity(sorted.len());
-    for (bound, count) in sorted {
-        match merged.last_mut() {
-            Some(last) if crate::bucket::same_bound(last.0, bound) => last.1 += count,
-            _ => merged.push((bound, count)),
-        }
-    }
-    let mut highest = f64::NEG_INFINITY;
-    for b in &mut merged {
-        highest = highest.max(b.1);
-        b.1 = highest;
-    }
+    };
     let n = merged.len();
     if n < 2 {
         return f64::NAN;
@@ -233,9 +251,10 @@ pub fn percentiles(
         for (k, t) in steps.iter().enumerate() {
             at_step.clear();
             at_step.extend(buckets.iter().filter_map(|(b, r)| Some((*b, r[k]?))));
+            let prepared = Buckets::new(&at_step);
             let values: Vec<Option<f64>> = PERCENTILES
                 .iter()
-                .map(|&q| Some(histogram_quantile(q, &at_step)).filter(|v| !v.is_nan()))
+                .map(|&q| Some(quantile_of(q, &prepared)).filter(|v| !v.is_nan()))
                 .collect();
             if values.iter().any(Option::is_some) {
                 points.push((t, values));
