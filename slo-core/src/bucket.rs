@@ -165,6 +165,23 @@ pub(crate) fn parse_bound(le: &str) -> Option<f64> {
     }
 }
 
+/// True when two bounds are one bucket under the module's rule (the same
+/// [`SIGNIFICANT_DIGITS`] significant digits); `+Inf` is only itself.
+pub(crate) fn same_bound(a: f64, b: f64) -> bool {
+    if a == b {
+        return true;
+    }
+    // Bounds that share 15 digits differ by under 1e-13 of their size: most
+    // pairs are told apart without writing them out.
+    if (a - b).abs() > 1e-13 * a.abs().max(b.abs()) {
+        return false;
+    }
+    match (Decimal::of(a), Decimal::of(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
 /// How the digits after a fixed run of significant digits go on.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tail {

@@ -84,6 +84,7 @@ pub mod num;
 pub mod openmetrics;
 pub mod policy;
 pub mod promql;
+pub mod quantile;
 pub mod rules;
 pub mod selector;
 pub mod series;

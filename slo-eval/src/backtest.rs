@@ -3,6 +3,7 @@
 //! or from a Prometheus, prints the alert timeline and the policy's quality
 //! (precision, recall, detection and reset time), and can draw it as SVG.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -81,6 +82,7 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
     let specs = specs::load_all(&args.paths, reporter)?;
     let time = |s: Option<String>, flag: &str| s.map(|s| command::time_flag(flag, &s)).transpose();
     let (start, end) = (time(args.start, "start")?, time(args.end, "end")?);
+    let from_prometheus = args.data.is_none().then(|| endpoint.clone()).flatten();
     let dataset = match (args.data, endpoint) {
         (Some(path), _) => read_data(&path)?,
         (None, Some(endpoint)) => {
@@ -109,6 +111,22 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
         mut reports,
         skipped,
     } = replay(&specs, &dataset, start, end, options)?;
+    if let Some(endpoint) = from_prometheus.filter(|_| args.plot.is_some() || args.html.is_some()) {
+        // The graphs' latency percentiles: the fetched data holds only the
+        // threshold's bucket, so ask Prometheus for them.
+        let client = Client::new(&endpoint)?;
+        let slos: Vec<&Slo> = specs.iter().flat_map(|s| &s.slos).collect();
+        command::runtime()?.block_on(async {
+            for r in &mut reports {
+                if let Some(slo) = slos
+                    .iter()
+                    .find(|s| s.service == r.service && s.name == r.slo)
+                {
+                    fetch_latency(&client, slo, r).await;
+                }
+            }
+        });
+    }
     if let Some(path) = &args.plot {
         plot(path, &specs, &reports)?;
     }
@@ -124,6 +142,7 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
     for inst in reports.iter_mut().flat_map(|r| &mut r.instances) {
         inst.burn_rates.clear();
         inst.traffic = None;
+        inst.latency = None;
     }
     let doc = Document {
         slos: reports,
@@ -418,6 +437,63 @@ pub async fn fetch(
         eprintln!("\rfetched {} series\x1b[K", data.len());
     }
     Ok(data)
+}
+
+/// Sets the latency percentiles of a latency SLI's `report` (a replay with
+/// graphs) from Prometheus: one `query_range` per quantile
+/// ([`slo_core::quantile::promql`]) over the report's steps and the
+/// window of its traffic graph. The data fetched for the replay holds only
+/// the threshold's bucket, so these are Prometheus's own
+/// `histogram_quantile`. A failed query leaves each instance a message,
+/// not an error: the graphs of the replay stand without it.
+pub async fn fetch_latency(client: &Client, slo: &Slo, report: &mut Report) {
+    use slo_core::quantile::{Latency, PERCENTILES};
+    let Sli::Latency(l) = &slo.sli else { return };
+    let Some(window) = report
+        .instances
+        .iter()
+        .find_map(|i| Some(i.traffic.as_ref()?.window))
+    else {
+        return;
+    };
+    let secs = |ms: Timestamp| ms as f64 / 1000.0;
+    let step = report.step.as_secs_f64().max(0.001);
+    type Line = BTreeMap<Timestamp, Vec<Option<f64>>>;
+    let mut lines: BTreeMap<slo_core::spec::Labels, Line> = BTreeMap::new();
+    for (n, &q) in PERCENTILES.iter().enumerate() {
+        let query = slo_core::quantile::promql(l, q, window);
+        let series = match client
+            .query_range(&query, secs(report.start), secs(report.end), step)
+            .await
+        {
+            Ok(series) => series,
+            Err(e) => {
+                let error = format!(
+                    "the p{} query to Prometheus failed: {e}",
+                    num::format(q * 100.0)
+                );
+                for i in &mut report.instances {
+                    i.latency = Some(Latency::failed(l, window, error.clone()));
+                }
+                return;
+            }
+        };
+        for s in series {
+            let labels =
+                slo_core::instance::of(&l.group_by, |k| s.labels.get(k).map(String::as_str));
+            let line = lines.entry(labels).or_default();
+            // NaN (no observations, no +Inf bucket) is no point: a gap.
+            for (t, v) in s.points.into_iter().filter(|p| p.1.is_finite()) {
+                let at = (t * 1000.0).round() as Timestamp;
+                line.entry(at)
+                    .or_insert_with(|| vec![None; PERCENTILES.len()])[n] = Some(v);
+            }
+        }
+    }
+    for i in &mut report.instances {
+        let points = lines.remove(&i.labels).unwrap_or_default();
+        i.latency = Some(Latency::new(l, window, points.into_iter().collect()));
+    }
 }
 
 /// Adds a range query's points (seconds) to `data`.

@@ -33,6 +33,7 @@
 mod api;
 mod html;
 mod lab;
+mod latency;
 mod live;
 mod reports;
 mod svg;
@@ -536,7 +537,7 @@ impl Ui {
         if let Some(list) = alt.incidents {
             options.incidents = backtest::Incidents::Given(list.to_vec());
         }
-        let report = match &self.source {
+        let mut report = match &self.source {
             Source::Data(data, _) => backtest::backtest(slo, data, &options),
             Source::Prometheus { endpoint, .. } => {
                 // The spec's warm-up at least: every policy of the lab
@@ -559,6 +560,13 @@ impl Ui {
             }
         }
         .map_err(|e| ApiError::bad(e.to_string()))?;
+        if let Source::Prometheus { client, .. } = &self.source
+            && burn_rates
+        {
+            // The graphs' latency percentiles: Prometheus's, cached with
+            // the replay.
+            crate::backtest::fetch_latency(client, slo, &mut report).await;
+        }
         let report = Arc::new(report);
         if let Ok(mut c) = self.cache.lock() {
             if c.len() >= CACHE_ENTRIES {

@@ -93,10 +93,17 @@ fn backtest_html_writes_one_self_contained_page_with_every_slo() {
         // (and the request rate when the SLI counts events), the budget and
         // the alert timeline.
         let traffic = if slo.sli.counts_events() { 2 } else { 1 };
+        // A latency SLI: its p50, p90, p99 too, each a line with data.
+        let latency = usize::from(matches!(slo.sli, slo_core::spec::Sli::Latency(_)));
         assert_eq!(
             section.matches("<svg ").count(),
-            instances.len() * (longs.len() + traffic + 2),
+            instances.len() * (longs.len() + traffic + latency + 2),
             "{service}/{name}"
+        );
+        assert_eq!(
+            section.matches("<path class=\"line q2\" d=\"M").count(),
+            instances.len() * latency,
+            "{service}/{name}: p99 lines"
         );
         // Burn-rate lines with data, not empty frames.
         assert!(

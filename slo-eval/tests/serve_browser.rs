@@ -195,8 +195,32 @@ fn the_browser_shows_every_shop_slo_with_its_budget_and_draws_the_graphs() {
     );
     assert!(dom.contains("2026-11-04"), "no dates on the axis");
 
-    // Screenshots: non-blank pictures of both pages.
-    for (name, url) in [("list", format!("{}/", served.url)), ("detail", detail_url)] {
+    // A latency SLI's page also draws p50, p90 and p99 (a line each, with
+    // the 3 days' points) and the SLO's threshold, labelled.
+    let latency_url = format!("{}/slos/productcatalog/latency", served.url);
+    let dom = chromium(scratch.path(), &["--dump-dom"], &latency_url);
+    let at = dom
+        .find("<figure class=\"chart latency\"")
+        .unwrap_or_else(|| panic!("no latency chart:\n{dom}"));
+    let figure = &dom[at..at + dom[at..].find("</figure>").unwrap_or(0)];
+    let lines: Vec<usize> = tags(figure, "path")
+        .iter()
+        .map(|p| attr(p, "d").unwrap_or_default().matches('L').count())
+        .collect();
+    assert!(
+        lines.len() == 3 && lines.iter().all(|n| *n > 1000),
+        "latency lines: {lines:?}"
+    );
+    for label in [">p50<", ">p90<", ">p99<", ">SLO 0.25 s<"] {
+        assert!(figure.contains(label), "no {label}: {figure}");
+    }
+
+    // Screenshots: non-blank pictures of the pages.
+    for (name, url) in [
+        ("list", format!("{}/", served.url)),
+        ("detail", detail_url),
+        ("detail-latency", latency_url),
+    ] {
         screenshot(scratch.path(), &shots, name, &url);
     }
 }

@@ -290,6 +290,11 @@ pub struct InstanceReport {
     /// error ratio at every step that measured one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub traffic: Option<Traffic>,
+    /// With [`Options::burn_rates`], for a latency SLI: p50, p90 and p99
+    /// over the traffic's window at every step, from every bucket of the
+    /// histogram in the data ([`crate::quantile`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<crate::quantile::Latency>,
 }
 
 /// The shortest window's measurements over the replay: request rate and
@@ -431,7 +436,12 @@ pub fn backtest(slo: &Slo, data: &Dataset, options: &Options) -> Result<Report, 
             "no series match the errors selector `{sel}`: counted as no errors at all"
         ));
     }
-    let instances = instances.iter().map(|i| replayer.replay(i)).collect();
+    let mut instances: Vec<InstanceReport> = instances.iter().map(|i| replayer.replay(i)).collect();
+    if let Sli::Latency(l) = &slo.sli
+        && options.burn_rates
+    {
+        latency_lines(l, data, &replayer.steps, &mut instances);
+    }
     let end = replayer.steps.end();
     // The data inside the period before `end`: a range that ends after the
     // data does not count the days without any as history.
@@ -457,6 +467,37 @@ pub fn backtest(slo: &Slo, data: &Dataset, options: &Options) -> Result<Report, 
         instances,
         warnings,
     })
+}
+
+/// Each instance's latency percentiles over the window of its traffic
+/// graph; an instance without a histogram of its own gets no points (a
+/// gap, said so on the page).
+fn latency_lines(
+    l: &crate::spec::LatencySli,
+    data: &Dataset,
+    steps: &crate::series::Steps,
+    instances: &mut [InstanceReport],
+) {
+    let Some(window) = instances
+        .iter()
+        .find_map(|i| Some(i.traffic.as_ref()?.window))
+    else {
+        return;
+    };
+    let mut lines = match crate::quantile::percentiles(l, data, steps, window) {
+        Ok(lines) => lines,
+        Err(e) => {
+            for i in instances.iter_mut() {
+                i.latency = Some(crate::quantile::Latency::failed(l, window, e.to_string()));
+            }
+            return;
+        }
+    };
+    for i in instances.iter_mut() {
+        i.latency = Some(lines.remove(&i.labels).unwrap_or_else(|| {
+            crate::quantile::Latency::failed(l, window, "no bucket series of this instance".into())
+        }));
+    }
 }
 
 fn millis(d: Duration) -> i64 {

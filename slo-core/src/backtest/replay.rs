@@ -133,6 +133,7 @@ impl<'a> Replayer<'a> {
                 .burn_rates
                 .then(|| self.traffic(inst.counts))
                 .flatten(),
+            latency: None,
         }
     }
 

@@ -826,6 +826,7 @@ pub(super) fn charts(
             true,
         ));
     }
+    b.push_str(&super::latency::section(slo, report, ir));
     if !ir.budget.is_empty() {
         let points: Vec<(i64, f64)> = ir
             .budget

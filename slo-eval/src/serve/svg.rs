@@ -272,6 +272,30 @@ pub(super) fn linear_chart(
         .map(|p| p.1 * scale)
         .filter(|v| v.is_finite())
         .fold(0.0_f64, f64::max);
+    let mut b = String::new();
+    open(&mut b, title, "traffic");
+    let f = linear_frame(&mut b, top, scale, if percent { "%" } else { "" }, (t0, t1));
+    b.push_str(&path(&f, points, "line"));
+    let _ = writeln!(
+        b,
+        "<text class=\"unit\" x=\"{LEFT}\" y=\"{:.1}\">{}, UTC</text>",
+        TOP - 4.0,
+        esc(unit)
+    );
+    close(&mut b, title);
+    b
+}
+
+/// A linear y axis from zero to a round maximum at or above `top` (in
+/// values times `scale`), its ticks labelled with `suffix`, and the x
+/// axis: the frame of [`linear_chart`] and [`latency_chart`].
+fn linear_frame(
+    b: &mut String,
+    top: f64,
+    scale: f64,
+    suffix: &str,
+    (t0, t1): (Timestamp, Timestamp),
+) -> Frame {
     // A round tick step giving at most five ticks above zero.
     let step = {
         let raw = (top / 5.0).max(f64::MIN_POSITIVE);
@@ -294,25 +318,89 @@ pub(super) fn linear_chart(
         t1,
         y: Box::new(y),
     };
-    let mut b = String::new();
-    open(&mut b, title, "traffic");
     let mut k = 0;
     while k as f64 * step <= hi + step * 1e-9 && k <= 10 {
         let v = k as f64 * step;
         let yy = (f.y)(v / scale);
         let _ = writeln!(
             b,
-            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}{}</text>",
+            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}{suffix}</text>",
             WIDTH - RIGHT,
             LEFT - 6.0,
             yy + 4.0,
             slo_core::num::format((v * 1e6).round() / 1e6),
-            if percent { "%" } else { "" }
         );
         k += 1;
     }
-    x_axis(&mut b, &f);
-    b.push_str(&path(&f, points, "line"));
+    x_axis(b, &f);
+    f
+}
+
+/// Latency percentiles over `[t0, t1]` on a linear scale from zero: one
+/// line per `(label, points)`, labelled right of the data (classes `q0`,
+/// `q1`... tell them apart by colour and dash), the SLO's `threshold`
+/// (value, label) a labelled dashed line. Without any point, `message`
+/// is written across the empty plot: never a line at zero.
+pub(super) fn latency_chart(
+    title: &str,
+    lines: &[(String, Vec<(Timestamp, f64)>)],
+    threshold: (f64, &str),
+    unit: &str,
+    message: &str,
+    (t0, t1): (Timestamp, Timestamp),
+) -> String {
+    let top = lines
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|p| p.1))
+        .chain([threshold.0])
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max);
+    let mut b = String::new();
+    open(&mut b, title, "latency");
+    let f = linear_frame(&mut b, top, 1.0, "", (t0, t1));
+    let yy = (f.y)(threshold.0);
+    let _ = writeln!(
+        b,
+        "<line class=\"factor\" x1=\"{LEFT}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\"/><text class=\"factor-label\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+        WIDTH - RIGHT,
+        WIDTH - RIGHT + 6.0,
+        yy + 4.0,
+        esc(threshold.1)
+    );
+    // Each line's label at the height of its last point, nudged apart
+    // (and off the threshold's label) so none hides another.
+    let mut labels: Vec<(f64, usize)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(n, (_, p))| Some(((f.y)(p.last()?.1), n)))
+        .collect();
+    labels.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut taken = vec![yy];
+    for (y, n) in &mut labels {
+        while taken.iter().any(|t| (*t - *y).abs() < 12.0) {
+            *y += 12.0;
+        }
+        taken.push(*y);
+        let _ = writeln!(
+            b,
+            "<text class=\"series-label q{n}\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            WIDTH - RIGHT + 6.0,
+            *y + 4.0,
+            esc(&lines[*n].0)
+        );
+    }
+    for (n, (_, points)) in lines.iter().enumerate() {
+        b.push_str(&path(&f, points, &format!("line q{n}")));
+    }
+    if lines.iter().all(|(_, p)| p.is_empty()) {
+        let _ = writeln!(
+            b,
+            "<text class=\"unit\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            (LEFT + WIDTH - RIGHT) / 2.0,
+            (TOP + HEIGHT - BOTTOM) / 2.0,
+            esc(message)
+        );
+    }
     let _ = writeln!(
         b,
         "<text class=\"unit\" x=\"{LEFT}\" y=\"{:.1}\">{}, UTC</text>",
