@@ -32,6 +32,10 @@ pub struct Batching {
     pub bytes: usize,
     /// SLOs of one shape share their queries ([`slo_core::shared`]).
     pub share: bool,
+    /// Requests to spread queries over, when there are enough of them:
+    /// the requests in flight. A TSDB evaluates one request on one core,
+    /// so a few shared queries in one request would leave the others idle.
+    pub spread: usize,
 }
 
 /// Queries per request by default: 1,000 SLOs (16,000 queries) in about
@@ -39,6 +43,14 @@ pub struct Batching {
 pub const DEFAULT_BATCH: usize = 400;
 
 impl Batching {
+    /// This batching, its queries spread over `concurrency` requests.
+    pub(crate) fn spread_over(self, concurrency: usize) -> Batching {
+        Batching {
+            spread: concurrency.max(1),
+            ..self
+        }
+    }
+
     /// How far queries are shared ([`slo_core::shared`]).
     pub(crate) fn limits(self) -> shared::Limits {
         if self.share {
@@ -55,6 +67,7 @@ impl Default for Batching {
             queries: DEFAULT_BATCH,
             bytes: 256 * 1024,
             share: true,
+            spread: 1,
         }
     }
 }
@@ -132,6 +145,7 @@ pub async fn evaluate_batched<'a>(
     batching: Batching,
 ) -> Evaluated<'a> {
     let limiter = Arc::new(Semaphore::new(concurrency.max(1)));
+    let batching = batching.spread_over(concurrency);
     let round = ask_all(client, slos, at, &limiter, with_period, batching).await;
     Evaluated {
         outcomes: slos
@@ -257,7 +271,8 @@ where
     Fut: Future<Output = Result<Vec<S>, QueryError>> + Send + 'static,
 {
     let texts: Vec<&str> = plan.iter().map(|s| s.text.as_str()).collect();
-    let (results, mut requests) = ask_texts(limiter, batching, &texts, fetch.clone()).await;
+    let work = plan.iter().map(|s| s.readers.len()).sum();
+    let (results, mut requests) = ask_texts(limiter, batching, &texts, work, fetch.clone()).await;
     let mut reads = Vec::new();
     let mut alone: Vec<&shared::Reader> = Vec::new();
     for (query, result) in plan.iter().zip(results) {
@@ -291,7 +306,7 @@ where
             "a shared query was refused; asking each SLO's own"
         );
         let texts: Vec<&str> = alone.iter().map(|r| r.own.as_str()).collect();
-        let (results, sent) = ask_texts(limiter, batching, &texts, fetch).await;
+        let (results, sent) = ask_texts(limiter, batching, &texts, texts.len(), fetch).await;
         requests += sent;
         queries += alone.len();
         for (r, result) in alone.iter().zip(results) {
@@ -306,13 +321,19 @@ where
     }
 }
 
+/// SLO queries (a shared query counts each reader) a request must carry
+/// at least before queries are spread over more requests.
+const SPREAD_MIN_WORK: usize = 100;
+
 /// Asks `texts` with `fetch` in bounded batches ([`ask`]), `limiter`
-/// requests at a time: each text's answer, in order, and the requests
-/// sent.
+/// requests at a time, spread over up to `batching.spread` requests when
+/// they answer `work` SLO queries enough: each text's answer, in order,
+/// and the requests sent.
 async fn ask_texts<S, F, Fut>(
     limiter: &Arc<Semaphore>,
     batching: Batching,
     texts: &[&str],
+    work: usize,
     fetch: F,
 ) -> (Vec<Result<Vec<S>, QueryError>>, usize)
 where
@@ -320,8 +341,16 @@ where
     F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Vec<S>, QueryError>> + Send + 'static,
 {
+    // Spread only work worth a request each: a small fleet's queries stay
+    // in one.
+    let spread = if work >= batching.spread * SPREAD_MIN_WORK {
+        batching.spread.max(1)
+    } else {
+        1
+    };
+    let per_request = batching.queries.min(texts.len().div_ceil(spread)).max(1);
     let mut set = JoinSet::new();
-    for range in batch::pack(texts, batching.queries, batching.bytes) {
+    for range in batch::pack(texts, per_request, batching.bytes) {
         let queries: Vec<String> = texts[range.clone()]
             .iter()
             .map(|t| (*t).to_owned())

@@ -389,6 +389,7 @@ impl Incremental {
         with_period: bool,
     ) -> Evaluated<'a> {
         let limiter = Arc::new(Semaphore::new(concurrency.max(1)));
+        let batching = batching.spread_over(concurrency);
         self.prepare(slos, now_ms);
         let (unfilled, fill_queries, fill_requests) =
             self.fill(client, slos, &limiter, batching).await;

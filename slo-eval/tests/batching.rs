@@ -112,7 +112,8 @@ async fn batched_answers_equal_one_query_per_request_in_fewer_requests() {
         batched.requests,
         alone.requests
     );
-    // Without them, every query of the ratio SLOs goes in one request.
+    // Without them, every query of the ratio SLOs goes in one request (too
+    // few to spread over the 4 in flight).
     let ratios = &slos[..3];
     let one_request = evaluate_batched(&c, ratios, at, 4, true, unshared()).await;
     assert!(one_request.outcomes.iter().all(|o| o.result.is_ok()));

@@ -679,8 +679,9 @@ mod faults {
                 requests
             }
         };
-        // Each SLO's own queries, batched: 6,000 raw-window queries in 15
-        // requests; 2,000 step queries in 5 per range of back-fill: at
+        // Each SLO's own queries, batched (at most 400 a request) and
+        // spread over the 8 requests in flight: 6,000 raw-window queries in
+        // 15 requests; 2,000 step queries in 8 per range of back-fill: at
         // first a range per day of the 3d of 5m steps (3 or 4 days, as
         // they fall) and one for the older days of the period, in hour
         // buckets.
@@ -690,18 +691,19 @@ mod faults {
         })
         .await;
         eprintln!("1,000 SLOs, own queries, (queries, requests) per cycle: {own:?}");
-        let ranges = (own[0].1 - 15) / 5;
+        let ranges = (own[0].1 - 15) / 8;
         assert!((4..=5).contains(&ranges), "{own:?}");
-        assert_eq!(own[0], (6_000 + ranges * 2_000, 15 + ranges * 5), "{own:?}");
-        assert_eq!(own[1], (8_000, 20), "{own:?}");
+        assert_eq!(own[0], (6_000 + ranges * 2_000, 15 + ranges * 8), "{own:?}");
+        assert_eq!(own[1], (8_000, 23), "{own:?}");
         assert_eq!(own[2], own[1]);
         // Shared: the SLOs differ only by the label `i`, so one query per
-        // window and side answers all of them: 6 raw-window queries in one
-        // request, then 2 step queries per range.
+        // window and side answers all of them: 6 raw-window queries, then 2
+        // step queries per range, each its own request (spread over the 8
+        // in flight, so the TSDB evaluates them on every core).
         let shared = cycles(Batching::default()).await;
         eprintln!("1,000 SLOs, shared queries, (queries, requests) per cycle: {shared:?}");
-        assert_eq!(shared[0], (6 + ranges * 2, 1 + ranges), "{shared:?}");
-        assert_eq!(shared[1], (8, 2), "{shared:?}");
+        assert_eq!(shared[0], (6 + ranges * 2, 6 + ranges * 2), "{shared:?}");
+        assert_eq!(shared[1], (8, 8), "{shared:?}");
         assert_eq!(shared[2], shared[1]);
     }
 }
