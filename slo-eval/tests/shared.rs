@@ -286,9 +286,10 @@ mod faults {
         let slos: Vec<_> = spec.slos.iter().collect();
         let out = evaluate_batched(&c, &slos, Some(1e9), 2, true, Batching::default()).await;
         assert!(out.outcomes.iter().all(|o| o.result.is_err()));
-        assert_eq!(
-            out.requests, 1,
-            "{} shared queries in one batch",
+        assert!(
+            out.requests <= 2,
+            "{} requests for {} shared queries, 2 in flight",
+            out.requests,
             out.queries
         );
     }
