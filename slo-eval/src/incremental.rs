@@ -298,45 +298,44 @@ impl Incremental {
                 });
             }
         }
-        let mut results: BTreeMap<(usize, usize), Result<Vec<RangeSeries>, QueryError>> =
+        // Each SLO's answers are recorded as soon as its bad and total have
+        // both arrived, so only the requests in flight are held, not the
+        // whole back-fill.
+        let mut halves: BTreeMap<(usize, usize), Result<Vec<RangeSeries>, QueryError>> =
             BTreeMap::new();
+        let mut done: BTreeSet<(usize, usize)> = BTreeSet::new();
         let mut requests = 0;
         while let Some(joined) = set.join_next().await {
             let Ok((c, first, (answers, sent))) = joined else {
                 continue;
             };
             requests += sent;
-            for (k, r) in answers.into_iter().enumerate() {
-                results.insert((c, first + k), r);
-            }
-        }
-        for (c, chunk) in chunks.iter().enumerate() {
-            for (k, (i, _, _)) in chunk.slos.iter().enumerate() {
-                let mut take = |j: usize| {
-                    results
-                        .remove(&(c, j))
-                        .unwrap_or_else(|| Err(QueryError::Decode("query task died".into())))
-                };
-                let (bad, total) = match (take(2 * k), take(2 * k + 1)) {
-                    (Ok(b), Ok(t)) => (b, t),
-                    (Err(e), _) | (_, Err(e)) => {
-                        failed.entry(*i).or_insert(e);
-                        continue;
-                    }
-                };
-                let Some(store) = self.stores.get_mut(&slo_id(slos[*i])) else {
+            for (n, r) in answers.into_iter().enumerate() {
+                let j = first + n;
+                let Some(other) = halves.remove(&(c, j ^ 1)) else {
+                    halves.insert((c, j), r);
                     continue;
                 };
-                let (bad, total) = (at_steps(bad), at_steps(total));
-                for t in (chunk.start..=chunk.end).step_by(chunk.every as usize) {
-                    let none = Vec::new();
-                    let b = bad.get(&t).unwrap_or(&none);
-                    let v = total.get(&t).unwrap_or(&none);
-                    self.dirty |= if chunk.every == BUCKET_MS {
-                        store.record_bucket(t, b, v)
-                    } else {
-                        store.record(t, b, v)
-                    };
+                let (k, chunk) = (j / 2, &chunks[c]);
+                let (bad, total) = if j % 2 == 0 { (r, other) } else { (other, r) };
+                done.insert((c, k));
+                let i = chunk.slos[k].0;
+                match (bad, total) {
+                    (Ok(bad), Ok(total)) => self.record_answers(chunk, slos[i], bad, total),
+                    (Err(e), _) | (_, Err(e)) => {
+                        failed.entry(i).or_insert(e);
+                    }
+                }
+            }
+        }
+        drop(halves);
+        // A batch whose task died leaves its SLOs' steps missing: they fail.
+        for (c, chunk) in chunks.iter().enumerate() {
+            for (k, (i, _, _)) in chunk.slos.iter().enumerate() {
+                if !done.contains(&(c, k)) {
+                    failed
+                        .entry(*i)
+                        .or_insert_with(|| QueryError::Decode("query task died".into()));
                 }
             }
         }
@@ -349,6 +348,31 @@ impl Incremental {
             );
         }
         (failed, queries, requests)
+    }
+
+    /// Records one SLO's range answers for `chunk` in its store.
+    fn record_answers(
+        &mut self,
+        chunk: &Chunk,
+        slo: &Slo,
+        bad: Vec<RangeSeries>,
+        total: Vec<RangeSeries>,
+    ) {
+        let Some(store) = self.stores.get_mut(&slo_id(slo)) else {
+            return;
+        };
+        let group_by = slo.group_by();
+        let (bad, total) = (at_steps(bad, group_by), at_steps(total, group_by));
+        let none = Vec::new();
+        for t in (chunk.start..=chunk.end).step_by(chunk.every as usize) {
+            let b = bad.get(&t).unwrap_or(&none);
+            let v = total.get(&t).unwrap_or(&none);
+            self.dirty |= if chunk.every == BUCKET_MS {
+                store.record_bucket(t, b, v)
+            } else {
+                store.record(t, b, v)
+            };
+        }
     }
 
     /// Evaluates `slos` at `now_ms`: the steps missing, then the windows
@@ -398,13 +422,20 @@ impl Incremental {
     }
 }
 
-/// A range answer's points by step time (ms): each series' labels and value.
-fn at_steps(series: Vec<RangeSeries>) -> BTreeMap<i64, Vec<(Labels, f64)>> {
+/// A range answer's points by step time (ms): each series' labels and
+/// value. Only the `group_by` labels are kept (all the store reads), so a
+/// point costs no copy of its series' labels.
+fn at_steps(series: Vec<RangeSeries>, group_by: &[String]) -> BTreeMap<i64, Vec<(Labels, f64)>> {
     let mut out: BTreeMap<i64, Vec<(Labels, f64)>> = BTreeMap::new();
     for s in series {
+        let labels: Labels = s
+            .labels
+            .into_iter()
+            .filter(|(k, _)| group_by.contains(k))
+            .collect();
         for (t, v) in s.points {
             let ms = (t * 1000.0).round() as i64;
-            out.entry(ms).or_default().push((s.labels.clone(), v));
+            out.entry(ms).or_default().push((labels.clone(), v));
         }
     }
     out
