@@ -362,15 +362,16 @@ impl Incremental {
             return;
         };
         let group_by = slo.group_by();
-        let (bad, total) = (at_steps(bad, group_by), at_steps(total, group_by));
-        let none = Vec::new();
+        let (mut bad, mut total) = (Cursors::new(bad, group_by), Cursors::new(total, group_by));
+        // Two buffers reused for every step: no allocation per point.
+        let (mut b, mut v) = (Vec::new(), Vec::new());
         for t in (chunk.start..=chunk.end).step_by(chunk.every as usize) {
-            let b = bad.get(&t).unwrap_or(&none);
-            let v = total.get(&t).unwrap_or(&none);
+            bad.at(t, &mut b);
+            total.at(t, &mut v);
             self.dirty |= if chunk.every == BUCKET_MS {
-                store.record_bucket(t, b, v)
+                store.record_bucket(t, &b, &v)
             } else {
-                store.record(t, b, v)
+                store.record(t, &b, &v)
             };
         }
     }
@@ -422,23 +423,47 @@ impl Incremental {
     }
 }
 
-/// A range answer's points by step time (ms): each series' labels and
-/// value. Only the `group_by` labels are kept (all the store reads), so a
-/// point costs no copy of its series' labels.
-fn at_steps(series: Vec<RangeSeries>, group_by: &[String]) -> BTreeMap<i64, Vec<(Labels, f64)>> {
-    let mut out: BTreeMap<i64, Vec<(Labels, f64)>> = BTreeMap::new();
-    for s in series {
-        let labels: Labels = s
-            .labels
-            .into_iter()
-            .filter(|(k, _)| group_by.contains(k))
-            .collect();
-        for (t, v) in s.points {
-            let ms = (t * 1000.0).round() as i64;
-            out.entry(ms).or_default().push((labels.clone(), v));
+/// A range answer read step by step: each series' `group_by` labels (all
+/// the store reads, so a point costs no copy of its series' labels), its
+/// points in time order, and how far they were read.
+struct Cursors(Vec<Cursor>);
+
+/// One series: its labels, its points, the next point to read.
+type Cursor = (Labels, Vec<(f64, f64)>, usize);
+
+impl Cursors {
+    fn new(series: Vec<RangeSeries>, group_by: &[String]) -> Self {
+        Self(
+            series
+                .into_iter()
+                .map(|s| {
+                    let labels = s
+                        .labels
+                        .into_iter()
+                        .filter(|(k, _)| group_by.contains(k))
+                        .collect();
+                    (labels, s.points, 0)
+                })
+                .collect(),
+        )
+    }
+
+    /// The series' values at step `t` (ms) into `out`; steps are read in
+    /// increasing order.
+    fn at(&mut self, t: i64, out: &mut Vec<(Labels, f64)>) {
+        let ms = |s: f64| (s * 1000.0).round() as i64;
+        out.clear();
+        for (labels, points, i) in &mut self.0 {
+            while points.get(*i).is_some_and(|p| ms(p.0) < t) {
+                *i += 1;
+            }
+            if let Some((pt, v)) = points.get(*i)
+                && ms(*pt) == t
+            {
+                out.push((labels.clone(), *v));
+            }
         }
     }
-    out
 }
 
 #[cfg(test)]
