@@ -86,6 +86,14 @@ struct Chunk {
     slos: Vec<Asker>,
 }
 
+/// Back-fill requests in flight at once (at most the configured
+/// concurrency): each holds a large answer while it is decoded (a day of
+/// 5m points, or a month of hours, for a batch of queries), and a
+/// Prometheus on a few cores answers them no faster in parallel. The
+/// daemon's memory after a back-fill is its peak during it (freed memory
+/// stays with the process), so this bounds it.
+pub const FILL_CONCURRENCY: usize = 2;
+
 /// Points per series one range query may return (Prometheus refuses more
 /// than 11,000).
 const MAX_POINTS: i64 = 10_000;
@@ -262,6 +270,13 @@ impl Incremental {
             return (failed, 0, 0);
         }
         let backfill = chunks.iter().any(|c| c.end > c.start);
+        let narrow;
+        let limiter = if backfill && limiter.available_permits() > FILL_CONCURRENCY {
+            narrow = Arc::new(Semaphore::new(FILL_CONCURRENCY));
+            &narrow
+        } else {
+            limiter
+        };
         let missing = self.stats().missing;
         if backfill {
             tracing::info!(

@@ -264,7 +264,12 @@ impl Client {
         mut response: reqwest::Response,
         status: reqwest::StatusCode,
     ) -> Result<Vec<u8>, QueryError> {
-        let mut body = Vec::new();
+        // Sized once when the length is known: no doubling of a large answer.
+        let mut body = Vec::with_capacity(
+            response
+                .content_length()
+                .map_or(0, |n| usize::try_from(n).unwrap_or(0).min(1 << 26)),
+        );
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
