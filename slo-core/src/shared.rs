@@ -185,8 +185,7 @@ pub fn plan(
     queries_of: impl Fn(&Slo) -> Vec<(Part, String)>,
     limits: Limits,
 ) -> Vec<Shared> {
-    /// Queries of one shape: the query without its key matchers, and the
-    /// key labels.
+    /// Queries of one shape (or one text), and the key labels.
     type Group = (String, Vec<String>);
     let mut groups: BTreeMap<Group, Vec<Member>> = BTreeMap::new();
     if limits.readers <= 1 {
@@ -210,22 +209,21 @@ pub fn plan(
     }
     for (i, slo) in slos.iter().enumerate() {
         let own = queries_of(slo);
-        let shape = shape(&slo.sli).map(|(normal, keys)| {
-            let mut as_normal = (*slo).clone();
-            as_normal.sli = normal;
-            let texts: BTreeMap<Part, String> = queries_of(&as_normal).into_iter().collect();
-            (texts, keys)
-        });
+        // An SLO's query of a part is a function of its SLI, the part and
+        // (for the period's) its period: SLOs whose SLIs are one without
+        // their key matchers ask one query per part, told apart by keys.
+        // (The NUL keeps these apart from query texts, which hold none.)
+        let shape = shape(&slo.sli).map(|(normal, keys)| (format!("\0{normal:?}\0"), keys));
         for (part, text) in own {
             let (group, values) = match &shape {
-                Some((texts, keys)) if texts.contains_key(&part) => (
+                Some((normal, keys)) => (
                     (
-                        texts[&part].clone(),
+                        format!("{normal}{part:?}\0{}", slo.period),
                         keys.iter().map(|(k, _)| k.clone()).collect(),
                     ),
                     keys.iter().map(|(_, v)| v.clone()).collect(),
                 ),
-                _ => ((text.clone(), Vec::new()), Vec::new()),
+                None => ((text.clone(), Vec::new()), Vec::new()),
             };
             groups
                 .entry(group)

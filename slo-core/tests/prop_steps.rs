@@ -113,6 +113,41 @@ fn script() -> impl Strategy<Value = Script> {
 }
 
 proptest! {
+    /// Values are kept as `f32`: with fractional values of any size (an
+    /// extrapolated `increase`), every window's sum stays within 1e-6 of
+    /// the naive `f64` sum, relative (2^-24 per value kept or bucket
+    /// summed), and the same windows and instances answer.
+    #[test]
+    fn kept_values_stay_within_f32_precision(start in 0i64..10_000, run in script(), scale in 1e-3f64..1e9) {
+        let mut s = store();
+        let mut model = Model::new();
+        let mut head = 400_000 * STEP_MS + start * STEP_MS;
+        s.advance(head);
+        for (advance, fetch, values) in run {
+            head += advance * STEP_MS;
+            s.advance(head);
+            for (k, t) in s.missing().iter().enumerate() {
+                if fetch[k % fetch.len()] {
+                    let mut v = values[k % values.len()].clone();
+                    for x in v.values_mut().flat_map(|a| a.iter_mut().flatten()) {
+                        *x = *x * scale + scale / 7.0;
+                    }
+                    record(&mut s, &mut model, *t, &v);
+                }
+            }
+            let (got, want) = (s.answers(), expected(&model, head));
+            prop_assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
+            for (part, exact) in &want {
+                let kept = &got[part];
+                prop_assert_eq!(kept.len(), exact.len());
+                for ((l, x), (m, y)) in kept.iter().zip(exact) {
+                    prop_assert_eq!(l, m);
+                    prop_assert!((x - y).abs() <= 1e-6 * y.abs(), "{:?}: {} kept, {} exact", part, x, y);
+                }
+            }
+        }
+    }
+
     /// At every head, each window's sums equal the naive sums over the
     /// recorded steps in it, and a window with any step never fetched has
     /// no answer (not zero).
@@ -277,16 +312,11 @@ proptest! {
     }
 }
 
-/// The default policy's store: 30 days to fetch at start, 3d of 5m steps
-/// and hour buckets beyond (the memory per instance), windows above 1h and
-/// the period answered from steps, the shorter ones left to raw queries.
-#[test]
-fn default_policy_keeps_three_days_of_steps_and_hour_buckets_beyond() {
-    let spec = slo_core::load::load_str(
-        "version: slo/v1\nservice: web\nslos:\n  - name: a\n    objective: 99.9\n    sli:\n      ratio: {errors: 'x{code=\"5\"}', total: x}\n",
-    )
-    .unwrap_or_else(|d| panic!("{d:?}"));
-    let slo = &spec.slos[0];
+/// One instance's bytes in a default-policy store (see below).
+const HELD: std::ops::RangeInclusive<usize> = (864 + 648) * 8..=(876 + 649 + 13) * 8;
+
+/// `slo`'s store with one instance, every step of 30 days recorded.
+fn filled_default_store(slo: &slo_core::spec::Slo) -> Store {
     let mut s = Store::new(slo).unwrap_or_else(|| panic!("a ratio SLI has steps"));
     s.advance(1_000_000 * STEP_MS);
     let missing = s.missing().len();
@@ -295,12 +325,50 @@ fn default_policy_keeps_three_days_of_steps_and_hour_buckets_beyond() {
     for t in s.missing() {
         s.record(t, &[(Labels::new(), 1.0)], &[(Labels::new(), 10.0)]);
     }
-    // 3d of 5m steps (864, plus up to 11 to the hour) and 27d of hour buckets.
+    s
+}
+
+fn default_slo() -> slo_core::spec::Slo {
+    let spec = slo_core::load::load_str(
+        "version: slo/v1\nservice: web\nslos:\n  - name: a\n    objective: 99.9\n    sli:\n      ratio: {errors: 'x{code=\"5\"}', total: x}\n",
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"));
+    spec.slos[0].clone()
+}
+
+/// Regression: a store's deques grew by doubling on its first advance (and
+/// a bucket pushed before the oldest was dropped), and kept that capacity:
+/// twice the memory its values need, for good.
+#[test]
+fn step_deques_kept_twice_their_capacity_after_advancing() {
+    let mut s = filled_default_store(&default_slo());
+    for _ in 0..30 {
+        let head = s.head().unwrap_or_default();
+        s.advance(head + STEP_MS);
+        for t in s.missing() {
+            s.record(t, &[(Labels::new(), 1.0)], &[(Labels::new(), 10.0)]);
+        }
+        let per_instance = s.value_bytes() / s.instances();
+        assert!(HELD.contains(&per_instance), "{per_instance}");
+    }
+    // A long gap (a daemon down for a day) grows them; they fit again.
+    let head = s.head().unwrap_or_default();
+    s.advance(head + 288 * STEP_MS);
     let per_instance = s.value_bytes() / s.instances();
-    assert!(
-        ((864 + 648) * 16..=(876 + 649) * 16).contains(&per_instance),
-        "{per_instance}"
-    );
+    assert!(HELD.contains(&per_instance), "{per_instance}");
+}
+
+/// The default policy's store: 30 days to fetch at start, 3d of 5m steps
+/// and hour buckets beyond (the memory per instance), windows above 1h and
+/// the period answered from steps, the shorter ones left to raw queries.
+#[test]
+fn default_policy_keeps_three_days_of_steps_and_hour_buckets_beyond() {
+    let slo = &default_slo();
+    let s = filled_default_store(slo);
+    // 3d of 5m steps (864, plus up to 11 to the hour) and 27d of hour
+    // buckets, 8 bytes each, and room for the next hour.
+    let per_instance = s.value_bytes() / s.instances();
+    assert!(HELD.contains(&per_instance), "{per_instance}");
     let answers = s.answers();
     assert_eq!(
         answers[&Part::Total(Duration::from_days(3))][0].1,

@@ -276,26 +276,24 @@ impl Daemon {
 
     /// Shows this cycle on the UI: its decisions (budgets between period
     /// refreshes from the cache, as `/metrics` has them) and the ledger's
-    /// alert states.
-    fn ui_publish(&self, now: Timestamp, outcomes: &[evaluate::SloOutcome<'_>]) {
+    /// alert states. Takes the outcomes: the UI keeps them, not a copy.
+    fn ui_publish(&self, now: Timestamp, outcomes: Vec<evaluate::SloOutcome<'_>>) {
         let results = outcomes
-            .iter()
+            .into_iter()
             .map(|o| {
                 let slo = o.slo;
-                let result = match &o.result {
-                    Ok(instances) => Ok(instances
-                        .iter()
-                        .map(|inst| {
-                            let mut inst = inst.clone();
+                let result = match o.result {
+                    Ok(mut instances) => {
+                        for inst in &mut instances {
                             if inst.budget_remaining.is_none() {
                                 let ikey =
                                     slo_core::instance::key(&slo.service, &slo.name, &inst.labels);
                                 inst.budget_remaining =
                                     self.period_cache.get(&ikey).copied().flatten();
                             }
-                            inst
-                        })
-                        .collect()),
+                        }
+                        Ok(instances)
+                    }
                     Err(e) => Err(e.to_string()),
                 };
                 ((slo.service.clone(), slo.name.clone()), result)
@@ -469,7 +467,7 @@ impl Daemon {
                 .insert(key.clone(), (l, state_code(t.state)));
         }
         self.publish(&report.tracked, &kept);
-        self.ui_publish(now, &outcomes);
+        self.ui_publish(now, outcomes);
         self.metrics.alerts_held.set(report.held as i64);
         self.hand_over(changes);
         self.save_steps();

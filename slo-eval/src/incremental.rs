@@ -75,9 +75,6 @@ pub struct Stats {
     pub bytes: usize,
 }
 
-/// A range answer's points: `(Unix seconds, value)`.
-type Points = Vec<(f64, f64)>;
-
 /// One back-fill request's worth: a range of steps (or of whole hour
 /// buckets, `every` 1h) and the SLOs (indices) asking it.
 struct Chunk {
@@ -86,6 +83,14 @@ struct Chunk {
     every: i64,
     slos: Vec<usize>,
 }
+
+/// Back-fill requests in flight at once (at most the configured
+/// concurrency): each holds a large answer while it is decoded (a day of
+/// 5m points, or a month of hours, for a batch of queries), and a
+/// Prometheus on a few cores answers them no faster in parallel. The
+/// daemon's memory after a back-fill is its peak during it (freed memory
+/// stays with the process), so this bounds it.
+pub const FILL_CONCURRENCY: usize = 2;
 
 /// Points per series one range query may return (Prometheus refuses more
 /// than 11,000).
@@ -252,6 +257,13 @@ impl Incremental {
             return (failed, 0, 0);
         }
         let backfill = chunks.iter().any(|c| c.end > c.start);
+        let narrow;
+        let limiter = if backfill && limiter.available_permits() > FILL_CONCURRENCY {
+            narrow = Arc::new(Semaphore::new(FILL_CONCURRENCY));
+            &narrow
+        } else {
+            limiter
+        };
         let missing = self.stats().missing;
         if backfill {
             tracing::info!(
@@ -294,31 +306,30 @@ impl Incremental {
                 (c, read)
             });
         }
+        // Each range's answers are recorded as soon as its task is done, so
+        // only the ranges in flight are held, not the whole back-fill.
         let mut queries = 0;
         let mut requests = 0;
-        let mut read: Vec<(usize, evaluate::Read<Points>)> = Vec::new();
+        let mut done: BTreeSet<(usize, usize)> = BTreeSet::new();
         while let Some(joined) = set.join_next().await {
-            match joined {
-                Ok((c, r)) => {
-                    queries += r.queries;
-                    requests += r.requests;
-                    read.push((c, r));
+            let (c, read) = match joined {
+                Ok(r) => r,
+                // A range whose task died stays missing (see below).
+                Err(e) => {
+                    tracing::warn!(error = %e, "a step query task died");
+                    continue;
                 }
-                // A range whose task died stays missing; its SLOs fail.
-                Err(e) => tracing::warn!(error = %e, "a step query task died"),
-            }
-        }
-        let mut answered: BTreeSet<(usize, usize)> = BTreeSet::new();
-        for (c, r) in read {
+            };
+            queries += read.queries;
+            requests += read.requests;
             let chunk = &chunks[c];
             // Each SLO's bad and total, by its index in the chunk.
             let mut pairs: BTreeMap<usize, [Option<Vec<RangeSeries>>; 2]> = BTreeMap::new();
-            for (k, part, result) in r.reads {
-                let i = chunk.slos[k];
+            for (k, part, result) in read.reads {
                 let series = match result {
                     Ok(series) => series,
                     Err(e) => {
-                        failed.entry(i).or_insert(e);
+                        failed.entry(chunk.slos[k]).or_insert(e);
                         continue;
                     }
                 };
@@ -331,30 +342,17 @@ impl Incremental {
                 );
             }
             for (k, pair) in pairs {
-                let i = chunk.slos[k];
                 let [Some(bad), Some(total)] = pair else {
                     continue;
                 };
-                answered.insert((c, k));
-                let Some(store) = self.stores.get_mut(&slo_id(slos[i])) else {
-                    continue;
-                };
-                let (bad, total) = (at_steps(bad), at_steps(total));
-                for t in (chunk.start..=chunk.end).step_by(chunk.every as usize) {
-                    let none = Vec::new();
-                    let b = bad.get(&t).unwrap_or(&none);
-                    let v = total.get(&t).unwrap_or(&none);
-                    self.dirty |= if chunk.every == BUCKET_MS {
-                        store.record_bucket(t, b, v)
-                    } else {
-                        store.record(t, b, v)
-                    };
-                }
+                done.insert((c, k));
+                self.record_answers(chunk, slos[chunk.slos[k]], bad, total);
             }
         }
+        // A range whose task died leaves its SLOs' steps missing: unfilled.
         for (c, chunk) in chunks.iter().enumerate() {
             for (k, &i) in chunk.slos.iter().enumerate() {
-                if !answered.contains(&(c, k)) && steps::step_queries(slos[i]).is_some() {
+                if !done.contains(&(c, k)) && steps::step_queries(slos[i]).is_some() {
                     failed
                         .entry(i)
                         .or_insert_with(|| QueryError::Decode("query task died".into()));
@@ -370,6 +368,32 @@ impl Incremental {
             );
         }
         (failed, queries, requests)
+    }
+
+    /// Records one SLO's range answers for `chunk` in its store.
+    fn record_answers(
+        &mut self,
+        chunk: &Chunk,
+        slo: &Slo,
+        bad: Vec<RangeSeries>,
+        total: Vec<RangeSeries>,
+    ) {
+        let Some(store) = self.stores.get_mut(&slo_id(slo)) else {
+            return;
+        };
+        let group_by = slo.group_by();
+        let (mut bad, mut total) = (Cursors::new(bad, group_by), Cursors::new(total, group_by));
+        // Two buffers reused for every step: no allocation per point.
+        let (mut b, mut v) = (Vec::new(), Vec::new());
+        for t in (chunk.start..=chunk.end).step_by(chunk.every as usize) {
+            bad.at(t, &mut b);
+            total.at(t, &mut v);
+            self.dirty |= if chunk.every == BUCKET_MS {
+                store.record_bucket(t, &b, &v)
+            } else {
+                store.record(t, &b, &v)
+            };
+        }
     }
 
     /// Evaluates `slos` at `now_ms`: the steps missing, then the windows
@@ -430,16 +454,47 @@ impl Incremental {
     }
 }
 
-/// A range answer's points by step time (ms): each series' labels and value.
-fn at_steps(series: Vec<RangeSeries>) -> BTreeMap<i64, Vec<(Labels, f64)>> {
-    let mut out: BTreeMap<i64, Vec<(Labels, f64)>> = BTreeMap::new();
-    for s in series {
-        for (t, v) in s.points {
-            let ms = (t * 1000.0).round() as i64;
-            out.entry(ms).or_default().push((s.labels.clone(), v));
+/// A range answer read step by step: each series' `group_by` labels (all
+/// the store reads, so a point costs no copy of its series' labels), its
+/// points in time order, and how far they were read.
+struct Cursors(Vec<Cursor>);
+
+/// One series: its labels, its points, the next point to read.
+type Cursor = (Labels, Vec<(f64, f64)>, usize);
+
+impl Cursors {
+    fn new(series: Vec<RangeSeries>, group_by: &[String]) -> Self {
+        Self(
+            series
+                .into_iter()
+                .map(|s| {
+                    let labels = s
+                        .labels
+                        .into_iter()
+                        .filter(|(k, _)| group_by.contains(k))
+                        .collect();
+                    (labels, s.points, 0)
+                })
+                .collect(),
+        )
+    }
+
+    /// The series' values at step `t` (ms) into `out`; steps are read in
+    /// increasing order.
+    fn at(&mut self, t: i64, out: &mut Vec<(Labels, f64)>) {
+        let ms = |s: f64| (s * 1000.0).round() as i64;
+        out.clear();
+        for (labels, points, i) in &mut self.0 {
+            while points.get(*i).is_some_and(|p| ms(p.0) < t) {
+                *i += 1;
+            }
+            if let Some((pt, v)) = points.get(*i)
+                && ms(*pt) == t
+            {
+                out.push((labels.clone(), *v));
+            }
         }
     }
-    out
 }
 
 #[cfg(test)]

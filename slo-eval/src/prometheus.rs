@@ -49,11 +49,13 @@ pub struct Client {
     deny_partial: bool,
 }
 
+/// An answer, its `data` decoded straight into typed values (no
+/// intermediate JSON tree: a back-fill's range answers are large).
 #[derive(Deserialize)]
-struct Envelope {
+struct Envelope<D> {
     status: String,
-    #[serde(default)]
-    data: Option<Data>,
+    #[serde(default = "none")]
+    data: Option<D>,
     #[serde(default, rename = "errorType")]
     error_type: Option<String>,
     #[serde(default)]
@@ -63,28 +65,79 @@ struct Envelope {
     is_partial: bool,
 }
 
+fn none<D>() -> Option<D> {
+    None
+}
+
+/// `data`: the result, by its `resultType`.
 #[derive(Deserialize)]
-struct Data {
-    #[serde(rename = "resultType")]
-    result_type: String,
-    result: serde_json::Value,
+#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
+enum Data {
+    Vector(Vec<VectorItem>),
+    Matrix(Vec<MatrixItem>),
+    Scalar(Point),
+    String(serde::de::IgnoredAny),
+}
+
+impl Data {
+    fn kind(&self) -> &'static str {
+        match self {
+            Data::Vector(_) => "vector",
+            Data::Matrix(_) => "matrix",
+            Data::Scalar(_) => "scalar",
+            Data::String(_) => "string",
+        }
+    }
 }
 
 #[derive(Deserialize)]
 struct VectorItem {
     metric: BTreeMap<String, String>,
-    value: (f64, String),
+    value: Point,
 }
 
 #[derive(Deserialize)]
 struct MatrixItem {
     metric: BTreeMap<String, String>,
-    values: Vec<(f64, String)>,
+    values: Vec<Point>,
 }
 
-fn parse_value(s: &str) -> Result<f64, QueryError> {
+/// `[unix seconds, "value"]`, the value parsed as it is read.
+#[derive(Deserialize)]
+struct Point(f64, Value);
+
+/// A sample value: a string (`"NaN"`, `"+Inf"`, `"1e-07"`), or a number
+/// from engines that send one.
+struct Value(f64);
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Value;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sample value")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Value, E> {
+                parse_value(s).map(Value).map_err(E::custom)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+                Ok(Value(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
+                Ok(Value(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+                Ok(Value(v as f64))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+fn parse_value(s: &str) -> Result<f64, String> {
     s.parse()
-        .map_err(|_| QueryError::Decode(format!("`{s}` is not a sample value")))
+        .map_err(|_| format!("`{s}` is not a sample value"))
 }
 
 impl Client {
@@ -138,23 +191,46 @@ impl Client {
             });
         }
         let body = self.body(response, status).await?;
-        let envelope: Envelope = match serde_json::from_slice(&body) {
+        let envelope = match serde_json::from_slice::<Envelope<Data>>(&body) {
             Ok(e) => e,
-            Err(_) => {
-                // A proxy's HTML error page, or garbage: say what came back.
-                let snippet: String = String::from_utf8_lossy(&body).chars().take(120).collect();
-                return Err(if status.is_success() {
-                    QueryError::Decode(format!("the answer is not Prometheus JSON: {snippet:?}"))
-                } else {
-                    QueryError::Status {
-                        status: status.as_u16(),
-                        error_type: None,
-                        // Go's answer to plain HTTP on a TLS port names the fix.
-                        message: scheme_hint(&self.base, &snippet).unwrap_or(snippet),
-                    }
-                });
-            }
+            // An answer whose envelope reads but whose result does not: a
+            // failure's own message, or a result of the wrong shape.
+            Err(bad) => match serde_json::from_slice::<Envelope<serde::de::IgnoredAny>>(&body) {
+                Ok(e) => {
+                    self.check(status, e)?;
+                    return Err(QueryError::Decode(format!("bad result: {bad}")));
+                }
+                Err(_) => {
+                    // A proxy's HTML error page, or garbage: say what came back.
+                    let snippet: String =
+                        String::from_utf8_lossy(&body).chars().take(120).collect();
+                    return Err(if status.is_success() {
+                        QueryError::Decode(format!(
+                            "the answer is not Prometheus JSON: {snippet:?}"
+                        ))
+                    } else {
+                        QueryError::Status {
+                            status: status.as_u16(),
+                            error_type: None,
+                            // Go's answer to plain HTTP on a TLS port names the fix.
+                            message: scheme_hint(&self.base, &snippet).unwrap_or(snippet),
+                        }
+                    });
+                }
+            },
         };
+        drop(body);
+        self.check(status, envelope)?
+            .ok_or_else(|| QueryError::Decode("a success without data".into()))
+    }
+
+    /// The data of an answer that says success and is not partial (when
+    /// partial answers are refused).
+    fn check<D>(
+        &self,
+        status: reqwest::StatusCode,
+        envelope: Envelope<D>,
+    ) -> Result<Option<D>, QueryError> {
         if envelope.status != "success" || !status.is_success() {
             // VictoriaMetrics puts the HTTP status in `errorType` ("422"):
             // not worth saying twice.
@@ -175,9 +251,7 @@ impl Client {
                 message: "the answer is partial (isPartial: some storage node did not answer), refused as partial_response is false".to_owned(),
             });
         }
-        envelope
-            .data
-            .ok_or_else(|| QueryError::Decode("a success without data".into()))
+        Ok(envelope.data)
     }
 
     /// A transport error, with a hint when the URL's scheme is the cause.
@@ -190,7 +264,12 @@ impl Client {
         mut response: reqwest::Response,
         status: reqwest::StatusCode,
     ) -> Result<Vec<u8>, QueryError> {
-        let mut body = Vec::new();
+        // Sized once when the length is known: no doubling of a large answer.
+        let mut body = Vec::with_capacity(
+            response
+                .content_length()
+                .map_or(0, |n| usize::try_from(n).unwrap_or(0).min(1 << 26)),
+        );
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
@@ -262,33 +341,23 @@ impl Client {
         if let Some(t) = at {
             form.push(("time", format_time(t)));
         }
-        let data = self.call("/api/v1/query", &form).await?;
-        match data.result_type.as_str() {
-            "vector" => {
-                let items: Vec<VectorItem> = serde_json::from_value(data.result)
-                    .map_err(|e| QueryError::Decode(format!("bad vector: {e}")))?;
-                items
-                    .into_iter()
-                    .map(|i| {
-                        Ok(Sample {
-                            labels: i.metric,
-                            timestamp: i.value.0,
-                            value: parse_value(&i.value.1)?,
-                        })
-                    })
-                    .collect()
-            }
-            "scalar" => {
-                let (t, v): (f64, String) = serde_json::from_value(data.result)
-                    .map_err(|e| QueryError::Decode(format!("bad scalar: {e}")))?;
-                Ok(vec![Sample {
-                    labels: BTreeMap::new(),
-                    timestamp: t,
-                    value: parse_value(&v)?,
-                }])
-            }
+        match self.call("/api/v1/query", &form).await? {
+            Data::Vector(items) => Ok(items
+                .into_iter()
+                .map(|i| Sample {
+                    labels: i.metric,
+                    timestamp: i.value.0,
+                    value: i.value.1.0,
+                })
+                .collect()),
+            Data::Scalar(Point(t, v)) => Ok(vec![Sample {
+                labels: BTreeMap::new(),
+                timestamp: t,
+                value: v.0,
+            }]),
             other => Err(QueryError::Decode(format!(
-                "expected an instant vector, got a {other}"
+                "expected an instant vector, got a {}",
+                other.kind()
             ))),
         }
     }
@@ -308,7 +377,8 @@ impl Client {
                 "bad range: start {start}, end {end}, step {step}"
             )));
         }
-        let mut series: BTreeMap<Vec<(String, String)>, RangeSeries> = BTreeMap::new();
+        // Keyed by the labels themselves: chunks of one series meet here.
+        let mut series: BTreeMap<BTreeMap<String, String>, Vec<(f64, f64)>> = BTreeMap::new();
         let chunk = step * (MAX_POINTS_PER_SERIES - 1) as f64;
         let mut from = start;
         while from <= end {
@@ -319,31 +389,30 @@ impl Client {
                 ("end", format_time(to)),
                 ("step", format_time(step)),
             ];
-            let data = self.call("/api/v1/query_range", &form).await?;
-            if data.result_type != "matrix" {
-                return Err(QueryError::Decode(format!(
-                    "expected a range vector, got a {}",
-                    data.result_type
-                )));
-            }
-            let items: Vec<MatrixItem> = serde_json::from_value(data.result)
-                .map_err(|e| QueryError::Decode(format!("bad matrix: {e}")))?;
+            let items = match self.call("/api/v1/query_range", &form).await? {
+                Data::Matrix(items) => items,
+                other => {
+                    return Err(QueryError::Decode(format!(
+                        "expected a range vector, got a {}",
+                        other.kind()
+                    )));
+                }
+            };
             for item in items {
-                let key: Vec<(String, String)> = item.metric.clone().into_iter().collect();
-                let entry = series.entry(key).or_insert_with(|| RangeSeries {
-                    labels: item.metric,
-                    points: Vec::new(),
-                });
-                for (t, v) in item.values {
+                let points = series.entry(item.metric).or_default();
+                for Point(t, v) in item.values {
                     // Chunks share their boundary step: keep it once.
-                    if entry.points.last().is_none_or(|(last, _)| t > *last) {
-                        entry.points.push((t, parse_value(&v)?));
+                    if points.last().is_none_or(|(last, _)| t > *last) {
+                        points.push((t, v.0));
                     }
                 }
             }
             from = to + step;
         }
-        Ok(series.into_values().collect())
+        Ok(series
+            .into_iter()
+            .map(|(labels, points)| RangeSeries { labels, points })
+            .collect())
     }
 }
 

@@ -1,4 +1,4 @@
-//! The steps of every SLO as bytes: compact (16 bytes a value, 1 bit a
+//! The steps of every SLO as bytes: compact (8 bytes a value, two `f32`; 1 bit a
 //! step's fetched flag), versioned, and read back without trusting a
 //! length (a corrupt file is an error, never a panic or a huge
 //! allocation).
@@ -9,12 +9,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::{BUCKET_MS, STEP_MS, Series, Store};
+use super::{BUCKET_MS, Kept, PER_BUCKET, STEP_MS, Series, Store};
 use crate::duration::Duration;
 use crate::errors::StepsError;
 
 const MAGIC: &[u8; 8] = b"SLOSTEPS";
-const VERSION: u8 = 1;
+/// 2: values as `f32` (1: `f64`).
+const VERSION: u8 = 2;
 
 /// Writes `stores` (by SLO id) as bytes.
 pub fn encode(stores: &BTreeMap<String, Store>) -> Vec<u8> {
@@ -112,22 +113,23 @@ pub fn decode(bytes: &[u8]) -> Result<BTreeMap<String, Store>, StepsError> {
             return Err(r.corrupt("the steps kept do not match the head"));
         }
         let per = steps + s.masks.len();
-        for _ in 0..r.len(per.saturating_mul(16).max(4))? {
+        for _ in 0..r.len(per.saturating_mul(8).max(4))? {
             let inst = (0..r.len(8)?)
                 .map(|_| Ok((r.str()?, r.str()?)))
                 .collect::<Result<BTreeMap<_, _>, _>>()?;
-            let mut values: VecDeque<[f64; 2]> = VecDeque::with_capacity(per);
-            for _ in 0..per {
-                values.push_back([r.f64()?, r.f64()?]);
+            let mut series = Series {
+                fine: VecDeque::with_capacity(steps + PER_BUCKET),
+                coarse: VecDeque::with_capacity(s.masks.len() + 1),
+            };
+            for k in 0..per {
+                let v: Kept = [r.f32()?, r.f32()?];
+                if k < steps {
+                    series.fine.push_back(v);
+                } else {
+                    series.coarse.push_back(v);
+                }
             }
-            let coarse = values.split_off(steps);
-            s.series.insert(
-                inst,
-                Series {
-                    fine: values,
-                    coarse,
-                },
-            );
+            s.series.insert(inst, series);
         }
         out.insert(id, s);
     }
@@ -182,8 +184,9 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(a))
     }
 
-    fn f64(&mut self) -> Result<f64, StepsError> {
-        self.u64().map(f64::from_bits)
+    fn f32(&mut self) -> Result<f32, StepsError> {
+        let b = self.take(4)?;
+        Ok(f32::from_bits(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
     }
 
     /// A count of items of at least `min` bytes each: never more than the

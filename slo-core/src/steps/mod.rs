@@ -18,9 +18,9 @@
 //! summed into hour buckets (`(b - 1h, b]`, `b` a multiple of 1h) back to
 //! the period. A window reaching into the buckets (the period) counts the
 //! bucket at its far edge whole: it may cover up to 55 minutes more than
-//! its length at that edge (less than 0.2% of a 30d period). 16 bytes per
-//! step or bucket and instance: about 24 KB per instance for 30d and a 3d
-//! window.
+//! its length at that edge (less than 0.2% of a 30d period). 8 bytes per
+//! step or bucket and instance (`f32` bad and total, summed in `f64`):
+//! about 12 KB per instance for 30d and a 3d window.
 //!
 //! Raw SLIs (no events) and `slices` SLIs are not kept here ([`applies`]):
 //! the daemon keeps their direct queries.
@@ -70,6 +70,24 @@ const FULL: u16 = (1 << PER_BUCKET) - 1;
 /// No sample: the instance had no series in the step (or in any step of
 /// the bucket).
 const ABSENT: [f64; 2] = [f64::NAN, f64::NAN];
+/// [`ABSENT`] as kept.
+const KEPT_ABSENT: Kept = [f32::NAN, f32::NAN];
+
+/// A step's or bucket's `[bad, total]` as kept: `f32`, half the memory of
+/// `f64`. Events of a step or an hour are counts far below 2^24 in
+/// relative precision terms: each value is off by at most 2^-24 of itself
+/// (integers up to 16,777,216 exactly), and sums are taken in `f64`, so a
+/// window's sum is off by at most 2^-24 of it (6e-8), far below any
+/// threshold's resolution. Infinities and NaN are kept as they are.
+type Kept = [f32; 2];
+
+fn narrow(v: [f64; 2]) -> Kept {
+    [v[0] as f32, v[1] as f32]
+}
+
+fn widen(v: Kept) -> [f64; 2] {
+    [f64::from(v[0]), f64::from(v[1])]
+}
 
 /// True when `slo` is evaluated from steps: SLIs that count events, but
 /// not `slices` (their indicator is recorded per slice, not per step).
@@ -158,8 +176,36 @@ fn derived_windows(slo: &Slo) -> Vec<Duration> {
 /// One instance's steps and buckets: `[bad, total]`, NaN when absent.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Series {
-    fine: VecDeque<[f64; 2]>,
-    coarse: VecDeque<[f64; 2]>,
+    fine: VecDeque<Kept>,
+    coarse: VecDeque<Kept>,
+}
+
+impl Series {
+    /// `fine` steps and `coarse` buckets, all absent.
+    fn absent(fine: usize, coarse: usize) -> Self {
+        let mut s = Self {
+            fine: VecDeque::with_capacity(fine + PER_BUCKET),
+            coarse: VecDeque::with_capacity(coarse + 1),
+        };
+        s.fine.extend(std::iter::repeat_n(KEPT_ABSENT, fine));
+        s.coarse.extend(std::iter::repeat_n(KEPT_ABSENT, coarse));
+        s
+    }
+
+    /// Room for the next bucket's steps and one more bucket, no more: a
+    /// deque grown by doubling (a fresh store's first advance, a long
+    /// outage) would otherwise hold up to twice its values for good.
+    fn fit(&mut self) {
+        fn fit(d: &mut VecDeque<Kept>, slack: usize) {
+            if d.capacity() > d.len() + 2 * slack {
+                d.shrink_to(d.len() + slack);
+            } else if d.capacity() < d.len() + slack {
+                d.reserve_exact(d.len() + slack - d.capacity());
+            }
+        }
+        fit(&mut self.fine, PER_BUCKET);
+        fit(&mut self.coarse, 1);
+    }
 }
 
 /// One SLO's steps, per instance. See the [module](self).
@@ -257,9 +303,13 @@ impl Store {
         self.series.len()
     }
 
-    /// Bytes of step values held (16 per step or bucket and instance).
+    /// Bytes held for step values: 8 per step or bucket and instance, and
+    /// the room kept for the next hour's (12 steps and a bucket).
     pub fn value_bytes(&self) -> usize {
-        self.series.len() * (self.fetched.len() + self.masks.len()) * 16
+        self.series
+            .values()
+            .map(|s| (s.fine.capacity() + s.coarse.capacity()) * size_of::<Kept>())
+            .sum()
     }
 
     /// The time of the first bucket's end.
@@ -297,7 +347,7 @@ impl Store {
         let new = ((end - head) / STEP_MS) as usize;
         self.fetched.extend(std::iter::repeat_n(false, new));
         for s in self.series.values_mut() {
-            s.fine.extend(std::iter::repeat_n(ABSENT, new));
+            s.fine.extend(std::iter::repeat_n(KEPT_ABSENT, new));
         }
         self.head = Some(end);
         let target = align_down(end - self.keep_fine, BUCKET_MS);
@@ -312,9 +362,9 @@ impl Store {
             for s in self.series.values_mut() {
                 let mut acc = ABSENT;
                 for _ in 0..PER_BUCKET {
-                    add(&mut acc, s.fine.pop_front().unwrap_or(ABSENT));
+                    add(&mut acc, widen(s.fine.pop_front().unwrap_or(KEPT_ABSENT)));
                 }
-                s.coarse.push_back(acc);
+                s.coarse.push_back(narrow(acc));
             }
             self.masks.push_back(mask);
             self.boundary += BUCKET_MS;
@@ -336,6 +386,9 @@ impl Store {
                     .any(|v| !v[0].is_nan() || !v[1].is_nan())
             });
         }
+        for s in self.series.values_mut() {
+            s.fit();
+        }
     }
 
     /// Records the answers of the step at `t`: bad and total events per
@@ -352,18 +405,15 @@ impl Store {
         }
         let values = self.by_instance(bad, total);
         let (fine_len, coarse_len) = (self.fetched.len(), self.masks.len());
-        let fresh = || Series {
-            fine: VecDeque::from(vec![ABSENT; fine_len]),
-            coarse: VecDeque::from(vec![ABSENT; coarse_len]),
-        };
+        let fresh = || Series::absent(fine_len, coarse_len);
         if t > self.boundary {
             let i = ((t - self.boundary) / STEP_MS - 1) as usize;
             // A step fetched again replaces what it said, absences included.
             for s in self.series.values_mut() {
-                s.fine[i] = ABSENT;
+                s.fine[i] = KEPT_ABSENT;
             }
             for (inst, v) in values {
-                self.series.entry(inst).or_insert_with(fresh).fine[i] = v;
+                self.series.entry(inst).or_insert_with(fresh).fine[i] = narrow(v);
             }
             self.fetched[i] = true;
             return true;
@@ -382,10 +432,10 @@ impl Store {
         }
         self.masks[j] |= bit;
         for (inst, v) in values {
-            add(
-                &mut self.series.entry(inst).or_insert_with(fresh).coarse[j],
-                v,
-            );
+            let kept = &mut self.series.entry(inst).or_insert_with(fresh).coarse[j];
+            let mut acc = widen(*kept);
+            add(&mut acc, v);
+            *kept = narrow(acc);
         }
         true
     }
@@ -413,11 +463,11 @@ impl Store {
         let values = self.by_instance(bad, total);
         let (fine_len, coarse_len) = (self.fetched.len(), self.masks.len());
         for (inst, v) in values {
-            let s = self.series.entry(inst).or_insert_with(|| Series {
-                fine: VecDeque::from(vec![ABSENT; fine_len]),
-                coarse: VecDeque::from(vec![ABSENT; coarse_len]),
-            });
-            s.coarse[j] = v;
+            let s = self
+                .series
+                .entry(inst)
+                .or_insert_with(|| Series::absent(fine_len, coarse_len));
+            s.coarse[j] = narrow(v);
         }
         self.masks[j] = FULL;
         true
@@ -524,7 +574,7 @@ impl Store {
                     .skip(fine_from)
                     .chain(s.coarse.iter().skip(bucket_from))
                 {
-                    add(&mut acc, *v);
+                    add(&mut acc, widen(*v));
                 }
                 if !acc[0].is_nan() {
                     bad.push((inst.clone(), acc[0]));
