@@ -8,8 +8,9 @@
 //!   path (not an empty frame), the factor labelled and the outage shaded;
 //! - screenshots of both pages at 1280x900 decode to non-blank PNGs (kept
 //!   under `target/tmp/ui-screenshots/` as CI artefacts);
-//! - the policy lab draws an alert timeline per policy, and the offline
-//!   report of `backtest --html` opens from a file with its graphs.
+//! - the policy lab draws an alert timeline per policy, an incident marked
+//!   on its graph by two links shaded, and the offline report of
+//!   `backtest --html` opens from a file with its graphs.
 
 mod support;
 
@@ -302,6 +303,28 @@ fn the_browser_draws_the_policy_lab_and_the_offline_report() {
     );
     assert!(!dom.contains("<script"), "{dom}");
     screenshot(scratch.path(), &shots, "lab", &lab_url);
+
+    // Marking an incident on the lab's graph: two links followed, then
+    // the browser draws it shaded, with its remove link.
+    let marking = |dom: &str, prefix: &str| -> Vec<String> {
+        tags(dom, "a")
+            .into_iter()
+            .filter(|t| attr(t, "aria-label").is_some_and(|l| l.starts_with(prefix)))
+            .filter_map(|t| attr(t, "href").map(|h| h.replace("&amp;", "&")))
+            .collect()
+    };
+    let firsts = marking(&dom, "Mark an incident starting at");
+    assert!(firsts.len() > 2, "no marking links: {dom}");
+    let (status, pending) = served.get(&firsts[firsts.len() / 2]);
+    assert_eq!(status, 200, "{pending}");
+    let seconds = marking(&pending, "Mark the incident from");
+    assert_eq!(seconds.len(), firsts.len(), "{pending}");
+    let marked_url = format!("{}{}", served.url, seconds[firsts.len() / 2 + 1]);
+    let dom = chromium(scratch.path(), &["--dump-dom"], &marked_url);
+    assert_eq!(dom.matches("<rect class=\"marked\"").count(), 1, "{dom}");
+    assert!(dom.contains("Incidents: as marked below"), "{dom}");
+    assert!(dom.contains("<a class=\"remove\""), "{dom}");
+    screenshot(scratch.path(), &shots, "lab-marked", &marked_url);
 
     // The offline report, opened from its file: the browser finds every
     // graph of the file, and draws it.

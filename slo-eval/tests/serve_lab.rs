@@ -544,3 +544,166 @@ fn the_lab_page_draws_each_policy_with_the_numbers_of_its_yaml(prom: &Prometheus
         }
     }
 }
+
+/// Each marking link of a lab page: its accessible name and its path
+/// (the `#fragment` cut, entities undone).
+fn marking_links(page: &str) -> Vec<(String, String)> {
+    page.split("<a href=\"")
+        .skip(1)
+        .filter_map(|s| {
+            let tag = &s[..s.find('>')?];
+            let href = &tag[..tag.find('"')?];
+            let label = tag[tag.find("aria-label=\"")? + 12..].split('"').next()?;
+            let href = unescape(href);
+            let path = href.split('#').next()?.to_owned();
+            Some((unescape(label), path))
+        })
+        .filter(|(l, _)| l.starts_with("Mark "))
+        .collect()
+}
+
+/// The quality row "all" of the spec's section, as the lab prints it for
+/// `backtest --json`'s instance.
+fn quality_row(inst: &Value) -> String {
+    let all = inst["quality"]
+        .as_array()
+        .and_then(|q| q.iter().find(|q| q["severity"].is_null()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no quality for all tiers: {inst}"));
+    let pct = |x: &Value| {
+        x.as_f64().map_or_else(
+            || "–".to_owned(),
+            |p| {
+                format!(
+                    "{}%",
+                    slo_core::num::format(slo_core::num::round_sig(p * 100.0, 4))
+                )
+            },
+        )
+    };
+    format!(
+        "<tr><th scope=\"row\">all</th><td>{}</td><td>{}</td><td>{} <small>({}/{})</small></td>",
+        all["alerts"],
+        pct(&all["precision"]),
+        pct(&all["recall"]),
+        all["detected"],
+        all["incidents"],
+    )
+}
+
+/// Two clicks on the lab's graph (the end first, then the start: the lab
+/// orders them) mark one incident, and the lab then scores the policy
+/// against exactly that incident, as `backtest --incidents` does; its
+/// remove link takes it away again. Bad marks are a 400 saying why.
+#[test]
+fn incidents_marked_by_two_clicks_on_the_lab_graph_are_scored_as_backtest_json() {
+    let (start, end) = ("2026-11-04T00:00:00Z", "2026-11-05T00:00:00Z");
+    let data = shop_data();
+    let served = Served::start(&["--data", &data, &shop_specs().display().to_string()]);
+    let lab = format!(
+        "/slos/checkout/availability/lab?p=spec&start={}&end={}&step=1m",
+        secs(start),
+        secs(end)
+    );
+    let (status, page) = served.get(&lab);
+    assert_eq!(status, 200, "{page}");
+    let slots = marking_links(&page);
+    assert!(
+        (24..=200).contains(&slots.len()),
+        "{} slots: {slots:?}",
+        slots.len()
+    );
+    // The slot holding 14:10, inside the shop's outage, clicked first.
+    let starts: Vec<i64> = slots
+        .iter()
+        .map(|(l, _)| {
+            secs(
+                l.strip_prefix("Mark an incident starting at ")
+                    .unwrap_or_else(|| panic!("{l}")),
+            )
+        })
+        .collect();
+    let later = starts
+        .iter()
+        .rposition(|&s| s <= secs("2026-11-04T14:10:00Z"))
+        .unwrap_or_else(|| panic!("no slot before 14:10: {starts:?}"));
+    let later_end = starts[later + 1];
+    let (status, page) = served.get(&slots[later].1);
+    assert_eq!(status, 200, "{page}");
+    let pending = format!(
+        "Incident start marked at <time>{}</time>: click its end.",
+        slo_core::time::format(starts[later] * 1000)
+    );
+    assert!(page.contains(&pending), "no {pending:?} in {page}");
+    // Then the slot holding 13:50, earlier.
+    let earlier = starts
+        .iter()
+        .rposition(|&s| s <= secs("2026-11-04T13:50:00Z"))
+        .unwrap_or_else(|| panic!("{starts:?}"));
+    let seconds = marking_links(&page);
+    assert_eq!(seconds.len(), slots.len());
+    let (label, href) = &seconds[earlier];
+    let want_label = format!(
+        "Mark the incident from {} to {}",
+        slo_core::time::format(starts[earlier] * 1000),
+        slo_core::time::format(later_end * 1000)
+    );
+    assert_eq!(label, &want_label);
+    let (status, page) = served.get(href);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Incidents: as marked below"), "{page}");
+    assert!(!page.contains("Incident start marked at"), "{page}");
+    // Exactly that incident, through `backtest --incidents`.
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = scratch.path().join("incidents.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "incidents:\n  - service: checkout\n    slo: availability\n    start: {}\n    end: {}\n",
+            starts[earlier],
+            later_end
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let want = backtest_json(
+        &shop_specs(),
+        &["--data", &data, "--incidents", &file.display().to_string()],
+        start,
+        end,
+        "1m",
+    );
+    let inst = &want["slos"][0]["instances"][0];
+    assert_eq!(
+        inst["incidents"].as_array().map(Vec::len),
+        Some(1),
+        "{inst}"
+    );
+    let (_, section) = sections(&page)
+        .into_iter()
+        .find(|(k, _)| k == "spec")
+        .unwrap_or_else(|| panic!("no spec section in {page}"));
+    assert_eq!(section.matches("<rect class=\"span incident\"").count(), 1);
+    let row = quality_row(inst);
+    assert!(section.contains(&row), "no {row} in\n{section}");
+    // Drawn shaded on the graph, with a link removing it.
+    assert_eq!(page.matches("<rect class=\"marked\"").count(), 1, "{page}");
+    let remove = page
+        .split("<a class=\"remove\" href=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .map(|h| unescape(h).split('#').next().unwrap_or("").to_owned())
+        .unwrap_or_else(|| panic!("no remove link in {page}"));
+    let (status, page) = served.get(&remove);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Incidents: detected in the data"), "{page}");
+    assert_eq!(page.matches("<rect class=\"marked\"").count(), 0);
+    // Bad marks: a 400 saying which and why, never a panic.
+    for (mark, why) in [
+        ("soon", "mark=\"soon\" is not an RFC 3339 time"),
+        ("2026-11-06T00:00:00Z", "is outside the replayed range"),
+    ] {
+        let (status, page) = served.get(&format!("{lab}&mark={mark}"));
+        assert_eq!(status, 400, "{mark}: {page}");
+        assert!(unescape(&page).contains(why), "{mark}: {page}");
+    }
+}

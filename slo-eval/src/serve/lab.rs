@@ -23,6 +23,8 @@ use slo_core::time;
 use super::html::{self, Page, esc, number, percent, seconds};
 use super::{ApiError, RangeQuery, Ui, range_of, svg};
 
+mod mark;
+
 /// The largest request body taken (an `alerting:` block is a few hundred
 /// bytes).
 pub(super) const MAX_BODY: usize = 64 * 1024;
@@ -94,6 +96,8 @@ struct LabRequest {
     /// Incidents marked by the user (an incidents file's text), scored
     /// against instead of the detected ones.
     incidents: Option<String>,
+    /// An incident's start clicked on the graph, its end not yet.
+    mark: Option<String>,
     range: RangeQuery,
 }
 
@@ -107,6 +111,7 @@ impl LabRequest {
                 "p" => r.chosen.push(v),
                 "alerting" => r.alerting = some(),
                 "incidents" => r.incidents = some(),
+                "mark" => r.mark = some(),
                 "start" => r.range.start = some(),
                 "end" => r.range.end = some(),
                 "step" => r.range.step = some(),
@@ -232,8 +237,16 @@ async fn lab(ui: &Ui, service: &str, name: &str, mut req: LabRequest) -> Respons
             .ok()
     });
     let mut replays = Vec::new();
+    let mut marking = None;
     match range_of(ui, entry, &req.range) {
         Ok((start, end, step)) => {
+            match mark::pending(req.mark.as_deref(), (start, end)) {
+                Ok(pending) => marking = Some(((start, end, step), pending)),
+                Err(e) => {
+                    status = StatusCode::BAD_REQUEST;
+                    errors.push(e);
+                }
+            }
             // Every column reads the same history: once Prometheus did not
             // answer, the others would only wait a timeout each to fail.
             let mut down: Option<String> = None;
@@ -314,6 +327,20 @@ async fn lab(ui: &Ui, service: &str, name: &str, mut req: LabRequest) -> Respons
                     "detected in the data (the budget burning at a significant rate)",
             }
         );
+        if let Some((range, pending)) = marking {
+            let mut keep: Vec<(&str, &str)> =
+                req.chosen.iter().map(|c| ("p", c.as_str())).collect();
+            keep.extend(req.alerting.as_deref().map(|a| ("alerting", a)));
+            keep.extend(req.range.instance.as_deref().map(|i| ("instance", i)));
+            let m = mark::Marking {
+                base: format!("{}/lab", html::detail_href(service, name)),
+                keep,
+                range,
+                incidents: incidents.as_deref().unwrap_or(&[]),
+                pending,
+            };
+            b.push_str(&m.section());
+        }
         summary_table(&mut b, &reports, &wanted);
         let _ = writeln!(b, "<div class=\"lab-grid\">");
         for (c, r) in &reports {

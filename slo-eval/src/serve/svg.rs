@@ -51,6 +51,11 @@ fn close(b: &mut String, title: &str) {
 /// The x axis: ticks at round UTC times, each labelled with its time and,
 /// where the day changes, its date.
 fn x_axis(b: &mut String, f: &Frame) {
+    x_axis_at(b, f, HEIGHT - BOTTOM);
+}
+
+/// [`x_axis`] with its line at `bottom`.
+fn x_axis_at(b: &mut String, f: &Frame, bottom: f64) {
     const STEPS: [i64; 10] = [
         15 * 60_000,
         30 * 60_000,
@@ -69,7 +74,6 @@ fn x_axis(b: &mut String, f: &Frame) {
         .copied()
         .find(|s| span / s <= 8)
         .unwrap_or(30 * 86_400_000);
-    let bottom = HEIGHT - BOTTOM;
     let _ = writeln!(
         b,
         "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{bottom}\" x2=\"{}\" y2=\"{bottom}\"/>",
@@ -462,6 +466,77 @@ pub(super) fn timeline(title: &str, lanes: &[Lane], (t0, t1): (Timestamp, Timest
         b,
         "<text class=\"unit\" x=\"{LEFT}\" y=\"{:.1}\">UTC</text>",
         TOP - 4.0
+    );
+    close(&mut b, title);
+    b
+}
+
+/// One link of a [`link_strip`]: the interval it covers, where it leads,
+/// its accessible name and its class.
+pub(super) struct Link {
+    pub(super) start: Timestamp,
+    pub(super) end: Timestamp,
+    pub(super) href: String,
+    pub(super) label: String,
+    pub(super) class: &'static str,
+}
+
+/// A strip over `[t0, t1]` whose intervals are links: `marked` (shaded,
+/// in a thin upper lane) above `slots` (transparent, the rest of the
+/// height). Not `role="img"`: its anchors must stay reachable by keyboard
+/// and assistive technology. The lab marks incidents with it, without
+/// scripts.
+pub(super) fn link_strip(
+    title: &str,
+    marked: &[Link],
+    slots: &[Link],
+    (t0, t1): (Timestamp, Timestamp),
+) -> String {
+    const STRIP: f64 = 120.0;
+    let f = Frame {
+        t0,
+        t1,
+        y: Box::new(|v| v),
+    };
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "<figure class=\"chart strip\">\n<svg viewBox=\"0 0 {WIDTH} {STRIP}\" role=\"group\" aria-label=\"{0}\" xmlns=\"http://www.w3.org/2000/svg\">\n<title>{0}</title>",
+        esc(title)
+    );
+    let bottom = STRIP - BOTTOM;
+    let split = TOP + (bottom - TOP) * 0.35;
+    // The axis and grid first: the links above them take the clicks.
+    x_axis_at(&mut b, &f, bottom);
+    let mut link = |l: &Link, y0: f64, y1: f64| {
+        let (xs, xe) = (f.x(l.start.max(t0)), f.x(l.end.min(t1)));
+        if xe < xs {
+            return;
+        }
+        let _ = writeln!(
+            b,
+            "<a href=\"{href}\" aria-label=\"{label}\"><rect class=\"{class}\" x=\"{xs:.1}\" y=\"{y0:.1}\" width=\"{w:.1}\" height=\"{h:.1}\"><title>{label}</title></rect></a>",
+            href = esc(&l.href),
+            label = esc(&l.label),
+            class = l.class,
+            w = (xe - xs).max(2.0),
+            h = y1 - y0
+        );
+    };
+    for l in marked {
+        link(l, TOP, split);
+    }
+    for l in slots {
+        link(l, split, bottom);
+    }
+    let _ = writeln!(
+        b,
+        "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{split:.1}\" x2=\"{:.1}\" y2=\"{split:.1}\"/><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">marked</text><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">click</text>",
+        WIDTH - RIGHT,
+        LEFT - 6.0,
+        (TOP + split) / 2.0 + 4.0,
+        LEFT - 6.0,
+        (split + bottom) / 2.0 + 4.0,
     );
     close(&mut b, title);
     b
