@@ -215,10 +215,13 @@ pub fn plan(
         // (The NUL keeps these apart from query texts, which hold none.)
         let shape = shape(&slo.sli).map(|(normal, keys)| (format!("\0{normal:?}\0"), keys));
         for (part, text) in own {
+            // The period matters to the period's queries only: SLOs of 28d
+            // and 30d still share their windows.
+            let period = matches!(part, Part::PeriodBad | Part::PeriodTotal).then_some(slo.period);
             let (group, values) = match &shape {
                 Some((normal, keys)) => (
                     (
-                        format!("{normal}{part:?}\0{}", slo.period),
+                        format!("{normal}{part:?}\0{period:?}"),
                         keys.iter().map(|(k, _)| k.clone()).collect(),
                     ),
                     keys.iter().map(|(_, v)| v.clone()).collect(),

@@ -5,7 +5,7 @@
 //! by a small evaluator of the PromQL subset the SLI queries use (`sum by`,
 //! `increase`/`rate` of a selector, `a - b` matched on all labels), with
 //! `promql-parser` reading the text: each series' value stands for its
-//! increase, which is per series in Prometheus too.
+//! rate (an increase is it times the range), per series as in Prometheus.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -46,6 +46,13 @@ fn eval(expr: &Expr, data: &Series) -> Series {
                 panic!("{expr}")
             };
             let vs = &m.vs;
+            // Each series' value is its rate: an increase is that over the
+            // range, so a query over another window reads another number.
+            let over = if c.func.name == "increase" {
+                m.range.as_secs_f64()
+            } else {
+                1.0
+            };
             data.iter()
                 .filter(|(labels, _)| {
                     vs.name
@@ -60,7 +67,7 @@ fn eval(expr: &Expr, data: &Series) -> Series {
                 .map(|(labels, v)| {
                     let mut l = labels.clone();
                     l.remove("__name__");
-                    (l, *v)
+                    (l, v * over)
                 })
                 .collect()
         }
@@ -94,6 +101,7 @@ struct Member {
     kind: u8,
     group_by: u8,
     tenant: bool,
+    long_period: bool,
 }
 
 fn member() -> impl Strategy<Value = Member> {
@@ -102,12 +110,14 @@ fn member() -> impl Strategy<Value = Member> {
         0u8..3,
         0u8..3,
         any::<bool>(),
+        prop::bool::weighted(0.2),
     )
-        .prop_map(|(service, kind, group_by, tenant)| Member {
+        .prop_map(|(service, kind, group_by, tenant, long_period)| Member {
             service,
             kind,
             group_by,
             tenant,
+            long_period,
         })
 }
 
@@ -150,8 +160,9 @@ fn yaml(fleet: &[Member]) -> String {
                 with("")
             ),
         };
+        let period = if m.long_period { "30d" } else { "28d" };
         y.push_str(&format!(
-            "  - name: s{i}\n    objective: 99\n    sli:\n      {sli}\n"
+            "  - name: s{i}\n    objective: 99\n    period: {period}\n    sli:\n      {sli}\n"
         ));
     }
     y
@@ -273,6 +284,7 @@ fn a_fleet_of_one_shape_asks_one_query_per_part() {
             kind: 0,
             group_by: 0,
             tenant: false,
+            long_period: false,
         })
         .collect();
     let spec = slo_core::load::load_str(&yaml(&fleet)).unwrap_or_else(|d| panic!("{d:?}"));

@@ -123,6 +123,7 @@ async fn batched_answers_equal_one_query_per_request_in_fewer_requests() {
 
 mod faults {
     use super::*;
+    use support::mock;
     use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
     /// Prometheus's behaviour on demand: a combined query is rejected (422,
@@ -133,22 +134,11 @@ mod faults {
 
     impl Respond for Picky {
         fn respond(&self, request: &Request) -> ResponseTemplate {
-            let body = String::from_utf8_lossy(&request.body).into_owned();
-            let query: String = url::form_urlencoded::parse(body.as_bytes())
-                .find(|(k, _)| k == "query")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
-            let error = |status: u16, kind: &str| {
-                ResponseTemplate::new(status).set_body_json(serde_json::json!({
-                    "status": "error", "errorType": kind, "error": format!("{kind} in query")
-                }))
-            };
+            let query = mock::query_of(request);
             match (query.contains("broken_total"), query.contains(" or ")) {
-                (true, true) => error(422, "execution"),
-                (true, false) => error(400, "bad_data"),
-                _ => ResponseTemplate::new(200).set_body_json(serde_json::json!({
-                    "status": "success", "data": {"resultType": "vector", "result": []}
-                })),
+                (true, true) => mock::error(422, "execution"),
+                (true, false) => mock::error(400, "bad_data"),
+                _ => mock::success(request, serde_json::json!([])),
             }
         }
     }

@@ -493,6 +493,8 @@ mod faults {
     use slo_eval::prometheus::{Client, Endpoint};
     use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+    use super::support::mock;
+
     /// A client of the mock server at `url`, with a timeout in seconds.
     fn client_of(url: &str, timeout: u64) -> Arc<Client> {
         Arc::new(
@@ -512,27 +514,11 @@ mod faults {
 
     impl Respond for Picky {
         fn respond(&self, request: &Request) -> ResponseTemplate {
-            let body = String::from_utf8_lossy(&request.body).into_owned();
-            let query: String = url::form_urlencoded::parse(body.as_bytes())
-                .find(|(k, _)| k == "query")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
-            let error = |status: u16, kind: &str| {
-                ResponseTemplate::new(status).set_body_json(serde_json::json!({
-                    "status": "error", "errorType": kind, "error": format!("{kind} in query")
-                }))
-            };
-            let kind = if request.url.path().ends_with("query_range") {
-                "matrix"
-            } else {
-                "vector"
-            };
+            let query = mock::query_of(request);
             match (query.contains("broken_total"), query.contains(" or ")) {
-                (true, true) => error(422, "execution"),
-                (true, false) => error(400, "bad_data"),
-                _ => ResponseTemplate::new(200).set_body_json(serde_json::json!({
-                    "status": "success", "data": {"resultType": kind, "result": []}
-                })),
+                (true, true) => mock::error(422, "execution"),
+                (true, false) => mock::error(400, "bad_data"),
+                _ => mock::success(request, serde_json::json!([])),
             }
         }
     }
@@ -544,35 +530,19 @@ mod faults {
 
     impl Respond for StepsBroken {
         fn respond(&self, request: &Request) -> ResponseTemplate {
-            let body = String::from_utf8_lossy(&request.body).into_owned();
-            let query: String = url::form_urlencoded::parse(body.as_bytes())
-                .find(|(k, _)| k == "query")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
+            let query = mock::query_of(request);
             let range = request.url.path().ends_with("query_range");
-            let broken = query.contains("broken_total");
-            let ok = |result: serde_json::Value| {
-                let kind = if range { "matrix" } else { "vector" };
-                ResponseTemplate::new(200).set_body_json(serde_json::json!({
-                    "status": "success", "data": {"resultType": kind, "result": result}
-                }))
-            };
-            match (range, broken) {
-                (true, true) => {
-                    let (status, kind) = if query.contains(" or ") {
-                        (422, "execution")
-                    } else {
-                        (400, "bad_data")
-                    };
-                    ResponseTemplate::new(status).set_body_json(serde_json::json!({
-                        "status": "error", "errorType": kind, "error": format!("{kind} in query")
-                    }))
-                }
+            match (range, query.contains("broken_total")) {
+                (true, true) if query.contains(" or ") => mock::error(422, "execution"),
+                (true, true) => mock::error(400, "bad_data"),
                 (false, true) => {
                     let v = if query.contains("code=") { "1" } else { "100" };
-                    ok(serde_json::json!([{"metric": {}, "value": [1.8e9, v]}]))
+                    mock::success(
+                        request,
+                        serde_json::json!([{"metric": {}, "value": [1.8e9, v]}]),
+                    )
                 }
-                _ => ok(serde_json::json!([])),
+                _ => mock::success(request, serde_json::json!([])),
             }
         }
     }

@@ -206,6 +206,7 @@ async fn shared_queries_decide_as_each_slos_own_in_a_fraction_of_the_queries() {
 
 mod faults {
     use super::*;
+    use support::mock;
     use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
     /// A shared query (a regex of services) is too costly (422); each
@@ -215,26 +216,15 @@ mod faults {
 
     impl Respond for Picky {
         fn respond(&self, request: &Request) -> ResponseTemplate {
-            let body = String::from_utf8_lossy(&request.body).into_owned();
-            let query: String = url::form_urlencoded::parse(body.as_bytes())
-                .find(|(k, _)| k == "query")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
-            let error = |status: u16, kind: &str| {
-                ResponseTemplate::new(status).set_body_json(serde_json::json!({
-                    "status": "error", "errorType": kind, "error": format!("{kind} in query")
-                }))
-            };
+            let query = mock::query_of(request);
             if query.contains("service=~") {
-                error(422, "execution")
+                mock::error(422, "execution")
             } else if query.contains("\"s7\"") && !query.contains(" or ") {
-                error(400, "bad_data")
+                mock::error(400, "bad_data")
             } else if query.contains("\"s7\"") {
-                error(422, "execution")
+                mock::error(422, "execution")
             } else {
-                ResponseTemplate::new(200).set_body_json(serde_json::json!({
-                    "status": "success", "data": {"resultType": "vector", "result": []}
-                }))
+                mock::success(request, serde_json::json!([]))
             }
         }
     }

@@ -24,6 +24,10 @@ mod serve;
 #[allow(unused_imports)] // only the UI tests start `serve`
 pub use serve::Served;
 
+/// Faults from a mocked Prometheus.
+#[path = "mock.rs"]
+pub mod mock;
+
 /// VictoriaMetrics and vmalert.
 #[path = "victoria.rs"]
 pub mod victoria;
