@@ -68,6 +68,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::bucket::regex_escape;
 use crate::evaluation::Part;
 use crate::promql;
 use crate::selector::{MatchOp, Selector};
@@ -432,7 +433,7 @@ fn widened(sli: &Sli, keys: &[String], sets: &[BTreeSet<&str>]) -> Option<Sli> {
         .iter()
         .zip(sets)
         .map(|(k, set)| {
-            let alternatives: Vec<String> = set.iter().map(|v| escape(v)).collect();
+            let alternatives: Vec<String> = set.iter().map(|v| regex_escape(v)).collect();
             (k.clone(), alternatives.join("|"))
         })
         .collect();
@@ -463,19 +464,6 @@ fn render(
     }
 }
 
-/// `value` as a regex matching exactly it (RE2: every metacharacter
-/// escaped).
-fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,13 +471,13 @@ mod tests {
     #[test]
     fn escaped_values_match_only_themselves() {
         for v in ["a.b", "x|y", "(1)", "c++", "$^", "back\\slash", "plain"] {
-            let re = regex::Regex::new(&format!("^(?:{})$", escape(v)))
+            let re = regex::Regex::new(&format!("^(?:{})$", regex_escape(v)))
                 .unwrap_or_else(|e| panic!("{v}: {e}"));
             assert!(re.is_match(v), "{v}");
             assert!(!re.is_match(&format!("{v}x")), "{v}");
         }
         assert!(
-            !regex::Regex::new(&format!("^(?:{})$", escape("a.b")))
+            !regex::Regex::new(&format!("^(?:{})$", regex_escape("a.b")))
                 .map(|r| r.is_match("axb"))
                 .unwrap_or(true)
         );
