@@ -195,6 +195,14 @@ pub enum StepsError {
         /// What was wrong.
         what: String,
     },
+    /// The bytes could not be read (the reader's error, as text).
+    #[error("cannot read the steps at byte {at}: {reason}")]
+    Read {
+        /// Where the reader stopped.
+        at: usize,
+        /// The reader's error.
+        reason: String,
+    },
 }
 
 /// Why a string is not a calendar month (`2026-11`).

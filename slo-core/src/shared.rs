@@ -60,7 +60,7 @@
 //! let series = |service: &str, v: f64| {
 //!     (Labels::from([("service".to_owned(), service.to_owned())]), v)
 //! };
-//! let split = bad_5m.split(&[series("cart", 3.0), series("checkout", 7.0)]);
+//! let split = bad_5m.split(vec![series("cart", 3.0), series("checkout", 7.0)]);
 //! assert_eq!(split[0], vec![(Labels::new(), 3.0)]);
 //! assert_eq!(split[1], vec![(Labels::new(), 7.0)]);
 //! # Ok::<(), String>(())
@@ -141,12 +141,17 @@ impl Shared {
     /// order: the series carrying the reader's key values, the key labels
     /// not in its `group_by` dropped. A series of no reader is left out.
     /// The values are whatever the answer holds per series: an instant
-    /// query's number, a range query's points.
-    pub fn split<T: Clone>(&self, answer: &[(Labels, T)]) -> Vec<Vec<(Labels, T)>> {
+    /// query's number, a range query's points. The answer is taken, not
+    /// copied: a range answer for a fleet is megabytes, and a series is
+    /// cloned only for a second reader of the same values.
+    pub fn split<T: Clone>(&self, answer: Vec<(Labels, T)>) -> Vec<Vec<(Labels, T)>> {
         let mut out: Vec<Vec<(Labels, T)>> = self.readers.iter().map(|_| Vec::new()).collect();
         if self.keys.is_empty() {
-            for list in &mut out {
-                list.extend_from_slice(answer);
+            if let Some((last, rest)) = out.split_last_mut() {
+                for list in rest {
+                    list.extend_from_slice(&answer);
+                }
+                *last = answer;
             }
             return out;
         }
@@ -162,16 +167,22 @@ impl Shared {
                     .iter()
                     .map(|k| labels.get(k).cloned().unwrap_or_default()),
             );
-            let Some(readers) = by_values.get(values.as_slice()) else {
+            let Some((&last, rest)) = by_values
+                .get(values.as_slice())
+                .and_then(|r| r.split_last())
+            else {
                 continue;
             };
-            for &r in readers {
-                let mut own = labels.clone();
+            let own = |r: usize, mut labels: Labels| {
                 for d in &self.readers[r].drop {
-                    own.remove(d);
+                    labels.remove(d);
                 }
-                out[r].push((own, v.clone()));
+                labels
+            };
+            for &r in rest {
+                out[r].push((own(r, labels.clone()), v.clone()));
             }
+            out[last].push((own(last, labels), v));
         }
         out
     }

@@ -245,7 +245,7 @@ proptest! {
         for query in &plan {
             prop_assert!(query.readers.len() <= readers.max(1) || query.keys.is_empty());
             let answer = run(&query.text, &data);
-            for (reader, mine) in query.readers.iter().zip(query.split(&answer)) {
+            for (reader, mine) in query.readers.iter().zip(query.split(answer)) {
                 prop_assert!(read.insert((reader.slo, reader.part.clone())), "read twice");
                 let alone = run(&reader.own, &data);
                 let mut mine = mine;

@@ -25,6 +25,18 @@ const PERIOD: Duration = Duration::from_hours(6);
 /// The longest window below the period.
 const KEEP_FINE: i64 = 185 * 60_000;
 
+/// `stores` as bytes.
+fn encoded(stores: &BTreeMap<String, Store>) -> Vec<u8> {
+    let mut out = Vec::new();
+    steps::encode(stores, &mut out).unwrap_or_else(|e| panic!("writing to memory: {e}"));
+    out
+}
+
+/// `bytes` read back.
+fn decoded(bytes: &[u8]) -> Result<BTreeMap<String, Store>, slo_core::errors::StepsError> {
+    steps::decode(bytes, bytes.len() as u64)
+}
+
 fn store() -> Store {
     Store::with_shape(7, vec!["i".to_owned()], WINDOWS.to_vec(), PERIOD)
 }
@@ -297,18 +309,20 @@ proptest! {
             }
         }
         let stores = BTreeMap::from([("web/a".to_owned(), s.clone()), ("web/b".to_owned(), store())]);
-        let bytes = steps::encode(&stores);
-        let back = steps::decode(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(steps::encode(&back), bytes.clone());
+        let bytes = encoded(&stores);
+        let back = decoded(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(encoded(&back), bytes.clone());
         prop_assert_eq!(back["web/a"].answers(), s.answers());
         prop_assert_eq!(back["web/a"].missing(), s.missing());
         for cut in [0, 5, 9, bytes.len() / 2, bytes.len() - 1] {
-            prop_assert!(steps::decode(&bytes[..cut]).is_err());
+            prop_assert!(decoded(&bytes[..cut]).is_err());
+            // A reader that claims more bytes than it then gives.
+            prop_assert!(steps::decode(&bytes[..cut], bytes.len() as u64).is_err());
         }
         let mut bad = bytes.clone();
         let at = flip.0 % bad.len();
         bad[at] ^= flip.1.max(1);
-        let _ = steps::decode(&bad);
+        let _ = decoded(&bad);
     }
 }
 

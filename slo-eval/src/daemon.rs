@@ -27,7 +27,7 @@
 //! transition is logged. SIGTERM/SIGINT stop after saving; SIGHUP reloads
 //! the specs file by file ([`crate::daemon_specs`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,7 +49,7 @@ use crate::incremental::{self, Incremental};
 use crate::notify::{Alert, Notifier};
 use crate::prometheus::{Client, Endpoint};
 use crate::report::Reporter;
-use crate::server::{Degraded, LabelSet, Metrics};
+use crate::server::{Degraded, LabelSet, Metrics, SeriesLabels};
 use crate::state::State;
 use crate::{evaluate, serve};
 
@@ -85,8 +85,11 @@ pub struct Daemon {
     /// `slo_eval_alert_state` series by alert key: labels and code.
     alert_series: BTreeMap<String, (LabelSet, i64)>,
     /// Burn-rate, error-ratio and budget series written per SLO
-    /// (`service/slo`), removed when the SLO is next evaluated or removed.
-    slo_series: BTreeMap<String, Vec<LabelSet>>,
+    /// (`service/slo`): those not written again when the SLO is next
+    /// evaluated are removed, and all of them with the SLO.
+    slo_series: BTreeMap<String, Vec<SeriesLabels>>,
+    /// Window labels, one string per window for all series.
+    window_labels: BTreeMap<String, Arc<str>>,
     /// SLOs (`service/slo`) whose last evaluation measured nothing (to log
     /// changes once).
     no_data: BTreeSet<String>,
@@ -177,6 +180,7 @@ impl Daemon {
             no_data: BTreeSet::new(),
             alert_series: BTreeMap::new(),
             slo_series: BTreeMap::new(),
+            window_labels: BTreeMap::new(),
             endpoint,
             ui: serve::Live::default(),
             steps,
@@ -418,14 +422,19 @@ impl Daemon {
                     kept.insert(id);
                 }
                 Ok(instances) => {
-                    self.forget_series(&id);
                     // Tracked even without instances, to be removed with the SLO.
-                    self.slo_series.entry(id.clone()).or_default();
+                    let before = self.slo_series.insert(id.clone(), Vec::new());
                     // Steps give the period every cycle.
                     let period =
                         with_period || (self.steps.is_some() && slo_core::steps::applies(slo));
                     for inst in instances {
                         self.write_series(slo, inst, period);
+                    }
+                    // Series written again were updated in place (a scrape
+                    // meanwhile never misses them); the others are gone.
+                    let written: HashSet<&SeriesLabels> = self.slo_series[&id].iter().collect();
+                    for l in before.iter().flatten().filter(|l| !written.contains(l)) {
+                        self.metrics.remove_series(l);
                     }
                     self.decisions.extend(instances.iter().flat_map(|i| {
                         i.alerts.iter().map(|t| TierDecision {
@@ -513,9 +522,7 @@ impl Daemon {
     /// for the SLO `id`.
     fn forget_series(&mut self, id: &str) {
         for l in self.slo_series.remove(id).unwrap_or_default() {
-            self.metrics.burn_rate.remove(&l);
-            self.metrics.error_ratio.remove(&l);
-            self.metrics.budget_remaining.remove(&l);
+            self.metrics.remove_series(&l);
         }
     }
 
@@ -580,10 +587,21 @@ impl Daemon {
         let ikey = slo_core::instance::key(&slo.service, &slo.name, &inst.labels);
         let mut base: LabelSet = slo_labels(slo);
         base.extend(inst.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let base = Arc::new(base);
         let written = self.slo_series.entry(slo_id(slo)).or_default();
         for (w, v) in &inst.windows {
-            let mut l = base.clone();
-            l.push(("window".to_owned(), w.clone()));
+            let window = match self.window_labels.get(w) {
+                Some(l) => Arc::clone(l),
+                None => {
+                    let l: Arc<str> = Arc::from(w.as_str());
+                    self.window_labels.insert(w.clone(), Arc::clone(&l));
+                    l
+                }
+            };
+            let l = SeriesLabels {
+                base: Arc::clone(&base),
+                window: Some(window),
+            };
             self.metrics.burn_rate.get_or_create(&l).set(v.burn_rate);
             self.metrics
                 .error_ratio
@@ -598,8 +616,9 @@ impl Daemon {
             self.period_cache.get(&ikey).copied().flatten()
         };
         if let Some(b) = remaining {
-            self.metrics.budget_remaining.get_or_create(&base).set(b);
-            written.push(base);
+            let l = SeriesLabels { base, window: None };
+            self.metrics.budget_remaining.get_or_create(&l).set(b);
+            written.push(l);
         }
     }
 

@@ -285,7 +285,7 @@ where
                     reads.push((r.slo, r.part.clone(), Ok(series)));
                     continue;
                 }
-                for (r, own) in query.readers.iter().zip(query.split(&series)) {
+                for (r, own) in query.readers.iter().zip(query.split(series)) {
                     reads.push((r.slo, r.part.clone(), Ok(own)));
                 }
             }

@@ -96,12 +96,22 @@ pub const FILL_CONCURRENCY: usize = 2;
 /// than 11,000).
 const MAX_POINTS: i64 = 10_000;
 
+/// Points one shared back-fill query may ask for (readers × steps): a
+/// fleet's month of hours in one query is tens of megabytes of JSON, held
+/// while it is decoded, and the daemon's memory keeps that peak. 50,000 is
+/// about 1.5 MB of JSON: a day of 5m steps for 173 SLOs, a month of hours
+/// for 69 (an SLO grouped `by` labels answers a series per instance).
+const FILL_POINTS: usize = 50_000;
+
 impl Incremental {
     /// Reads the steps file; a missing one is a fresh start, a corrupt or
     /// older one is logged and refilled from Prometheus.
     pub fn load(path: &Path) -> Self {
-        let stores = match std::fs::read(path) {
-            Ok(bytes) => match steps::decode(&bytes) {
+        let read = std::fs::File::open(path).and_then(|f| Ok((f.metadata()?.len(), f)));
+        let stores = match read {
+            // Read through a buffer: the file is megabytes, and a copy of it
+            // beside the steps it decodes to would double the start's peak.
+            Ok((len, f)) => match steps::decode(std::io::BufReader::new(f), len) {
                 Ok(stores) => stores,
                 Err(e) => {
                     tracing::warn!(file = %path.display(), error = %e, "cannot read the steps file; refilling from Prometheus");
@@ -128,7 +138,7 @@ impl Incremental {
         if !self.dirty {
             return Ok(());
         }
-        crate::state::write_atomic(path, &steps::encode(&self.stores))?;
+        crate::state::write_atomic(path, |w| steps::encode(&self.stores, w))?;
         self.dirty = false;
         Ok(())
     }
@@ -279,6 +289,9 @@ impl Incremental {
             let asking: Vec<&Slo> = chunk.slos.iter().map(|&i| slos[i]).collect();
             let bucket = chunk.every == BUCKET_MS;
             let window = Duration::from_millis(chunk.every as u64);
+            let points = ((chunk.end - chunk.start) / chunk.every + 1) as usize;
+            let mut limits = batching.limits();
+            limits.readers = limits.readers.min((FILL_POINTS / points).max(1));
             let plan = shared::plan(
                 &asking,
                 |slo| {
@@ -291,7 +304,7 @@ impl Incremental {
                         vec![(Part::Bad(window), bad), (Part::Total(window), total)]
                     })
                 },
-                batching.limits(),
+                limits,
             );
             let client = Arc::clone(client);
             let limiter = Arc::clone(limiter);

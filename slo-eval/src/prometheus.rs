@@ -7,6 +7,7 @@
 //! without echoing credentials.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use serde::Deserialize;
 
@@ -399,11 +400,18 @@ impl Client {
                 }
             };
             for item in items {
-                let points = series.entry(item.metric).or_default();
-                for Point(t, v) in item.values {
+                // The answer's points become the series' in place (same
+                // layout): a fleet's range answer is megabytes, not copied.
+                let values = item.values.into_iter().map(|Point(t, v)| (t, v.0));
+                match series.entry(item.metric) {
+                    Entry::Vacant(e) => {
+                        e.insert(values.collect());
+                    }
                     // Chunks share their boundary step: keep it once.
-                    if points.last().is_none_or(|(last, _)| t > *last) {
-                        points.push((t, v.0));
+                    Entry::Occupied(mut e) => {
+                        let points = e.get_mut();
+                        let last = points.last().map_or(f64::NEG_INFINITY, |p| p.0);
+                        points.extend(values.filter(|(t, _)| *t > last));
                     }
                 }
             }

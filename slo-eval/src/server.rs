@@ -17,6 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -31,16 +32,40 @@ use crate::errors::Error;
 pub type LabelSet = Vec<(String, String)>;
 /// A float gauge family.
 pub type GaugeFamily = Family<LabelSet, Gauge<f64, AtomicU64>>;
+/// A float gauge family of SLO instances' series.
+pub type SeriesFamily = Family<SeriesLabels, Gauge<f64, AtomicU64>>;
+
+/// The labels of one series of an SLO instance: the instance's own,
+/// shared by the series of all its windows, and the window where the
+/// series has one. 1,000 SLOs export some 15,000 such series; each holds
+/// two pointers, not a copy of every label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct SeriesLabels {
+    /// The SLO's labels and the instance's.
+    pub base: Arc<LabelSet>,
+    /// The window, for a per-window series.
+    pub window: Option<Arc<str>>,
+}
+
+impl EncodeLabelSet for SeriesLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        self.base.as_slice().encode(encoder)?;
+        if let Some(w) = &self.window {
+            ("window", w.as_ref()).encode(encoder.encode_label())?;
+        }
+        Ok(())
+    }
+}
 
 /// Everything the daemon exports.
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// Burn rate per SLO instance and window.
-    pub burn_rate: GaugeFamily,
+    pub burn_rate: SeriesFamily,
     /// Error ratio per SLO instance and window.
-    pub error_ratio: GaugeFamily,
+    pub error_ratio: SeriesFamily,
     /// Share of the period's budget left per SLO instance.
-    pub budget_remaining: GaugeFamily,
+    pub budget_remaining: SeriesFamily,
     /// Alert state per SLO instance and tier: 0 inactive, 1 pending, 2 firing.
     pub alert_state: GaugeFamily,
     /// Seconds the last evaluation cycle took.
@@ -82,6 +107,13 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Removes the burn-rate, error-ratio or budget series labelled `l`.
+    pub fn remove_series(&self, l: &SeriesLabels) {
+        self.burn_rate.remove(l);
+        self.error_ratio.remove(l);
+        self.budget_remaining.remove(l);
+    }
+
     /// A registry holding every metric, prefixed `slo_eval_`, with the
     /// notifier's counters.
     pub fn registry(&self, notify: &crate::notify::Counters) -> Registry {

@@ -6,7 +6,6 @@
 //! state or the new one, never half of each.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -56,8 +55,7 @@ impl State {
     pub fn save(&self, path: &Path) -> Result<(), Error> {
         let mut me = self.clone();
         me.version = VERSION;
-        let bytes = serde_json::to_vec_pretty(&me).map_err(|e| Error::Output(e.to_string()))?;
-        write_atomic(path, &bytes)
+        write_atomic(path, |w| Ok(serde_json::to_writer_pretty(w, &me)?))
     }
 
     /// Queues `alert` for the webhook `target`, dropping the oldest beyond
@@ -71,9 +69,13 @@ impl State {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same
-/// folder, synced, then renamed over the old one.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+/// Writes to `path` atomically what `write` writes: a temporary file in the
+/// same folder, written through a buffer (never the whole file in memory),
+/// synced, then renamed over the old one.
+pub(crate) fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), Error> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -83,8 +85,10 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         ".{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("state")
     ));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+    let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let mut w = std::io::BufWriter::new(f);
+    write(&mut w).map_err(|e| Error::io(&tmp, e))?;
+    let f = w.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
     f.sync_all().map_err(|e| Error::io(&tmp, e))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;

@@ -8,6 +8,7 @@
 //! `u32` length and UTF-8.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, Read, Write};
 
 use super::{BUCKET_MS, Kept, PER_BUCKET, STEP_MS, Series, Store};
 use crate::duration::Duration;
@@ -17,61 +18,69 @@ const MAGIC: &[u8; 8] = b"SLOSTEPS";
 /// 2: values as `f32` (1: `f64`).
 const VERSION: u8 = 2;
 
-/// Writes `stores` (by SLO id) as bytes.
-pub fn encode(stores: &BTreeMap<String, Store>) -> Vec<u8> {
-    let mut w = Writer(Vec::new());
-    w.0.extend_from_slice(MAGIC);
-    w.0.push(VERSION);
-    w.u32(stores.len());
+/// Writes `stores` (by SLO id) to `out`, store by store: a daemon saves
+/// megabytes of steps every cycle, and a buffer of them all would double
+/// its memory at each save.
+pub fn encode(stores: &BTreeMap<String, Store>, out: &mut impl Write) -> io::Result<()> {
+    let mut w = Writer(out);
+    w.bytes(MAGIC)?;
+    w.bytes(&[VERSION])?;
+    w.u32(stores.len())?;
     for (id, s) in stores {
-        w.str(id);
-        w.0.extend_from_slice(&s.key.to_le_bytes());
-        w.u32(s.group_by.len());
+        w.str(id)?;
+        w.bytes(&s.key.to_le_bytes())?;
+        w.u32(s.group_by.len())?;
         for l in &s.group_by {
-            w.str(l);
+            w.str(l)?;
         }
-        w.u32(s.windows.len());
+        w.u32(s.windows.len())?;
         for d in &s.windows {
-            w.0.extend_from_slice(&d.as_millis().to_le_bytes());
+            w.bytes(&d.as_millis().to_le_bytes())?;
         }
-        w.0.extend_from_slice(&s.period.as_millis().to_le_bytes());
-        w.0.extend_from_slice(&s.head.unwrap_or(i64::MIN).to_le_bytes());
-        w.0.extend_from_slice(&s.boundary.to_le_bytes());
-        w.u32(s.fetched.len());
+        w.bytes(&s.period.as_millis().to_le_bytes())?;
+        w.bytes(&s.head.unwrap_or(i64::MIN).to_le_bytes())?;
+        w.bytes(&s.boundary.to_le_bytes())?;
+        w.u32(s.fetched.len())?;
         let mut bits = vec![0u8; s.fetched.len().div_ceil(8)];
         for (i, f) in s.fetched.iter().enumerate() {
             if *f {
                 bits[i / 8] |= 1 << (i % 8);
             }
         }
-        w.0.extend_from_slice(&bits);
-        w.u32(s.masks.len());
+        w.bytes(&bits)?;
+        w.u32(s.masks.len())?;
         for m in &s.masks {
-            w.0.extend_from_slice(&m.to_le_bytes());
+            w.bytes(&m.to_le_bytes())?;
         }
-        w.u32(s.series.len());
+        w.u32(s.series.len())?;
         for (inst, series) in &s.series {
-            w.u32(inst.len());
+            w.u32(inst.len())?;
             for (k, v) in inst {
-                w.str(k);
-                w.str(v);
+                w.str(k)?;
+                w.str(v)?;
             }
             for v in series.fine.iter().chain(&series.coarse) {
-                w.0.extend_from_slice(&v[0].to_le_bytes());
-                w.0.extend_from_slice(&v[1].to_le_bytes());
+                w.bytes(&v[0].to_le_bytes())?;
+                w.bytes(&v[1].to_le_bytes())?;
             }
         }
     }
-    w.0
+    Ok(())
 }
 
-/// Reads what [`encode`] wrote.
-pub fn decode(bytes: &[u8]) -> Result<BTreeMap<String, Store>, StepsError> {
-    let mut r = Reader { bytes, at: 0 };
-    if r.take(MAGIC.len()).ok() != Some(&MAGIC[..]) {
+/// Reads what [`encode`] wrote from `input`, which holds `len` bytes (a
+/// file's length): no count may claim more items than those bytes hold,
+/// so a corrupt file is an error, never a huge allocation.
+pub fn decode(input: impl Read, len: u64) -> Result<BTreeMap<String, Store>, StepsError> {
+    let mut r = Reader {
+        input,
+        at: 0,
+        left: len,
+    };
+    if r.array::<8>().ok().as_ref() != Some(MAGIC) {
         return Err(StepsError::NotSteps);
     }
-    let version = r.take(1)?[0];
+    let [version] = r.array::<1>()?;
     if version != VERSION {
         return Err(StepsError::Version {
             found: version,
@@ -92,12 +101,12 @@ pub fn decode(bytes: &[u8]) -> Result<BTreeMap<String, Store>, StepsError> {
         s.head = (head != i64::MIN).then_some(head);
         s.boundary = r.u64()? as i64;
         let steps = r.len(0)?;
-        let bits = r.take(steps.div_ceil(8))?;
+        let bits = r.vec(steps.div_ceil(8))?;
         s.fetched = (0..steps)
             .map(|i| bits[i / 8] & (1 << (i % 8)) != 0)
             .collect();
         s.masks = (0..r.len(2)?)
-            .map(|_| r.take(2).map(|b| u16::from_le_bytes([b[0], b[1]])))
+            .map(|_| r.array().map(u16::from_le_bytes))
             .collect::<Result<_, _>>()?;
         let consistent = match s.head {
             Some(h) => {
@@ -133,32 +142,39 @@ pub fn decode(bytes: &[u8]) -> Result<BTreeMap<String, Store>, StepsError> {
         }
         out.insert(id, s);
     }
-    if r.at != bytes.len() {
+    if r.left != 0 || r.input.read(&mut [0]).map_or(true, |n| n != 0) {
         return Err(r.corrupt("bytes after the last store"));
     }
     Ok(out)
 }
 
-struct Writer(Vec<u8>);
+struct Writer<'a, W>(&'a mut W);
 
-impl Writer {
-    fn u32(&mut self, n: usize) {
+impl<W: Write> Writer<'_, W> {
+    fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
+        self.0.write_all(b)
+    }
+
+    fn u32(&mut self, n: usize) -> io::Result<()> {
         let n = u32::try_from(n).unwrap_or(u32::MAX);
-        self.0.extend_from_slice(&n.to_le_bytes());
+        self.bytes(&n.to_le_bytes())
     }
 
-    fn str(&mut self, s: &str) {
-        self.u32(s.len());
-        self.0.extend_from_slice(s.as_bytes());
+    fn str(&mut self, s: &str) -> io::Result<()> {
+        self.u32(s.len())?;
+        self.bytes(s.as_bytes())
     }
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
+struct Reader<R> {
+    input: R,
+    /// Bytes read so far.
     at: usize,
+    /// Bytes the input holds after them.
+    left: u64,
 }
 
-impl<'a> Reader<'a> {
+impl<R: Read> Reader<R> {
     fn corrupt(&self, what: &str) -> StepsError {
         StepsError::Corrupt {
             at: self.at,
@@ -166,36 +182,50 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], StepsError> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|e| *e <= self.bytes.len())
-            .ok_or_else(|| self.corrupt("cut short"))?;
-        let out = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(out)
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), StepsError> {
+        if buf.len() as u64 > self.left {
+            return Err(self.corrupt("cut short"));
+        }
+        match self.input.read_exact(buf) {
+            Ok(()) => {
+                self.at += buf.len();
+                self.left -= buf.len() as u64;
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(self.corrupt("cut short")),
+            Err(e) => Err(StepsError::Read {
+                at: self.at,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], StepsError> {
+        let mut a = [0u8; N];
+        self.fill(&mut a)?;
+        Ok(a)
+    }
+
+    /// `n` bytes, `n` already bounded by a [`Reader::len`].
+    fn vec(&mut self, n: usize) -> Result<Vec<u8>, StepsError> {
+        let mut v = vec![0u8; n];
+        self.fill(&mut v)?;
+        Ok(v)
     }
 
     fn u64(&mut self) -> Result<u64, StepsError> {
-        let b = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
+        self.array().map(u64::from_le_bytes)
     }
 
     fn f32(&mut self) -> Result<f32, StepsError> {
-        let b = self.take(4)?;
-        Ok(f32::from_bits(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+        self.array().map(|b| f32::from_bits(u32::from_le_bytes(b)))
     }
 
     /// A count of items of at least `min` bytes each: never more than the
     /// bytes left could hold.
     fn len(&mut self, min: usize) -> Result<usize, StepsError> {
-        let b = self.take(4)?;
-        let n = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-        let left = self.bytes.len() - self.at;
-        if min > 0 && n > left / min {
+        let n = u32::from_le_bytes(self.array()?) as usize;
+        if min > 0 && n as u64 > self.left / min as u64 {
             return Err(self.corrupt("a count larger than the file"));
         }
         Ok(n)
@@ -203,7 +233,7 @@ impl<'a> Reader<'a> {
 
     fn str(&mut self) -> Result<String, StepsError> {
         let n = self.len(1)?;
-        let b = self.take(n)?;
-        String::from_utf8(b.to_vec()).map_err(|_| self.corrupt("a name that is not UTF-8"))
+        let b = self.vec(n)?;
+        String::from_utf8(b).map_err(|_| self.corrupt("a name that is not UTF-8"))
     }
 }
