@@ -96,11 +96,12 @@ pub const FILL_CONCURRENCY: usize = 2;
 /// than 11,000).
 const MAX_POINTS: i64 = 10_000;
 
-/// Points one shared back-fill query may ask for (readers × steps): a
-/// fleet's month of hours in one query is tens of megabytes of JSON, held
-/// while it is decoded, and the daemon's memory keeps that peak. 50,000 is
-/// about 1.5 MB of JSON: a day of 5m steps for 173 SLOs, a month of hours
-/// for 69 (an SLO grouped `by` labels answers a series per instance).
+/// Points one back-fill chunk may ask for (SLOs × steps, bad and total
+/// each): a fleet's month of hours at once is tens of megabytes of JSON and
+/// points, held until the chunk is answered, and the daemon's memory keeps
+/// that peak. 50,000 is about 1.5 MB of JSON a query: a day of 5m steps for
+/// 173 SLOs, a month of hours for 69 (an SLO grouped `by` labels answers a
+/// series per instance).
 const FILL_POINTS: usize = 50_000;
 
 impl Incremental {
@@ -249,7 +250,21 @@ impl Incremental {
             }))
             .collect();
         out.sort_by_key(|c| std::cmp::Reverse(c.end));
-        out
+        // A chunk's answers are held until all of its queries are answered:
+        // at most FILL_POINTS per chunk, whether its SLOs share queries or not.
+        out.into_iter()
+            .flat_map(|c| {
+                let points = ((c.end - c.start) / c.every + 1) as usize;
+                let per = (FILL_POINTS / points).max(1);
+                c.slos
+                    .chunks(per)
+                    .map(|slos| Chunk {
+                        slos: slos.to_vec(),
+                        ..c
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     /// Fetches the planned steps and records them. Returns each SLO's
@@ -289,9 +304,6 @@ impl Incremental {
             let asking: Vec<&Slo> = chunk.slos.iter().map(|&i| slos[i]).collect();
             let bucket = chunk.every == BUCKET_MS;
             let window = Duration::from_millis(chunk.every as u64);
-            let points = ((chunk.end - chunk.start) / chunk.every + 1) as usize;
-            let mut limits = batching.limits();
-            limits.readers = limits.readers.min((FILL_POINTS / points).max(1));
             let plan = shared::plan(
                 &asking,
                 |slo| {
@@ -304,7 +316,7 @@ impl Incremental {
                         vec![(Part::Bad(window), bad), (Part::Total(window), total)]
                     })
                 },
-                limits,
+                batching.limits(),
             );
             let client = Arc::clone(client);
             let limiter = Arc::clone(limiter);
