@@ -66,7 +66,7 @@ pub struct Daemon {
     client: Arc<Client>,
     notifier: Notifier,
     delivery: Delivery,
-    specs: Arc<Vec<Spec>>,
+    specs: Arc<Vec<Arc<Spec>>>,
     state: State,
     metrics: Arc<Metrics>,
     ready: Arc<AtomicBool>,
@@ -196,18 +196,30 @@ impl Daemon {
     /// Puts `loaded` in use and reports its broken files in `/metrics` and
     /// `/readyz`.
     fn use_specs(&mut self, loaded: Loaded) {
-        let mut specs = loaded.specs();
-        let total: usize = specs.iter().map(|s| s.slos.len()).sum();
+        let total: usize = loaded.files.values().map(|s| s.slos.len()).sum();
         let mut elsewhere = Vec::new();
-        for spec in &mut specs {
-            spec.slos.retain(|slo| {
-                let mine = self.shard.owns(&slo.service, &slo.name);
-                if !mine {
-                    elsewhere.push((slo.service.clone(), slo.name.clone()));
+        // Each file's SLOs this shard owns: the loaded spec itself when it
+        // owns them all (no copy), else a copy holding those it owns.
+        let mine: Vec<(PathBuf, Arc<Spec>)> = loaded
+            .files
+            .iter()
+            .map(|(path, spec)| {
+                let owns = |slo: &Slo| self.shard.owns(&slo.service, &slo.name);
+                elsewhere.extend(
+                    spec.slos
+                        .iter()
+                        .filter(|slo| !owns(slo))
+                        .map(|slo| (slo.service.clone(), slo.name.clone())),
+                );
+                if spec.slos.iter().all(owns) {
+                    return (path.clone(), Arc::clone(spec));
                 }
-                mine
-            });
-        }
+                let mut part = Spec::clone(spec);
+                part.slos.retain(owns);
+                (path.clone(), Arc::new(part))
+            })
+            .collect();
+        let specs: Vec<Arc<Spec>> = mine.iter().map(|(_, s)| Arc::clone(s)).collect();
         self.elsewhere = elsewhere;
         let owned: usize = specs.iter().map(|s| s.slos.len()).sum();
         if self.shard.count() > 1 {
@@ -228,7 +240,7 @@ impl Daemon {
             ])
             .set(owned as i64);
         self.specs = Arc::new(specs);
-        self.ui_load(&loaded);
+        self.ui_load(&loaded, mine);
         self.metrics
             .spec_files_invalid
             .set(loaded.broken.len() as i64);
@@ -255,24 +267,21 @@ impl Daemon {
         self.loaded = loaded;
     }
 
-    /// Puts this daemon's SLOs of `loaded` (its shard's) on the UI.
-    fn ui_load(&self, loaded: &Loaded) {
-        let files = loaded
-            .files
-            .iter()
+    /// Puts this daemon's SLOs of `loaded` (`mine`: its shard's, by file)
+    /// on the UI.
+    fn ui_load(&self, loaded: &Loaded, mine: Vec<(PathBuf, Arc<Spec>)>) {
+        let files = mine
+            .into_iter()
+            .filter(|(_, spec)| !spec.slos.is_empty())
             .map(|(path, spec)| {
-                let mut spec = spec.clone();
-                spec.slos
-                    .retain(|slo| self.shard.owns(&slo.service, &slo.name));
-                let (source, places) = loaded.sources.get(path).cloned().unwrap_or_default();
+                let (source, places) = loaded.sources.get(&path).cloned().unwrap_or_default();
                 serve::LoadedFile {
-                    path: path.clone(),
+                    path,
                     source,
                     spec,
                     places,
                 }
             })
-            .filter(|f| !f.spec.slos.is_empty())
             .collect();
         self.ui
             .load(files, &self.endpoint, Arc::clone(&self.client));

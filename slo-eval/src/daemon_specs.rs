@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use slo_core::load::SloPlace;
 use slo_core::spec::Spec;
@@ -32,8 +33,9 @@ pub struct BrokenFile {
 /// The specs in use, by file, and the files that are broken.
 #[derive(Clone, Debug, Default)]
 pub struct Loaded {
-    /// Good specs by file, in file order.
-    pub files: BTreeMap<PathBuf, Spec>,
+    /// Good specs by file, in file order (shared with the daemon's SLOs
+    /// in use and the UI, never copied).
+    pub files: BTreeMap<PathBuf, Arc<Spec>>,
     /// Broken files, in file order.
     pub broken: Vec<BrokenFile>,
     /// The text of each good spec (or of the version kept) and where each
@@ -43,7 +45,7 @@ pub struct Loaded {
 
 impl Loaded {
     /// Every spec in use.
-    pub fn specs(&self) -> Vec<Spec> {
+    pub fn specs(&self) -> Vec<Arc<Spec>> {
         self.files.values().cloned().collect()
     }
 }
@@ -80,11 +82,10 @@ pub fn load(
                 }
                 reporter.report(&file);
                 errors = file.errors().max(1);
-                match (&file.spec, file.diagnostics.iter().find(|d| d.is_error())) {
-                    (Some(spec), None) => duplicate(spec, &path, &mut seen).err().or_else(|| {
-                        out.files.insert(path.clone(), spec.clone());
-                        out.sources
-                            .insert(path.clone(), (file.source.clone(), file.places.clone()));
+                match (file.spec, file.diagnostics.iter().find(|d| d.is_error())) {
+                    (Some(spec), None) => duplicate(&spec, &path, &mut seen).err().or_else(|| {
+                        out.files.insert(path.clone(), Arc::new(spec));
+                        out.sources.insert(path.clone(), (file.source, file.places));
                         None
                     }),
                     (_, Some(d)) => Some(format!("{}:{d}", path.display())),
@@ -96,7 +97,7 @@ pub fn load(
             let old = previous.and_then(|p| p.files.get(&path));
             let kept_previous = old.is_some_and(|s| duplicate(s, &path, &mut seen).is_ok());
             if let (true, Some(old)) = (kept_previous, old) {
-                out.files.insert(path.clone(), old.clone());
+                out.files.insert(path.clone(), Arc::clone(old));
                 if let Some(text) = previous.and_then(|p| p.sources.get(&path)) {
                     out.sources.insert(path.clone(), text.clone());
                 }

@@ -60,7 +60,7 @@ use slo_core::dataset::Dataset;
 use slo_core::duration::Duration;
 use slo_core::evaluation::{InstanceResult, TierResult};
 use slo_core::ledger::{self, Ledger};
-use slo_core::spec::Slo;
+use slo_core::spec::{Slo, Spec};
 use slo_core::time::Timestamp;
 
 use crate::connection::ConnectionArgs;
@@ -120,9 +120,24 @@ pub struct Args {
 /// One SLO as served: the spec, the file it comes from and where in it.
 #[derive(Debug)]
 struct Entry {
-    slo: Slo,
+    slo: SloRef,
     file: usize,
     line: usize,
+}
+
+/// An SLO of a shared spec (the daemon's own: the UI holds no copy).
+#[derive(Debug)]
+struct SloRef {
+    spec: Arc<Spec>,
+    index: usize,
+}
+
+impl std::ops::Deref for SloRef {
+    type Target = Slo;
+
+    fn deref(&self) -> &Slo {
+        &self.spec.slos[self.index]
+    }
 }
 
 /// A spec file's path and text, for the detail page's source view.
@@ -294,7 +309,7 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
             return Err(Error::Usage("give --prometheus URL or --data FILE".into()));
         }
     };
-    let ui = Arc::new(Ui::new(files, source));
+    let ui = Arc::new(Ui::new(LoadedFile::of(files), source));
     if ui.entries.is_empty() {
         return Err(Error::Usage("no SLO in the spec files given".into()));
     }
@@ -331,24 +346,27 @@ pub(crate) fn run(args: Args, reporter: &mut Reporter) -> Result<(), Error> {
 /// (`benches/benches/ui.rs`). Not a stable API.
 #[doc(hidden)]
 pub async fn router_over_data(files: Vec<specs::SpecFile>, data: Dataset, at: Timestamp) -> Router {
-    let ui = Arc::new(Ui::new(files, Source::Data(data, at)));
+    let ui = Arc::new(Ui::new(LoadedFile::of(files), Source::Data(data, at)));
     ui.evaluate().await;
     router(ui)
 }
 
 impl Ui {
-    fn new(spec_files: Vec<specs::SpecFile>, source: Source) -> Self {
+    fn new(spec_files: Vec<LoadedFile>, source: Source) -> Self {
         let mut entries = Vec::new();
         let mut files = Vec::new();
         for f in spec_files {
-            let Some(spec) = f.spec else { continue };
             let file = files.len();
-            for slo in spec.slos {
+            for (index, slo) in f.spec.slos.iter().enumerate() {
                 let line = f
                     .places
                     .iter()
                     .find(|p| p.service == slo.service && p.name == slo.name)
                     .map_or(1, |p| p.location.line);
+                let slo = SloRef {
+                    spec: Arc::clone(&f.spec),
+                    index,
+                };
                 entries.push(Entry { slo, file, line });
             }
             files.push(File {
@@ -387,7 +405,7 @@ impl Ui {
                 ..
             } => {
                 let at = jiff::Timestamp::now().as_millisecond();
-                let slos: Vec<&Slo> = self.entries.iter().map(|e| &e.slo).collect();
+                let slos: Vec<&Slo> = self.entries.iter().map(|e| &*e.slo).collect();
                 let outcomes = crate::evaluate::evaluate_all(
                     client,
                     &slos,

@@ -88,7 +88,9 @@ pub(crate) fn write_atomic(
     let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let mut w = std::io::BufWriter::new(f);
     write(&mut w).map_err(|e| Error::io(&tmp, e))?;
-    let f = w.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
+    let f = w
+        .into_inner()
+        .map_err(|e| Error::io(&tmp, e.into_error()))?;
     f.sync_all().map_err(|e| Error::io(&tmp, e))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;

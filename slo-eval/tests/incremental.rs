@@ -508,22 +508,6 @@ mod faults {
         )
     }
 
-    /// A combined query holding the broken selector is rejected (422), that
-    /// selector alone is bad data (400); anything else answers empty, as a
-    /// vector or a matrix by the endpoint.
-    struct Picky;
-
-    impl Respond for Picky {
-        fn respond(&self, request: &Request) -> ResponseTemplate {
-            let query = mock::query_of(request);
-            match (query.contains("broken_total"), query.contains(" or ")) {
-                (true, true) => mock::error(422, "execution"),
-                (true, false) => mock::error(400, "bad_data"),
-                _ => mock::success(request, serde_json::json!([])),
-            }
-        }
-    }
-
     /// The broken SLO's range (step) queries are refused (400, or 422 in
     /// a batch); its instant queries answer one series (100 events, 1
     /// bad); every other SLO's answers are empty.
@@ -622,8 +606,9 @@ mod faults {
     impl Respond for Sizes {
         fn respond(&self, request: &Request) -> ResponseTemplate {
             if request.url.path().ends_with("query_range") {
-                let form: BTreeMap<String, String> =
-                    url::form_urlencoded::parse(&request.body).into_owned().collect();
+                let form: BTreeMap<String, String> = url::form_urlencoded::parse(&request.body)
+                    .into_owned()
+                    .collect();
                 let time = |k: &str| form[k].parse::<f64>().unwrap_or(f64::NAN);
                 let steps = ((time("end") - time("start")) / time("step")) as usize + 1;
                 // `i="7"` (own queries, joined by `or`) or `i=~"7|8|9"`.
@@ -708,11 +693,17 @@ mod faults {
         let shared = cycles(Batching::default()).await;
         eprintln!("1,000 SLOs, shared queries, (queries, requests) per cycle: {shared:?}");
         assert!(shared[0].1 <= shared[0].0, "{shared:?}");
-        assert!((6 + ranges * 2 * 6..=6 + ranges * 2 * 15).contains(&shared[0].0), "{shared:?}");
+        assert!(
+            (6 + ranges * 2 * 6..=6 + ranges * 2 * 15).contains(&shared[0].0),
+            "{shared:?}"
+        );
         assert_eq!(shared[1], (8, 8), "{shared:?}");
         let sizes = sizes.0.lock().map(|s| s.clone()).unwrap_or_default();
         let largest = sizes.iter().max().copied().unwrap_or(0);
-        assert!((40_000..=50_000).contains(&largest), "{largest} points asked at once");
+        assert!(
+            (40_000..=50_000).contains(&largest),
+            "{largest} points asked at once"
+        );
         assert_eq!(shared[2], shared[1]);
     }
 }

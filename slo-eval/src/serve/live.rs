@@ -24,13 +24,31 @@ use crate::prometheus::{Client, Endpoint};
 use crate::specs::SpecFile;
 
 /// One spec file as the daemon loaded it: its path, text, the SLOs this
-/// daemon evaluates from it, and where each is defined.
+/// daemon evaluates from it (the daemon's own spec, shared), and where each
+/// is defined.
 #[derive(Debug)]
 pub(crate) struct LoadedFile {
     pub(crate) path: PathBuf,
     pub(crate) source: String,
-    pub(crate) spec: Spec,
+    pub(crate) spec: Arc<Spec>,
     pub(crate) places: Vec<SloPlace>,
+}
+
+impl LoadedFile {
+    /// The files of `spec_files` that hold a spec.
+    pub(crate) fn of(spec_files: Vec<SpecFile>) -> Vec<LoadedFile> {
+        spec_files
+            .into_iter()
+            .filter_map(|f| {
+                Some(LoadedFile {
+                    spec: Arc::new(f.spec?),
+                    path: f.path,
+                    source: f.source,
+                    places: f.places,
+                })
+            })
+            .collect()
+    }
 }
 
 /// What one cycle decided, by SLO (`service`, `slo`).
@@ -46,16 +64,6 @@ pub(crate) struct Live(Arc<RwLock<Served>>);
 impl Live {
     /// Serves `files`' SLOs from now on (replays read `endpoint`).
     pub(crate) fn load(&self, files: Vec<LoadedFile>, endpoint: &Endpoint, client: Arc<Client>) {
-        let files = files
-            .into_iter()
-            .map(|f| SpecFile {
-                path: f.path,
-                source: f.source,
-                spec: Some(f.spec),
-                diagnostics: Vec::new(),
-                places: f.places,
-            })
-            .collect();
         let ui = Arc::new(Ui::new(
             files,
             Source::Prometheus {

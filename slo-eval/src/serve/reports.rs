@@ -53,7 +53,7 @@ fn which(q: &ReportQuery, now: Timestamp) -> Result<Which, ApiError> {
 }
 
 async fn document(ui: &Ui, which: Which, now: Timestamp) -> Document {
-    let slos: Vec<&Slo> = ui.entries.iter().map(|e| &e.slo).collect();
+    let slos: Vec<&Slo> = ui.entries.iter().map(|e| &*e.slo).collect();
     match &ui.source {
         Source::Data(data, _) => compliance::from_data(&slos, data, which, now),
         Source::Prometheus { client, .. } => {
