@@ -507,3 +507,80 @@ fn an_slo_matching_no_series_is_logged_and_exported_as_no_data() {
         .count();
     assert_eq!(warned, 1, "{log}");
 }
+
+/// The burn-rate and error-ratio series are updated in place (a cycle
+/// used to remove and create them again, so a scrape in between could miss
+/// them), and only those an SLO no longer writes go: after a reload that
+/// changes the windows, the old windows' series are gone and the new ones
+/// are there; a spec file removed takes its SLO's series, another file's
+/// stay.
+#[test]
+fn a_reload_replaces_the_old_windows_series_and_a_removed_slo_takes_its_own() {
+    let target = LiveTarget::start("checkout", 50.0);
+    let prom = Prometheus::scraping(&target.address);
+    let hook = Receiver::start();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let other = spec("1m", "10s", "", "")
+        .replace("service: checkout", "service: payments")
+        .replace("CheckoutBurn", "PaymentsBurn");
+    write_spec(dir.path(), "payments.yaml", &other);
+    write_spec(dir.path(), "checkout.yaml", &spec("1m", "10s", "", ""));
+    let listen = support::free_port();
+    let config = config(dir.path(), &prom.url, None, &hook.url, listen, "");
+    let d = Daemon::start(&config, listen);
+    let series = |service: &str, name: &str, window: &str| {
+        d.metric(name, &[("slo_service", service), ("window", window)])
+    };
+    let seen = eventually(Duration::from_secs(30), || {
+        series("checkout", "slo_eval_burn_rate", "10s")
+    });
+    assert!(seen.is_some(), "no burn rate at first:\n{}", d.log());
+    assert!(series("checkout", "slo_eval_error_ratio", "1m").is_some());
+
+    write_spec(dir.path(), "checkout.yaml", &spec("2m", "20s", "", ""));
+    let pid = d.pid().to_string();
+    let hup = || {
+        let status = Command::new("kill").args(["-HUP", &pid]).status();
+        assert!(status.is_ok_and(|s| s.success()));
+    };
+    hup();
+    let replaced = eventually(Duration::from_secs(30), || {
+        series("checkout", "slo_eval_burn_rate", "20s")
+            .is_some()
+            .then_some(())
+    });
+    assert!(replaced.is_some(), "no new window:\n{}", d.log());
+    d.wait_cycles(2.0, Duration::from_secs(30));
+    for (name, window) in [
+        ("slo_eval_burn_rate", "10s"),
+        ("slo_eval_burn_rate", "1m"),
+        ("slo_eval_error_ratio", "10s"),
+        ("slo_eval_error_ratio", "1m"),
+    ] {
+        assert_eq!(series("checkout", name, window), None, "{name} {window}");
+    }
+    assert!(series("payments", "slo_eval_burn_rate", "10s").is_some());
+
+    std::fs::remove_file(dir.path().join("specs/checkout.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    hup();
+    let gone = eventually(Duration::from_secs(30), || {
+        d.metric("slo_eval_burn_rate", &[("slo_service", "checkout")])
+            .is_none()
+            .then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "the removed SLO's series stayed:\n{}",
+        d.log()
+    );
+    assert_eq!(
+        d.metric(
+            "slo_eval_budget_remaining_ratio",
+            &[("slo_service", "checkout")]
+        ),
+        None
+    );
+    d.wait_cycles(2.0, Duration::from_secs(30));
+    assert!(series("payments", "slo_eval_burn_rate", "10s").is_some());
+    assert!(series("payments", "slo_eval_error_ratio", "1m").is_some());
+}
