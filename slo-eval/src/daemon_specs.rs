@@ -43,13 +43,6 @@ pub struct Loaded {
     pub sources: BTreeMap<PathBuf, (String, Vec<SloPlace>)>,
 }
 
-impl Loaded {
-    /// Every spec in use.
-    pub fn specs(&self) -> Vec<Arc<Spec>> {
-        self.files.values().cloned().collect()
-    }
-}
-
 /// Finds and reads the spec files under `paths`, reporting diagnostics to
 /// `reporter`. A file that does not read or check, or that defines an SLO
 /// an earlier file defines, is broken; it keeps its spec from `previous`
