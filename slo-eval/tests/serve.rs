@@ -614,16 +614,6 @@ fn a_grouped_slo_evaluates_per_instance_as_eval_does_and_its_instances_are_selec
     );
 }
 
-/// Queries Prometheus has answered on `handler`, from its own `/metrics`.
-fn answered(prom: &Prometheus, handler: &str) -> f64 {
-    support::metric(
-        &format!("{}/metrics", prom.url),
-        "prometheus_http_requests_total",
-        &[("handler", handler), ("code", "200")],
-    )
-    .unwrap_or(0.0)
-}
-
 /// Counted by Prometheus itself: the list page and the API ask it nothing
 /// (they read the last cycle), a detail page fetches its SLO's history with
 /// a few range queries once, and a second view of the same range is
@@ -634,8 +624,8 @@ fn page_views_read_the_cycle_from_memory_and_graphs_are_fetched_once(prom: &Prom
     let served = Served::start(&["--prometheus", &prom.url, "--interval", "1h", &specs]);
     let counts = || {
         (
-            answered(prom, "/api/v1/query"),
-            answered(prom, "/api/v1/query_range"),
+            prom.answered("/api/v1/query"),
+            prom.answered("/api/v1/query_range"),
         )
     };
     let before = counts();

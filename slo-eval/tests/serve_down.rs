@@ -17,22 +17,11 @@ use serde_json::Value;
 use support::daemon::Daemon;
 use support::{OpenMetrics, Prometheus, Receiver, eventually, get};
 
-/// 99% over 1h, one page pair 1h/5m at 10x (fires above 10% errors).
-const SPEC: &str = r#"version: slo/v1
-service: checkout
-slos:
-  - name: availability
-    objective: 99
-    period: 1h
-    sli:
-      ratio:
-        errors: http_requests_total{job="checkout",code="500"}
-        total: http_requests_total{job="checkout"}
-    alerting:
-      name: CheckoutBurn
-      windows:
-        - {severity: page, long: 1h, short: 5m, factor: 10}
-"#;
+/// The daemon tests' spec with a page pair of 1h/5m at 10x (fires above
+/// 10% errors): hours of history decide it.
+fn spec() -> String {
+    support::DAEMON_SPEC.replace("long: 1m, short: 15s", "long: 1h, short: 5m")
+}
 
 /// The daemon's query timeout in these tests, in seconds.
 const TIMEOUT_SECS: u64 = 2;
@@ -63,7 +52,7 @@ fn history() -> String {
 
 fn config(dir: &Path, prometheus: &str, hook: &str, listen: u16) -> PathBuf {
     std::fs::create_dir_all(dir.join("specs")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(dir.join("specs/checkout.yaml"), SPEC).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("specs/checkout.yaml"), spec()).unwrap_or_else(|e| panic!("{e}"));
     let text = format!(
         "prometheus: {{url: {prometheus:?}, timeout: {TIMEOUT_SECS}s}}\nspecs: [specs]\ninterval: 1s\nnotify:\n  webhooks:\n    - {{name: oncall, url: {hook:?}}}\n  timeout: 2s\n  retries: 1\nlisten: 127.0.0.1:{listen}\nstate_file: state/state.json\n"
     );
@@ -252,15 +241,15 @@ fn ui_while_prometheus_hangs_answers_within_the_timeout() {
 #[test]
 fn serve_with_a_dead_prometheus_lists_every_slo_as_never_evaluated() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let spec = dir.path().join("checkout.yaml");
-    std::fs::write(&spec, SPEC).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("checkout.yaml");
+    std::fs::write(&file, spec()).unwrap_or_else(|e| panic!("{e}"));
     let dead = format!("http://127.0.0.1:{}", support::free_port());
     let served = support::Served::start(&[
         "--prometheus",
         &dead,
         "--timeout",
         "2s",
-        &spec.display().to_string(),
+        &file.display().to_string(),
     ]);
     let (status, list) = served.get("/");
     assert_eq!(status, 200, "{list}");

@@ -505,22 +505,11 @@ fn the_lab_page_draws_each_policy_with_the_numbers_of_its_yaml(prom: &Prometheus
                 .and_then(|q| q.iter().find(|q| q["severity"].is_null()))
                 .cloned()
                 .unwrap_or_else(|| panic!("{key}: no overall quality"));
-            let shown = |x: &Value| {
-                x.as_f64().map_or_else(
-                    || "–".to_owned(),
-                    |x| {
-                        format!(
-                            "{}%",
-                            slo_core::num::format(slo_core::num::round_sig(x * 100.0, 4))
-                        )
-                    },
-                )
-            };
             let row = format!(
                 "<tr><th scope=\"row\">all</th><td>{}</td><td>{}</td><td>{} <small>",
                 alerts.len(),
-                shown(&q["precision"]),
-                shown(&q["recall"])
+                percent_cell(&q["precision"]),
+                percent_cell(&q["recall"])
             );
             assert!(html.contains(&row), "{key}: no {row} in\n{html}");
             // The pairs replayed, with their factors, `for` and guard.
@@ -562,6 +551,20 @@ fn marking_links(page: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A score as the lab prints it: a percentage to 4 significant digits, or
+/// `–` when there is none.
+fn percent_cell(x: &Value) -> String {
+    x.as_f64().map_or_else(
+        || "–".to_owned(),
+        |p| {
+            format!(
+                "{}%",
+                slo_core::num::format(slo_core::num::round_sig(p * 100.0, 4))
+            )
+        },
+    )
+}
+
 /// The quality row "all" of the spec's section, as the lab prints it for
 /// `backtest --json`'s instance.
 fn quality_row(inst: &Value) -> String {
@@ -570,22 +573,11 @@ fn quality_row(inst: &Value) -> String {
         .and_then(|q| q.iter().find(|q| q["severity"].is_null()))
         .cloned()
         .unwrap_or_else(|| panic!("no quality for all tiers: {inst}"));
-    let pct = |x: &Value| {
-        x.as_f64().map_or_else(
-            || "–".to_owned(),
-            |p| {
-                format!(
-                    "{}%",
-                    slo_core::num::format(slo_core::num::round_sig(p * 100.0, 4))
-                )
-            },
-        )
-    };
     format!(
         "<tr><th scope=\"row\">all</th><td>{}</td><td>{}</td><td>{} <small>({}/{})</small></td>",
         all["alerts"],
-        pct(&all["precision"]),
-        pct(&all["recall"]),
+        percent_cell(&all["precision"]),
+        percent_cell(&all["recall"]),
         all["detected"],
         all["incidents"],
     )

@@ -373,16 +373,6 @@ fn serve_data_draws_the_shop_percentiles() {
     );
 }
 
-/// Queries Prometheus has answered on `handler`, from its own `/metrics`.
-fn answered(prom: &Prometheus, handler: &str) -> f64 {
-    support::metric(
-        &format!("{}/metrics", prom.url),
-        "prometheus_http_requests_total",
-        &[("handler", handler), ("code", "200")],
-    )
-    .unwrap_or(0.0)
-}
-
 fn serve_prometheus_draws_percentiles_per_instance_and_caches_them(
     prom: &Prometheus,
     sc: &Synthetic,
@@ -404,7 +394,7 @@ fn serve_prometheus_draws_percentiles_per_instance_and_caches_them(
             sc.end
         )
     };
-    let before = answered(prom, "/api/v1/query_range");
+    let before = prom.answered("/api/v1/query_range");
     let (status, page) = served.get(&range("b"));
     assert_eq!(status, 200, "{page}");
     latency_figure(&page);
@@ -413,7 +403,7 @@ fn serve_prometheus_draws_percentiles_per_instance_and_caches_them(
         page.contains("Latency: no percentile at"),
         "the gap is not said: {page}"
     );
-    let first = answered(prom, "/api/v1/query_range") - before;
+    let first = prom.answered("/api/v1/query_range") - before;
     // The counters (good bucket, count) and one query per percentile.
     assert_eq!(first, 5.0, "range queries for one detail page");
     // The other instance, same range: the same replay, from the cache.
@@ -422,7 +412,7 @@ fn serve_prometheus_draws_percentiles_per_instance_and_caches_them(
     latency_figure(&page);
     assert!(!page.contains("Latency: no percentile at"), "{page}");
     assert_eq!(
-        answered(prom, "/api/v1/query_range") - before,
+        prom.answered("/api/v1/query_range") - before,
         first,
         "a cached range was queried again"
     );

@@ -70,6 +70,19 @@ pub(super) fn percent(x: f64) -> String {
 }
 
 /// The whole document around a page.
+/// A warnings section listing `items` (HTML already escaped) under
+/// `label`, or nothing when there are none.
+pub(super) fn warning_list(b: &mut String, label: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(b, "<section class=\"warnings\" aria-label=\"{label}\"><ul>");
+    for w in items {
+        let _ = writeln!(b, "<li>{w}</li>");
+    }
+    let _ = writeln!(b, "</ul></section>");
+}
+
 pub(super) fn page(p: Page) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"color-scheme\" content=\"light dark\">\n<title>{}</title>\n<link rel=\"stylesheet\" href=\"/assets/style.css\">\n</head>\n<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n<nav class=\"top\"><a href=\"/\">SLOs</a> <a href=\"/reports\">Reports</a></nav>\n<main id=\"main\">\n{}</main>\n</body>\n</html>\n",

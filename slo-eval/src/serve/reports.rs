@@ -235,16 +235,7 @@ fn page(ui: &Ui, doc: &Document, which: Which, now: Timestamp) -> Page {
             ));
         }
     }
-    if !warnings.is_empty() {
-        let _ = writeln!(
-            b,
-            "<section class=\"warnings\" aria-label=\"Warnings\"><ul>"
-        );
-        for w in warnings {
-            let _ = writeln!(b, "<li>{w}</li>");
-        }
-        let _ = writeln!(b, "</ul></section>");
-    }
+    html::warning_list(&mut b, "Warnings", &warnings);
     let _ = writeln!(
         b,
         "<div class=\"scroll\"><table class=\"slos reports\">\n<thead><tr><th scope=\"col\">SLO</th><th scope=\"col\">Labels</th><th scope=\"col\">Objective</th><th scope=\"col\">Events</th><th scope=\"col\">Bad</th><th scope=\"col\">Availability</th><th scope=\"col\">Budget spent</th><th scope=\"col\">Coverage</th><th scope=\"col\">Status</th></tr></thead>\n<tbody>"

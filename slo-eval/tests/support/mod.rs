@@ -206,6 +206,16 @@ impl Prometheus {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
     }
+
+    /// Queries the server has answered on `handler`, from its own `/metrics`.
+    pub fn answered(&self, handler: &str) -> f64 {
+        metric(
+            &format!("{}/metrics", self.url),
+            "prometheus_http_requests_total",
+            &[("handler", handler), ("code", "200")],
+        )
+        .unwrap_or(0.0)
+    }
 }
 
 /// The evaluation interval of the Prometheus these tests start, and of

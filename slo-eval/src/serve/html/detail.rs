@@ -158,16 +158,8 @@ fn instance_section(
             .map_or_else(|| "unknown".to_owned(), percent),
         status_badge(i.status)
     );
-    if !held.is_empty() {
-        let _ = writeln!(
-            b,
-            "<section class=\"warnings\" aria-label=\"Held pairs\"><ul>"
-        );
-        for h in held {
-            let _ = writeln!(b, "<li>held: {}</li>", esc(&h));
-        }
-        let _ = writeln!(b, "</ul></section>");
-    }
+    let held: Vec<String> = held.iter().map(|h| format!("held: {}", esc(h))).collect();
+    super::warning_list(b, "Held pairs", &held);
     let _ = writeln!(
         b,
         "<h2>Alerts</h2>\n<div class=\"scroll\"><table class=\"alerts\">\n<thead><tr><th scope=\"col\">Tier</th><th scope=\"col\">Pair</th><th scope=\"col\">Factor</th><th scope=\"col\">Threshold</th><th scope=\"col\">Short burn</th><th scope=\"col\">Long burn</th><th scope=\"col\">State</th><th scope=\"col\">For</th><th scope=\"col\">Budget spent when it fires</th><th scope=\"col\">Total outage: detect, reset</th></tr></thead>\n<tbody>"

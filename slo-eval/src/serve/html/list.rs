@@ -126,16 +126,7 @@ pub(in crate::serve) fn list(ui: &Ui, cycle: &Cycle, q: &ListQuery) -> Page {
             }
         }
     }
-    if !warnings.is_empty() {
-        let _ = writeln!(
-            b,
-            "<section class=\"warnings\" aria-label=\"Warnings\"><ul>"
-        );
-        for w in warnings {
-            let _ = writeln!(b, "<li>{w}</li>");
-        }
-        let _ = writeln!(b, "</ul></section>");
-    }
+    super::warning_list(&mut b, "Warnings", &warnings);
     let _ = writeln!(
         b,
         "<div class=\"scroll\"><table class=\"slos\">\n<thead><tr><th scope=\"col\">SLO</th><th scope=\"col\">Labels</th><th scope=\"col\">Objective</th><th scope=\"col\">Period</th><th scope=\"col\">SLI</th><th scope=\"col\">Availability</th><th scope=\"col\">Budget left</th><th scope=\"col\">Page</th><th scope=\"col\">Ticket</th><th scope=\"col\">Status</th></tr></thead>\n<tbody>"
